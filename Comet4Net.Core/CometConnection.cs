@@ -1,0 +1,175 @@
+using System.Collections.Concurrent;
+using Comet4Net.Delivery;
+
+namespace Comet4Net;
+
+/// <summary>
+/// One client of the engine: a cursor into the shared message log plus a small queue of the
+/// messages sent to it alone. It outlives its HTTP requests: between them it is "dying" and keeps
+/// what is sent to it until <c>ConnExpires</c>.
+/// </summary>
+public sealed class CometConnection
+{
+    private readonly object _sync = new();
+    private Attachment? _attachment;
+    private long _dyingSince; // timestamp (TimeProvider) when the last request ended
+    private int _state = (int)ConnectionState.Dying;
+    private string _workStyle;
+
+    internal CometConnection(CometEngine engine, string id, string secret, CometDialect dialect, string workStyle,
+        string clientVersion, ICometRequest request, long startSeq, long logPosition, long now)
+    {
+        Engine = engine;
+        Id = id;
+        Secret = secret;
+        Dialect = dialect;
+        _workStyle = workStyle;
+        ClientVersion = clientVersion;
+        Request = request;
+        ClientIp = request.ClientIp;
+        StartSeq = startSeq;
+        LegacyCursor = new ReadCursor(logPosition, startSeq);
+        _dyingSince = now;
+        ConnectedAt = DateTimeOffset.UtcNow;
+    }
+
+    /// <summary>The engine that holds the connection.</summary>
+    public CometEngine Engine { get; }
+
+    /// <summary>The connection id: 128 random bits, base64url (22 characters).</summary>
+    public string Id { get; }
+
+    /// <summary>The client's IP address when it connected.</summary>
+    public string ClientIp { get; }
+
+    /// <summary>The client version sent with <c>cmd=conn</c> (<c>0.1.7</c> for Comet4J's client).</summary>
+    public string ClientVersion { get; }
+
+    /// <summary>Which dialect the client speaks; fixed for the connection's life.</summary>
+    public CometDialect Dialect { get; }
+
+    /// <summary><c>stream</c>, <c>lpool</c> or <c>sse</c>. A v2 client may switch (a stream falling back to long polling).</summary>
+    public string WorkStyle { get => Volatile.Read(ref _workStyle); internal set => Volatile.Write(ref _workStyle, value); }
+
+    /// <summary>Alive while a request is attached, Dying between requests, Dropped once removed.</summary>
+    public ConnectionState State => (ConnectionState)Volatile.Read(ref _state);
+
+    /// <summary>The <c>conn</c> request: its query (with the page's own parameters), cookies, headers and user.</summary>
+    public ICometRequest Request { get; }
+
+    /// <summary>The host's object for the request attached now (an <c>HttpContext</c>), or null while dying.</summary>
+    public object? CurrentRequest => Volatile.Read(ref _attachment)?.Native;
+
+    /// <summary>When the connection was opened.</summary>
+    public DateTimeOffset ConnectedAt { get; }
+
+    /// <summary>The user the connection belongs to, if the application or the token check set one.</summary>
+    public string? UserId { get; set; }
+
+    /// <summary>The application's own values for this connection.</summary>
+    public ConcurrentDictionary<string, object?> Items { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Comet4J's getter for <see cref="Id"/>.</summary>
+    public string GetId() => Id;
+
+    internal string Secret { get; }
+
+    /// <summary>Messages with a sequence number above this are for the connection.</summary>
+    internal long StartSeq { get; }
+
+    internal PendingQueue Pending { get; } = new();
+
+    /// <summary>Pulsed when a private message arrives or the connection is dropped.</summary>
+    internal AsyncSignal Signal { get; } = new();
+
+    /// <summary>Where a legacy connection is in the log (it cannot tell us, so the server keeps it).</summary>
+    internal ReadCursor LegacyCursor;
+
+    internal object Sync => _sync;
+
+    internal long DyingSince => Interlocked.Read(ref _dyingSince);
+
+    /// <summary>Attaches a request; the one attached before (if any) is superseded and told so.</summary>
+    internal Attachment Attach(object? native, out bool revived)
+    {
+        var attachment = new Attachment(native);
+        Attachment? old;
+        lock (_sync)
+        {
+            old = _attachment;
+            _attachment = attachment;
+            revived = Volatile.Read(ref _state) == (int)ConnectionState.Dying;
+            if (revived) Volatile.Write(ref _state, (int)ConnectionState.Alive);
+        }
+        old?.Supersede();
+        return attachment;
+    }
+
+    /// <summary>Detaches a request; returns true if the connection is now dying.</summary>
+    internal bool Detach(Attachment attachment, long now)
+    {
+        lock (_sync)
+        {
+            if (!ReferenceEquals(_attachment, attachment)) return false;
+            _attachment = null;
+            if (Volatile.Read(ref _state) == (int)ConnectionState.Dropped) return false;
+            Interlocked.Exchange(ref _dyingSince, now);
+            Volatile.Write(ref _state, (int)ConnectionState.Dying);
+            return true;
+        }
+    }
+
+    internal bool IsCurrent(Attachment attachment) => ReferenceEquals(Volatile.Read(ref _attachment), attachment);
+
+    /// <summary>Marks the connection dropped and ends its request. Returns false if it already was.</summary>
+    internal bool MarkDropped()
+    {
+        Attachment? att;
+        lock (_sync)
+        {
+            if (Volatile.Read(ref _state) == (int)ConnectionState.Dropped) return false;
+            Volatile.Write(ref _state, (int)ConnectionState.Dropped);
+            att = _attachment;
+            _attachment = null;
+        }
+        att?.End();
+        Signal.Pulse();
+        Pending.Clear();
+        return true;
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Id} ({Dialect}, {WorkStyle}, {State})";
+}
+
+/// <summary>Where a reader is: the next log position to read and the last sequence number it passed.</summary>
+internal struct ReadCursor(long logPosition, long lastSeq)
+{
+    internal long LogPosition = logPosition;
+    internal long LastSeq = lastSeq;
+}
+
+/// <summary>One HTTP request attached to a connection. Ended when superseded, dropped or timed out.</summary>
+internal sealed class Attachment(object? native)
+{
+    private readonly CancellationTokenSource _cts = new();
+    private int _superseded;
+
+    internal object? Native { get; } = native;
+
+    /// <summary>Cancelled when a newer request takes over or the connection is dropped.</summary>
+    internal CancellationToken Ended => _cts.Token;
+
+    internal bool WasSuperseded => Volatile.Read(ref _superseded) == 1;
+
+    internal void Supersede()
+    {
+        Volatile.Write(ref _superseded, 1);
+        End();
+    }
+
+    internal void End()
+    {
+        try { _cts.Cancel(); } catch (ObjectDisposedException) { }
+    }
+}

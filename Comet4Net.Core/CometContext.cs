@@ -1,0 +1,113 @@
+using System.Reflection;
+using Microsoft.Extensions.Logging;
+
+namespace Comet4Net;
+
+/// <summary>
+/// The root of an application's push setup, as in Comet4J: registers the application's channels,
+/// holds the <see cref="CometOptions"/> and owns the <see cref="CometEngine"/>. In ASP.NET Core,
+/// <c>services.AddComet()</c> builds one; build more yourself (tests do) since nothing here is static
+/// but <see cref="Instance"/>.
+/// </summary>
+public sealed class CometContext
+{
+    private static CometContext? _instance;
+    private readonly object _sync = new();
+    private string[] _channels = [];
+
+    /// <summary>Creates a context with validated options. Throws <see cref="CometConfigurationException"/> naming a bad setting.</summary>
+    public CometContext(CometOptions? options = null, TimeProvider? time = null, ILogger? logger = null)
+    {
+        Options = (options ?? new CometOptions()).Clone();
+        Options.Validate();
+        Engine = new CometEngine(this, time ?? TimeProvider.System, logger);
+    }
+
+    /// <summary>
+    /// The context the host built (the DI singleton), for code ported from Comet4J's
+    /// <c>CometContext.getInstance()</c>. Throws if no host has built one yet.
+    /// </summary>
+    public static CometContext Instance =>
+        Volatile.Read(ref _instance) ?? throw new InvalidOperationException(
+            "No CometContext has been built yet: call services.AddComet() and app.MapComet(\"/conn\") (or create a CometContext and call MakeInstance()).");
+
+    /// <summary>Comet4J's name for <see cref="Instance"/>.</summary>
+    public static CometContext GetInstance() => Instance;
+
+    /// <summary>Makes this context the one <see cref="Instance"/> returns.</summary>
+    public CometContext MakeInstance()
+    {
+        Volatile.Write(ref _instance, this);
+        return this;
+    }
+
+    /// <summary>The settings (a validated copy).</summary>
+    public CometOptions Options { get; }
+
+    /// <summary>The engine: connections, sending, events.</summary>
+    public CometEngine Engine { get; }
+
+    /// <summary>Comet4J's getter for <see cref="Engine"/>.</summary>
+    public CometEngine GetEngine() => Engine;
+
+    /// <summary>The Comet4Net version.</summary>
+    public string Version { get; } =
+        typeof(CometContext).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "2.0.0";
+
+    /// <summary>The registered application channels, in registration order.</summary>
+    public IReadOnlyList<string> Channels => Volatile.Read(ref _channels);
+
+    /// <summary>Comet4J's getter for <see cref="Channels"/>.</summary>
+    public IReadOnlyList<string> GetAppModules() => Channels;
+
+    /// <summary>
+    /// Registers an application channel; clients receive the list on connect. A duplicate throws
+    /// (as Comet4J's DoubleAppModuleKeyException did), so does a name outside [A-Za-z0-9_.-]{1,64}.
+    /// </summary>
+    public void RegisterChannel(string channel)
+    {
+        if (!IsValidChannelName(channel))
+            throw new ArgumentException($"'{channel}' is not a valid channel name: use 1 to 64 characters from A-Z a-z 0-9 _ . -", nameof(channel));
+        if (channel == CometProtocol.SystemChannel)
+            throw new ArgumentException($"'{CometProtocol.SystemChannel}' is the system channel and cannot be registered.", nameof(channel));
+        lock (_sync)
+        {
+            if (Array.IndexOf(_channels, channel) >= 0)
+                throw new DuplicateChannelException(channel);
+            _channels = [.. _channels, channel];
+        }
+    }
+
+    /// <summary>Comet4J's name for <see cref="RegisterChannel"/>.</summary>
+    public void RegistChannel(string channel) => RegisterChannel(channel);
+
+    /// <summary>Removes a registered channel. Returns false if it was not registered.</summary>
+    public bool RemoveChannel(string channel)
+    {
+        lock (_sync)
+        {
+            if (Array.IndexOf(_channels, channel) < 0) return false;
+            _channels = _channels.Where(c => c != channel).ToArray();
+            return true;
+        }
+    }
+
+    /// <summary>True if the name has 1 to 64 characters from A-Z a-z 0-9 _ . -.</summary>
+    public static bool IsValidChannelName(string? channel)
+    {
+        if (string.IsNullOrEmpty(channel) || channel.Length > 64) return false;
+        foreach (var c in channel)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-')) return false;
+        }
+        return true;
+    }
+}
+
+/// <summary>Thrown when a channel is registered twice.</summary>
+public sealed class DuplicateChannelException(string channel)
+    : InvalidOperationException($"The channel '{channel}' is already registered.")
+{
+    /// <summary>The channel registered twice.</summary>
+    public string Channel { get; } = channel;
+}

@@ -1,0 +1,590 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Comet4Net.Delivery;
+using Comet4Net.Events;
+using Comet4Net.Listeners;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
+
+namespace Comet4Net;
+
+/// <summary>
+/// The engine: holds the connections, sends messages (<see cref="SendTo(string, CometConnection, object?)"/>,
+/// <see cref="SendToAll"/>) and raises the connection events. Get it from
+/// <see cref="CometContext.Engine"/> (or <c>CometContext.Instance.Engine</c> in code ported from Comet4J).
+/// </summary>
+/// <remarks>
+/// Every message is stored once with a sequence number. A broadcast is one entry in a shared,
+/// bounded log and does not touch the connections; a message for one connection goes to that
+/// connection's small queue. Writers wake on a signal and take everything after their cursor.
+/// </remarks>
+public sealed class CometEngine
+{
+    private readonly ConcurrentDictionary<string, CometConnection> _connections = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _perClient = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Type, object> _hubs = new();
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private int _count;
+
+    internal CometEngine(CometContext context, TimeProvider time, ILogger? logger)
+    {
+        Context = context;
+        _time = time;
+        _logger = logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>The context that owns the engine.</summary>
+    public CometContext Context { get; }
+
+    internal CometOptions Options => Context.Options;
+
+    internal MessageLog Log { get; } = new();
+
+    /// <summary>Pulsed on every broadcast: wakes every waiting writer at once.</summary>
+    internal AsyncSignal BroadcastSignal { get; } = new();
+
+    /// <summary>Pulsed every half heartbeat interval by the scheduler.</summary>
+    internal AsyncSignal HeartbeatSignal { get; } = new();
+
+    internal TimeProvider Time => _time;
+
+    internal ILogger Logger => _logger;
+
+    /// <summary>Counters of what the engine did; <see cref="GetStatistics"/> reads them.</summary>
+    internal EngineCounters Counters { get; } = new();
+
+    /// <summary>The connections held now (a snapshot).</summary>
+    public IReadOnlyCollection<CometConnection> Connections => _connections.Values.ToArray();
+
+    /// <summary>How many connections the engine holds.</summary>
+    public int ConnectionCount => Volatile.Read(ref _count);
+
+    /// <summary>The connection with this id, or null. O(1).</summary>
+    public CometConnection? GetConnection(string? id) =>
+        id is not null && _connections.TryGetValue(id, out var c) ? c : null;
+
+    /// <summary>The current time in milliseconds since 1970, as frames carry it.</summary>
+    internal long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    internal long Timestamp => _time.GetTimestamp();
+
+    internal TimeSpan Elapsed(long since) => _time.GetElapsedTime(since);
+
+    // ------------------------------------------------------------------ sending
+
+    /// <summary>
+    /// Sends <paramref name="data"/> on <paramref name="channel"/> to every connection, present and
+    /// dying. Returns the message's sequence number, or 0 if a message listener cancelled it.
+    /// Never waits for a client.
+    /// </summary>
+    public long SendToAll(string channel, object? data)
+    {
+        CheckChannel(channel);
+        var json = Serialize(data);
+        if (!Fire(new MessageEvent(this, null, channel, data))) return 0;
+        CometMessage message;
+        lock (Log.SendLock)
+        {
+            var seq = Log.NextSeq();
+            message = new CometMessage(seq, channel, json, NowMs, null);
+            Log.Append(message);
+            if (Log.Count > Options.MaxLogMessages || Log.Bytes > Options.MaxLogBytes)
+                Counters.AddLogTrimmed(Log.Trim(long.MinValue, Options.MaxLogMessages, Options.MaxLogBytes));
+            Log.Publish(seq);
+        }
+        Counters.AddSent(1);
+        BroadcastSignal.Pulse();
+        return message.Seq;
+    }
+
+    /// <summary>Sends to one connection. Returns false if it is gone or a message listener cancelled the send.</summary>
+    public bool SendTo(string channel, CometConnection connection, object? data)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        return SendTo(channel, [connection], data) == 1;
+    }
+
+    /// <summary>Sends to the connection with this id. Returns false if there is none.</summary>
+    public bool SendTo(string channel, string connectionId, object? data)
+    {
+        var connection = GetConnection(connectionId);
+        return connection is not null && SendTo(channel, connection, data);
+    }
+
+    /// <summary>
+    /// Sends one message to several connections: stored once, queued for each. Returns how many
+    /// connections it was queued for.
+    /// </summary>
+    public int SendTo(string channel, IEnumerable<CometConnection> connections, object? data)
+    {
+        ArgumentNullException.ThrowIfNull(connections);
+        CheckChannel(channel);
+        var json = Serialize(data);
+        var targets = new List<CometConnection>();
+        foreach (var c in connections)
+        {
+            if (c is null || c.State == ConnectionState.Dropped || !ReferenceEquals(c.Engine, this)) continue;
+            if (!Fire(new MessageEvent(this, c, channel, data))) continue;
+            targets.Add(c);
+        }
+        if (targets.Count == 0) return 0;
+        lock (Log.SendLock)
+        {
+            var seq = Log.NextSeq();
+            var message = new CometMessage(seq, channel, json, NowMs, targets.Count == 1 ? targets[0].Id : null);
+            foreach (var c in targets)
+            {
+                var dropped = c.Pending.Add(message, Options.MaxPendingMessages, Options.MaxPendingBytes);
+                if (dropped > 0) Counters.AddPendingDropped(dropped);
+            }
+            Log.Publish(seq);
+        }
+        Counters.AddSent(1);
+        foreach (var c in targets) c.Signal.Pulse();
+        return targets.Count;
+    }
+
+    /// <summary>
+    /// Ends a connection from the server side. Before-drop listeners may veto (returns false);
+    /// otherwise the drop and removed events fire and its request, if any, ends.
+    /// </summary>
+    public bool Drop(CometConnection connection)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        return Drop(connection, DropReason.Server);
+    }
+
+    internal bool Drop(CometConnection connection, DropReason reason)
+    {
+        if (connection.State == ConnectionState.Dropped) return false;
+        if (!Fire(new BeforeDropEvent(this, connection, reason))) return false;
+        Remove(connection, reason);
+        return true;
+    }
+
+    // ------------------------------------------------------------------ serialising
+
+    internal string Serialize(object? data)
+    {
+        var json = data switch
+        {
+            null => "null",
+            string s => JsonConvert.ToString(s),
+            JToken t => t.ToString(Formatting.None),
+            _ => JsonConvert.SerializeObject(data, Options.SerializerSettings),
+        };
+        if (json.Length > Options.MaxMessageBytes)
+        {
+            Counters.AddLimitHit();
+            throw new ArgumentException(
+                $"The message is {json.Length} characters of JSON, more than Comet:MaxMessageBytes ({Options.MaxMessageBytes}).", nameof(data));
+        }
+        return json;
+    }
+
+    internal static void CheckChannel(string channel)
+    {
+        if (!CometContext.IsValidChannelName(channel))
+            throw new ArgumentException(
+                $"'{channel}' is not a valid channel name: use 1 to 64 characters from A-Z a-z 0-9 _ . -", nameof(channel));
+    }
+
+    // ------------------------------------------------------------------ connections (used by transports)
+
+    /// <summary>The outcome of a <c>conn</c> request.</summary>
+    internal readonly record struct ConnectResult(CometConnection? Connection, int Status, string? Error, string? Message, int RetryAfterSeconds);
+
+    internal ConnectResult Connect(ICometRequest request, CometDialect dialect, string workStyle, string clientVersion, long? resumeAfter = null)
+    {
+        var count = Interlocked.Increment(ref _count);
+        if (count > Options.MaxConnections)
+        {
+            Interlocked.Decrement(ref _count);
+            Counters.AddLimitHit();
+            return new ConnectResult(null, 429, "too-many-connections",
+                Text($"The server holds its maximum of {Options.MaxConnections} connections.", $"服务器连接数已达上限（{Options.MaxConnections}）。"), 5);
+        }
+        var ip = request.ClientIp;
+        var perClientLimit = Options.MaxConnectionsPerClient;
+        var perClient = _perClient.AddOrUpdate(ip, 1, static (_, n) => n + 1);
+        if (perClientLimit > 0 && perClient > perClientLimit)
+        {
+            ReleaseSlot(ip);
+            Counters.AddLimitHit();
+            return new ConnectResult(null, 429, "too-many-connections",
+                Text($"This client already has {perClientLimit} connections, the most allowed (Comet:MaxConnectionsPerClient).",
+                    $"该客户端连接数已达上限（{perClientLimit}）。"), 5);
+        }
+
+        CometConnection connection;
+        lock (Log.SendLock)
+        {
+            var last = Log.LastSeq;
+            var start = resumeAfter is { } r && r >= 0 && r < last ? r : last;
+            var position = start == last ? Log.Published : Log.PositionAfter(start);
+            connection = new CometConnection(this, NewId(), NewId(), dialect, workStyle, clientVersion, request, start, position, Timestamp);
+        }
+
+        var before = new BeforeConnectEvent(this, connection, request);
+        if (!Fire(before) || before.Refused)
+        {
+            ReleaseSlot(ip);
+            var status = before.Refused ? before.Status : 403;
+            return new ConnectResult(null, status, "refused",
+                before.Reason ?? Text("The application refused the connection.", "应用拒绝了连接。"), 0);
+        }
+        _connections[connection.Id] = connection;
+        Counters.AddConnect();
+        if (Options.Debug) _logger.LogInformation("Comet connection {Id} opened from {Ip} ({Dialect}, {WorkStyle})", connection.Id, ip, dialect, workStyle);
+        Fire(new ConnectEvent(this, connection));
+        return new ConnectResult(connection, 200, null, null, 0);
+    }
+
+    private void ReleaseSlot(string ip)
+    {
+        Interlocked.Decrement(ref _count);
+        while (_perClient.TryGetValue(ip, out var n))
+        {
+            if (n <= 1 ? _perClient.TryRemove(new KeyValuePair<string, int>(ip, n)) : _perClient.TryUpdate(ip, n - 1, n)) break;
+        }
+    }
+
+    private void Remove(CometConnection connection, DropReason reason)
+    {
+        if (!connection.MarkDropped()) return;
+        if (_connections.TryRemove(new KeyValuePair<string, CometConnection>(connection.Id, connection)))
+        {
+            ReleaseSlot(connection.ClientIp);
+        }
+        Counters.AddDrop();
+        if (Options.Debug) _logger.LogInformation("Comet connection {Id} removed ({Reason})", connection.Id, reason);
+        Fire(new DropEvent(this, connection, reason));
+        Fire(new RemovedEvent(this, connection, reason));
+    }
+
+    /// <summary>Attaches a request to a connection and raises Revival if it was dying.</summary>
+    internal Attachment Attach(CometConnection connection, object? native)
+    {
+        var attachment = connection.Attach(native, out var revived);
+        if (revived) Fire(new RevivalEvent(this, connection));
+        return attachment;
+    }
+
+    /// <summary>Detaches a finished request and raises Dying if no newer one took over.</summary>
+    internal void Detach(CometConnection connection, Attachment attachment)
+    {
+        if (connection.Detach(attachment, Timestamp)) Fire(new DyingEvent(this, connection));
+    }
+
+    /// <summary>A gap: messages with sequence numbers in [From, To] meant for the reader are no longer held.</summary>
+    internal readonly record struct Gap(long From, long To);
+
+    /// <summary>
+    /// Takes up to <paramref name="max"/> messages after <paramref name="cursor"/> for
+    /// <paramref name="connection"/>, in sequence order, broadcasts and private messages merged,
+    /// and moves the cursor past them. Returns the gap found first, if any.
+    /// </summary>
+    internal Gap? Collect(CometConnection connection, ref ReadCursor cursor, List<CometMessage> into, int max)
+    {
+        var visible = Log.VisibleSeq;
+        var basis = Math.Max(cursor.LastSeq, connection.StartSeq);
+        Gap? gap = null;
+        var gapTo = Math.Max(Log.TrimmedThroughSeq, connection.Pending.DroppedThroughSeq);
+        if (gapTo > basis)
+        {
+            gap = new Gap(basis + 1, gapTo);
+            basis = gapTo;
+            Counters.AddGap();
+        }
+        var first = Log.First;
+        if (cursor.LogPosition < first) cursor.LogPosition = first;
+
+        List<CometMessage>? pending = null;
+        if (connection.Pending.Count > 0)
+        {
+            pending = new List<CometMessage>();
+            connection.Pending.CopyRange(basis, visible, pending);
+        }
+
+        var pos = cursor.LogPosition;
+        var pi = 0;
+        var last = basis;
+        var taken = 0;
+        while (taken < max)
+        {
+            var m = Log.At(pos);
+            var fromLog = m is not null && m.Seq <= visible;
+            if (fromLog && m!.Seq <= basis) { pos++; continue; }
+            var p = pending is not null && pi < pending.Count ? pending[pi] : null;
+            if (!fromLog && p is null) break;
+            if (p is not null && (!fromLog || p.Seq < m!.Seq))
+            {
+                into.Add(p);
+                pi++;
+                last = p.Seq;
+            }
+            else
+            {
+                into.Add(m!);
+                pos++;
+                last = m!.Seq;
+            }
+            taken++;
+        }
+        cursor.LogPosition = pos;
+        cursor.LastSeq = last;
+        return gap;
+    }
+
+    /// <summary>A cursor positioned just after sequence number <paramref name="after"/>.</summary>
+    internal ReadCursor CursorAfter(CometConnection connection, long after)
+    {
+        var basis = Math.Max(after, connection.StartSeq);
+        return new ReadCursor(Log.PositionAfter(basis), basis);
+    }
+
+    // ------------------------------------------------------------------ maintenance
+
+    /// <summary>Removes connections dying longer than ConnExpires. Called by the scheduler.</summary>
+    internal int ExpireConnections()
+    {
+        var removed = 0;
+        var limit = TimeSpan.FromMilliseconds(Options.ConnExpires);
+        foreach (var connection in _connections.Values)
+        {
+            if (connection.State != ConnectionState.Dying) continue;
+            if (Elapsed(connection.DyingSince) <= limit) continue;
+            if (!Fire(new BeforeRemoveEvent(this, connection))) continue;
+            Remove(connection, DropReason.Expired);
+            Counters.AddExpired();
+            removed++;
+        }
+        return removed;
+    }
+
+    /// <summary>Discards kept messages older than CacheExpires. Called by the scheduler.</summary>
+    internal int TrimCache()
+    {
+        var olderThan = NowMs - Options.CacheExpires;
+        var removed = Log.Trim(olderThan, Options.MaxLogMessages, Options.MaxLogBytes);
+        Counters.AddLogTrimmed(removed);
+        foreach (var connection in _connections.Values)
+        {
+            var dropped = connection.Pending.TrimOlderThan(olderThan);
+            if (dropped > 0) Counters.AddPendingDropped(dropped);
+            removed += dropped;
+        }
+        return removed;
+    }
+
+    /// <summary>Ends every connection (the host is stopping).</summary>
+    internal void Shutdown()
+    {
+        foreach (var connection in _connections.Values) Remove(connection, DropReason.Shutdown);
+    }
+
+    /// <summary>What the engine holds and has done since it started.</summary>
+    public CometStatistics GetStatistics()
+    {
+        var byStyle = new Dictionary<string, int>(StringComparer.Ordinal);
+        var dying = 0;
+        foreach (var c in _connections.Values)
+        {
+            byStyle[c.WorkStyle] = byStyle.GetValueOrDefault(c.WorkStyle) + 1;
+            if (c.State == ConnectionState.Dying) dying++;
+        }
+        return new CometStatistics(
+            Connections: ConnectionCount,
+            DyingConnections: dying,
+            ConnectionsByWorkStyle: byStyle,
+            LogMessages: Log.Count,
+            LogBytes: Log.Bytes,
+            LastSequence: Log.LastSeq,
+            Connects: Counters.Connects,
+            Drops: Counters.Drops,
+            Expired: Counters.Expired,
+            MessagesSent: Counters.Sent,
+            FramesWritten: Counters.Frames,
+            BytesWritten: Counters.BytesWritten,
+            Gaps: Counters.Gaps,
+            LimitHits: Counters.LimitHits,
+            PendingDropped: Counters.PendingDropped,
+            LogTrimmed: Counters.LogTrimmed);
+    }
+
+    // ------------------------------------------------------------------ listeners
+
+    /// <summary>Adds a listener for events of type <typeparamref name="TEvent"/>.</summary>
+    public void AddListener<TEvent>(CometListener<TEvent> listener) where TEvent : CometEvent
+    {
+        ArgumentNullException.ThrowIfNull(listener);
+        Hub<TEvent>().Add(listener);
+    }
+
+    /// <summary>Removes a listener added with <see cref="AddListener{TEvent}"/>. Returns false if it was not there.</summary>
+    public bool RemoveListener<TEvent>(CometListener<TEvent> listener) where TEvent : CometEvent =>
+        Hub<TEvent>().Remove(listener);
+
+    /// <summary>Adds a delegate as a listener; returns it so that it can be removed.</summary>
+    public CometListener<TEvent> On<TEvent>(Func<TEvent, bool> handler) where TEvent : CometEvent
+    {
+        var listener = new DelegateListener<TEvent>(handler);
+        AddListener(listener);
+        return listener;
+    }
+
+    /// <summary>Adds a delegate as a listener that never vetoes; returns it so that it can be removed.</summary>
+    public CometListener<TEvent> On<TEvent>(Action<TEvent> handler) where TEvent : CometEvent =>
+        On<TEvent>(e => { handler(e); return true; });
+
+    public void AddBeforeConnectListener(CometListener<BeforeConnectEvent> l) => AddListener(l);
+    public void RemoveBeforeConnectListener(CometListener<BeforeConnectEvent> l) => RemoveListener(l);
+    public void AddConnectListener(CometListener<ConnectEvent> l) => AddListener(l);
+    public void RemoveConnectListener(CometListener<ConnectEvent> l) => RemoveListener(l);
+    public void AddBeforeDropListener(CometListener<BeforeDropEvent> l) => AddListener(l);
+    public void RemoveBeforeDropListener(CometListener<BeforeDropEvent> l) => RemoveListener(l);
+    public void AddDropListener(CometListener<DropEvent> l) => AddListener(l);
+    public void RemoveDropListener(CometListener<DropEvent> l) => RemoveListener(l);
+    public void AddDyingListener(CometListener<DyingEvent> l) => AddListener(l);
+    public void RemoveDyingListener(CometListener<DyingEvent> l) => RemoveListener(l);
+    public void AddRevivalListener(CometListener<RevivalEvent> l) => AddListener(l);
+    public void RemoveRevivalListener(CometListener<RevivalEvent> l) => RemoveListener(l);
+    public void AddMessageListener(CometListener<MessageEvent> l) => AddListener(l);
+    public void RemoveMessageListener(CometListener<MessageEvent> l) => RemoveListener(l);
+    public void AddBeforeRemoveListener(CometListener<BeforeRemoveEvent> l) => AddListener(l);
+    public void RemoveBeforeRemoveListener(CometListener<BeforeRemoveEvent> l) => RemoveListener(l);
+    public void AddRemovedListener(CometListener<RemovedEvent> l) => AddListener(l);
+    public void RemoveRemovedListener(CometListener<RemovedEvent> l) => RemoveListener(l);
+    public void AddErrorListener(CometListener<ErrorEvent> l) => AddListener(l);
+    public void RemoveErrorListener(CometListener<ErrorEvent> l) => RemoveListener(l);
+
+    private ListenerHub<TEvent> Hub<TEvent>() where TEvent : CometEvent =>
+        (ListenerHub<TEvent>)_hubs.GetOrAdd(typeof(TEvent), static _ => new ListenerHub<TEvent>());
+
+    /// <summary>
+    /// Calls every listener of the event. Returns false if one vetoed. A listener that throws
+    /// raises <see cref="ErrorEvent"/> and the others still run.
+    /// </summary>
+    internal bool Fire<TEvent>(TEvent e) where TEvent : CometEvent
+    {
+        if (!_hubs.TryGetValue(typeof(TEvent), out var hub)) return true;
+        var ok = true;
+        foreach (var listener in ((ListenerHub<TEvent>)hub).Snapshot)
+        {
+            try
+            {
+                if (!listener.HandleEvent(e)) ok = false;
+            }
+            catch (Exception ex)
+            {
+                ReportError(e.Connection, ex, e);
+            }
+        }
+        return ok;
+    }
+
+    internal void ReportError(CometConnection? connection, Exception exception, CometEvent? source)
+    {
+        _logger.LogError(exception, "Comet listener or transport failed ({Event})", source?.GetType().Name ?? "transport");
+        if (source is ErrorEvent) return; // an error listener that throws is logged, never re-raised
+        if (!_hubs.TryGetValue(typeof(ErrorEvent), out var hub)) return;
+        var error = new ErrorEvent(this, connection, exception, source);
+        foreach (var listener in ((ListenerHub<ErrorEvent>)hub).Snapshot)
+        {
+            try { listener.HandleEvent(error); }
+            catch (Exception ex) { _logger.LogError(ex, "Comet error listener failed"); }
+        }
+    }
+
+    internal static string NewId()
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        RandomNumberGenerator.Fill(bytes);
+        return Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    }
+
+    internal static bool IsValidId(string? id)
+    {
+        if (id is null || id.Length != 22) return false;
+        foreach (var c in id)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c == '-' || c == '_')) return false;
+        }
+        return true;
+    }
+
+    internal string Text(string en, string zh) => Options.Language == "zh" ? zh : en;
+
+    private sealed class ListenerHub<TEvent> where TEvent : CometEvent
+    {
+        private CometListener<TEvent>[] _listeners = [];
+        private readonly object _sync = new();
+
+        internal CometListener<TEvent>[] Snapshot => Volatile.Read(ref _listeners);
+
+        internal void Add(CometListener<TEvent> listener)
+        {
+            lock (_sync) _listeners = [.. _listeners, listener];
+        }
+
+        internal bool Remove(CometListener<TEvent> listener)
+        {
+            lock (_sync)
+            {
+                var index = Array.IndexOf(_listeners, listener);
+                if (index < 0) return false;
+                var copy = _listeners.ToList();
+                copy.RemoveAt(index);
+                _listeners = copy.ToArray();
+                return true;
+            }
+        }
+    }
+}
+
+/// <summary>A snapshot of what an engine holds and has done.</summary>
+public sealed record CometStatistics(
+    int Connections,
+    int DyingConnections,
+    IReadOnlyDictionary<string, int> ConnectionsByWorkStyle,
+    long LogMessages,
+    long LogBytes,
+    long LastSequence,
+    long Connects,
+    long Drops,
+    long Expired,
+    long MessagesSent,
+    long FramesWritten,
+    long BytesWritten,
+    long Gaps,
+    long LimitHits,
+    long PendingDropped,
+    long LogTrimmed);
+
+/// <summary>Thread-safe counters behind <see cref="CometEngine.GetStatistics"/>.</summary>
+internal sealed class EngineCounters
+{
+    private long _connects, _drops, _expired, _sent, _frames, _bytes, _gaps, _limitHits, _pendingDropped, _logTrimmed;
+    internal long Connects => Interlocked.Read(ref _connects);
+    internal long Drops => Interlocked.Read(ref _drops);
+    internal long Expired => Interlocked.Read(ref _expired);
+    internal long Sent => Interlocked.Read(ref _sent);
+    internal long Frames => Interlocked.Read(ref _frames);
+    internal long BytesWritten => Interlocked.Read(ref _bytes);
+    internal long Gaps => Interlocked.Read(ref _gaps);
+    internal long LimitHits => Interlocked.Read(ref _limitHits);
+    internal long PendingDropped => Interlocked.Read(ref _pendingDropped);
+    internal long LogTrimmed => Interlocked.Read(ref _logTrimmed);
+    internal void AddConnect() => Interlocked.Increment(ref _connects);
+    internal void AddDrop() => Interlocked.Increment(ref _drops);
+    internal void AddExpired() => Interlocked.Increment(ref _expired);
+    internal void AddSent(long n) => Interlocked.Add(ref _sent, n);
+    internal void AddWritten(long frames, long bytes) { Interlocked.Add(ref _frames, frames); Interlocked.Add(ref _bytes, bytes); }
+    internal void AddGap() => Interlocked.Increment(ref _gaps);
+    internal void AddLimitHit() => Interlocked.Increment(ref _limitHits);
+    internal void AddPendingDropped(long n) => Interlocked.Add(ref _pendingDropped, n);
+    internal void AddLogTrimmed(long n) => Interlocked.Add(ref _logTrimmed, n);
+}

@@ -1,0 +1,164 @@
+using Newtonsoft.Json;
+using Newtonsoft.Json.Serialization;
+
+namespace Comet4Net;
+
+/// <summary>
+/// Settings of a <see cref="CometContext"/>, bound from the <c>Comet</c> configuration section
+/// (appsettings.json, environment variables such as <c>Comet__WorkStyle=lpool</c>, web.config).
+/// Times are milliseconds, as in Comet4J. <see cref="Validate"/> names the first bad key.
+/// </summary>
+public sealed class CometOptions
+{
+    /// <summary>The configuration section the options bind from.</summary>
+    public const string SectionName = "Comet";
+
+    /// <summary>How long a revival request is held before the server answers <c>dying</c>. Default 60000.</summary>
+    public int Timeout { get; set; } = 60000;
+
+    /// <summary>How long a message is kept for connections that have not received it yet. Default 60000.</summary>
+    public int CacheExpires { get; set; } = 60000;
+
+    /// <summary>How often kept messages are checked for expiry. Default 60000.</summary>
+    public int CacheFrequency { get; set; } = 60000;
+
+    /// <summary>How long a connection may stay dying (no request attached) before it is removed. Default 5000.</summary>
+    public int ConnExpires { get; set; } = 5000;
+
+    /// <summary>How often dying connections are checked for expiry. Default 5000.</summary>
+    public int ConnFrequency { get; set; } = 5000;
+
+    /// <summary><c>auto</c>, <c>stream</c>, <c>lpool</c> or <c>sse</c>. Default <c>auto</c>: streaming for clients that can read it, long polling for the others.</summary>
+    public string WorkStyle { get; set; } = WorkStyles.Auto;
+
+    /// <summary>Logs every connection event at Information level. Default false.</summary>
+    public bool Debug { get; set; }
+
+    /// <summary><c>zh</c> or <c>en</c>: the language of messages a person reads (error bodies, log lines). Default <c>en</c>.</summary>
+    public string Language { get; set; } = "en";
+
+    /// <summary>Interval of the heartbeat written on idle v2 streams and SSE. 0 turns it off. Default 15000.</summary>
+    public int Heartbeat { get; set; } = 15000;
+
+    /// <summary>Accept clients of the legacy dialect (comet4j-0.1.7.js), which cannot prove they own their connection id. Default false.</summary>
+    public bool AllowLegacyClients { get; set; }
+
+    /// <summary>Most connections the server holds; past it <c>conn</c> gets 429. Default 10000.</summary>
+    public int MaxConnections { get; set; } = 10000;
+
+    /// <summary>Most connections from one client IP address; past it <c>conn</c> gets 429. 0 means no limit. Default 100.</summary>
+    public int MaxConnectionsPerClient { get; set; } = 100;
+
+    /// <summary>Most messages the shared log keeps, whatever their age. Default 100000.</summary>
+    public int MaxLogMessages { get; set; } = 100000;
+
+    /// <summary>Most bytes of message data the shared log keeps. Default 64 MiB.</summary>
+    public long MaxLogBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>Most messages sent to one connection alone (SendTo) kept for it. Default 1000.</summary>
+    public int MaxPendingMessages { get; set; } = 1000;
+
+    /// <summary>Most bytes sent to one connection alone kept for it. Default 4 MiB.</summary>
+    public long MaxPendingBytes { get; set; } = 4L * 1024 * 1024;
+
+    /// <summary>Largest message (serialised data) accepted by SendTo/SendToAll, in bytes. Default 1 MiB.</summary>
+    public int MaxMessageBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Longest query string accepted on <c>/conn</c>, in characters. Default 4096.</summary>
+    public int MaxQueryLength { get; set; } = 4096;
+
+    /// <summary>How long one write to a client may take before its request is ended. Default 10000.</summary>
+    public int SendTimeout { get; set; } = 10000;
+
+    /// <summary>How the application's objects are turned into JSON. Default: camelCase properties, dictionary keys kept.</summary>
+    [JsonIgnore]
+    public JsonSerializerSettings SerializerSettings { get; set; } = DefaultSerializerSettings();
+
+    /// <summary>The default serializer settings: camelCase property names (so a C# <c>Name</c> reaches the page as <c>name</c>, as Comet4J's beans did).</summary>
+    public static JsonSerializerSettings DefaultSerializerSettings() => new()
+    {
+        ContractResolver = new DefaultContractResolver
+        {
+            NamingStrategy = new CamelCaseNamingStrategy { ProcessDictionaryKeys = false, OverrideSpecifiedNames = false },
+        },
+        NullValueHandling = NullValueHandling.Include,
+        DateFormatHandling = DateFormatHandling.IsoDateFormat,
+        Formatting = Formatting.None,
+    };
+
+    /// <summary>Checks every setting and throws <see cref="CometConfigurationException"/> naming the first bad key and what is allowed.</summary>
+    public void Validate()
+    {
+        Positive(nameof(Timeout), Timeout);
+        Positive(nameof(CacheExpires), CacheExpires);
+        Positive(nameof(CacheFrequency), CacheFrequency);
+        Positive(nameof(ConnExpires), ConnExpires);
+        Positive(nameof(ConnFrequency), ConnFrequency);
+        NotNegative(nameof(Heartbeat), Heartbeat);
+        Positive(nameof(MaxConnections), MaxConnections);
+        NotNegative(nameof(MaxConnectionsPerClient), MaxConnectionsPerClient);
+        Positive(nameof(MaxLogMessages), MaxLogMessages);
+        Positive(nameof(MaxLogBytes), MaxLogBytes);
+        Positive(nameof(MaxPendingMessages), MaxPendingMessages);
+        Positive(nameof(MaxPendingBytes), MaxPendingBytes);
+        Positive(nameof(MaxMessageBytes), MaxMessageBytes);
+        Positive(nameof(SendTimeout), SendTimeout);
+        if (MaxQueryLength < 256)
+            throw Bad(nameof(MaxQueryLength), MaxQueryLength.ToString(), "a number of characters, at least 256");
+        if (WorkStyles.Parse(WorkStyle) is null)
+            throw Bad(nameof(WorkStyle), WorkStyle, "one of auto, stream, lpool, sse");
+        if (Language is not ("zh" or "en"))
+            throw Bad(nameof(Language), Language, "zh or en");
+        if (SerializerSettings is null)
+            throw Bad(nameof(SerializerSettings), "null", "a JsonSerializerSettings instance");
+    }
+
+    private static void Positive(string key, long value)
+    {
+        if (value <= 0) throw Bad(key, value.ToString(System.Globalization.CultureInfo.InvariantCulture), "a whole number greater than 0");
+    }
+
+    private static void NotNegative(string key, long value)
+    {
+        if (value < 0) throw Bad(key, value.ToString(System.Globalization.CultureInfo.InvariantCulture), "a whole number, 0 or more");
+    }
+
+    private static CometConfigurationException Bad(string key, string? value, string allowed) =>
+        new(key, $"Comet:{key} is '{value}', which is not valid: allowed is {allowed}.");
+
+    internal CometOptions Clone()
+    {
+        var copy = (CometOptions)MemberwiseClone();
+        return copy;
+    }
+}
+
+/// <summary>Raised at startup when a <c>Comet</c> setting is invalid; <see cref="Key"/> names it.</summary>
+public sealed class CometConfigurationException(string key, string message) : Exception(message)
+{
+    /// <summary>The setting at fault, without the <c>Comet:</c> prefix.</summary>
+    public string Key { get; } = key;
+}
+
+/// <summary>The work styles a connection can have.</summary>
+public static class WorkStyles
+{
+    /// <summary>Let the server pick per client.</summary>
+    public const string Auto = "auto";
+    /// <summary>A chunked answer held open, frames written as they come.</summary>
+    public const string Stream = "stream";
+    /// <summary>Long polling: the answer ends after each delivery.</summary>
+    public const string LongPoll = "lpool";
+    /// <summary>Server-Sent Events (<c>text/event-stream</c>).</summary>
+    public const string Sse = "sse";
+
+    /// <summary>The canonical name of a work style, or null if <paramref name="value"/> is none.</summary>
+    public static string? Parse(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        "auto" => Auto,
+        "stream" => Stream,
+        "lpool" or "longpoll" or "long-poll" => LongPoll,
+        "sse" => Sse,
+        _ => null,
+    };
+}

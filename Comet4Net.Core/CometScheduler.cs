@@ -1,0 +1,76 @@
+using Microsoft.Extensions.Logging;
+
+namespace Comet4Net;
+
+/// <summary>
+/// The one timer of an engine: expires dying connections every ConnFrequency, trims kept
+/// messages every CacheFrequency and paces heartbeats. No thread per task; one async loop.
+/// </summary>
+public sealed class CometScheduler : IAsyncDisposable
+{
+    private readonly CometEngine _engine;
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _loop;
+
+    /// <summary>Creates the scheduler of <paramref name="engine"/>; <see cref="Start"/> runs it.</summary>
+    public CometScheduler(CometEngine engine) => _engine = engine;
+
+    /// <summary>Starts the loop (once).</summary>
+    public void Start() => _loop ??= RunAsync(_stop.Token);
+
+    /// <summary>Stops the loop and waits for it.</summary>
+    public async Task StopAsync()
+    {
+        _stop.Cancel();
+        if (_loop is not null)
+        {
+            try { await _loop.ConfigureAwait(false); } catch (OperationCanceledException) { }
+        }
+    }
+
+    private async Task RunAsync(CancellationToken token)
+    {
+        var options = _engine.Options;
+        var heartbeatEvery = options.Heartbeat > 0 ? TimeSpan.FromMilliseconds(Math.Max(50, options.Heartbeat / 2)) : TimeSpan.MaxValue;
+        var connEvery = TimeSpan.FromMilliseconds(options.ConnFrequency);
+        var cacheEvery = TimeSpan.FromMilliseconds(options.CacheFrequency);
+        var tickMs = Math.Min(1000, Math.Min(options.ConnFrequency, options.CacheFrequency));
+        if (options.Heartbeat > 0) tickMs = Math.Min(tickMs, Math.Max(50, options.Heartbeat / 2));
+        var tick = TimeSpan.FromMilliseconds(Math.Max(10, tickMs));
+        var time = _engine.Time;
+        long lastConn = time.GetTimestamp(), lastCache = lastConn, lastBeat = lastConn;
+        while (!token.IsCancellationRequested)
+        {
+            await Task.Delay(tick, time, token).ConfigureAwait(false);
+            try
+            {
+                if (time.GetElapsedTime(lastBeat) >= heartbeatEvery)
+                {
+                    lastBeat = time.GetTimestamp();
+                    _engine.HeartbeatSignal.Pulse();
+                }
+                if (time.GetElapsedTime(lastConn) >= connEvery)
+                {
+                    lastConn = time.GetTimestamp();
+                    _engine.ExpireConnections();
+                }
+                if (time.GetElapsedTime(lastCache) >= cacheEvery)
+                {
+                    lastCache = time.GetTimestamp();
+                    _engine.TrimCache();
+                }
+            }
+            catch (Exception ex)
+            {
+                _engine.Logger.LogError(ex, "Comet maintenance failed; it runs again at the next tick");
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        _stop.Dispose();
+    }
+}

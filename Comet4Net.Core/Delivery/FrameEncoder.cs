@@ -1,0 +1,79 @@
+using System.Text;
+using Newtonsoft.Json;
+
+namespace Comet4Net.Delivery;
+
+/// <summary>Turns messages into the bytes of each dialect's frame (see docs/protocol.md).</summary>
+internal static class FrameEncoder
+{
+    private static readonly byte[] Hex = "0123456789ABCDEF"u8.ToArray();
+    private static readonly bool[] Unreserved = BuildUnreserved();
+
+    private static bool[] BuildUnreserved()
+    {
+        var table = new bool[128];
+        for (var c = 'A'; c <= 'Z'; c++) table[c] = true;
+        for (var c = 'a'; c <= 'z'; c++) table[c] = true;
+        for (var c = '0'; c <= '9'; c++) table[c] = true;
+        foreach (var c in "-_.!~*'()") table[c] = true;
+        return table;
+    }
+
+    /// <summary>The JSON object every frame carries: {"channel":…,"data":…,"time":…}, with seq first in v2.</summary>
+    internal static string FrameJson(long? seq, string channel, string dataJson, long time)
+    {
+        var sb = new StringBuilder(dataJson.Length + channel.Length + 64);
+        sb.Append('{');
+        if (seq is { } s) sb.Append("\"seq\":").Append(s).Append(',');
+        sb.Append("\"channel\":").Append(JsonConvert.ToString(channel));
+        sb.Append(",\"data\":").Append(dataJson);
+        sb.Append(",\"time\":").Append(time);
+        sb.Append('}');
+        return sb.ToString();
+    }
+
+    /// <summary>Legacy frame: '&lt;' + encodeURIComponent(json) + '&gt;'.</summary>
+    internal static byte[] Legacy(string channel, string dataJson, long time) =>
+        LegacyFromJson(FrameJson(null, channel, dataJson, time));
+
+    internal static byte[] LegacyFromJson(string json)
+    {
+        var utf8 = Encoding.UTF8.GetBytes(json);
+        var length = 2;
+        foreach (var b in utf8) length += b < 128 && Unreserved[b] ? 1 : 3;
+        var frame = new byte[length];
+        var i = 0;
+        frame[i++] = (byte)'<';
+        foreach (var b in utf8)
+        {
+            if (b < 128 && Unreserved[b])
+            {
+                frame[i++] = b;
+            }
+            else
+            {
+                frame[i++] = (byte)'%';
+                frame[i++] = Hex[b >> 4];
+                frame[i++] = Hex[b & 15];
+            }
+        }
+        frame[i] = (byte)'>';
+        return frame;
+    }
+
+    /// <summary>v2 frame: one line of JSON ended by '\n'.</summary>
+    internal static byte[] V2(long seq, string channel, string dataJson, long time) =>
+        Encoding.UTF8.GetBytes(FrameJson(seq, channel, dataJson, time) + "\n");
+
+    /// <summary>v2 system frame on channel c4j (no seq).</summary>
+    internal static byte[] V2System(string dataJson, long time) =>
+        Encoding.UTF8.GetBytes(FrameJson(null, CometProtocol.SystemChannel, dataJson, time) + "\n");
+
+    /// <summary>SSE event: id, event and one data line. JSON has no raw newline, so one line is enough.</summary>
+    internal static byte[] Sse(long seq, string channel, string dataJson) =>
+        Encoding.UTF8.GetBytes($"id: {seq}\nevent: {channel}\ndata: {dataJson}\n\n");
+
+    /// <summary>SSE system event (no id).</summary>
+    internal static byte[] SseSystem(string dataJson) =>
+        Encoding.UTF8.GetBytes($"event: {CometProtocol.SystemChannel}\ndata: {dataJson}\n\n");
+}

@@ -1,0 +1,97 @@
+namespace Comet4Net.Delivery;
+
+/// <summary>
+/// The messages sent to one connection alone, kept until the client has them (legacy: written;
+/// v2: acknowledged) or a limit drops them; what a limit drops is remembered as a gap.
+/// </summary>
+internal sealed class PendingQueue
+{
+    private readonly List<CometMessage> _items = new();
+    private long _bytes;
+    private long _droppedThroughSeq;
+
+    internal int Count { get { lock (_items) return _items.Count; } }
+
+    internal long Bytes { get { lock (_items) return _bytes; } }
+
+    /// <summary>Highest sequence number dropped without being delivered.</summary>
+    internal long DroppedThroughSeq { get { lock (_items) return _droppedThroughSeq; } }
+
+    /// <summary>Adds a message; returns how many old ones the limits pushed out.</summary>
+    internal int Add(CometMessage message, int maxCount, long maxBytes)
+    {
+        var dropped = 0;
+        lock (_items)
+        {
+            _items.Add(message);
+            _bytes += message.Size;
+            while (_items.Count > 0 && (_items.Count > maxCount || _bytes > maxBytes))
+            {
+                DropFirst();
+                dropped++;
+            }
+        }
+        return dropped;
+    }
+
+    private void DropFirst()
+    {
+        var first = _items[0];
+        _items.RemoveAt(0);
+        _bytes -= first.Size;
+        if (first.Seq > _droppedThroughSeq) _droppedThroughSeq = first.Seq;
+    }
+
+    /// <summary>Forgets messages the client has (sequence number at most <paramref name="seq"/>).</summary>
+    internal void RemoveThrough(long seq)
+    {
+        lock (_items)
+        {
+            var n = 0;
+            while (n < _items.Count && _items[n].Seq <= seq)
+            {
+                _bytes -= _items[n].Size;
+                n++;
+            }
+            if (n > 0) _items.RemoveRange(0, n);
+        }
+    }
+
+    /// <summary>Drops messages sent before <paramref name="olderThan"/>; returns how many.</summary>
+    internal int TrimOlderThan(long olderThan)
+    {
+        var dropped = 0;
+        lock (_items)
+        {
+            while (_items.Count > 0 && _items[0].Time < olderThan)
+            {
+                DropFirst();
+                dropped++;
+            }
+        }
+        return dropped;
+    }
+
+    /// <summary>Copies the messages with <paramref name="after"/> &lt; seq &lt;= <paramref name="upTo"/>.</summary>
+    internal void CopyRange(long after, long upTo, List<CometMessage> into)
+    {
+        lock (_items)
+        {
+            foreach (var m in _items)
+            {
+                if (m.Seq <= after) continue;
+                if (m.Seq > upTo) break;
+                into.Add(m);
+            }
+        }
+    }
+
+    internal void Clear()
+    {
+        lock (_items)
+        {
+            _items.Clear();
+            _bytes = 0;
+        }
+    }
+}

@@ -1,0 +1,50 @@
+using Comet4Net.Events;
+
+namespace Comet4Net.Listeners;
+
+/// <summary>
+/// A listener for one kind of engine event, as in Comet4J: override <see cref="HandleEvent"/>.
+/// Returning false from a "before" listener vetoes the action; elsewhere the result is ignored.
+/// </summary>
+public abstract class CometListener<TEvent> where TEvent : CometEvent
+{
+    /// <summary>Handles the event. Return false to veto (before-connect, before-drop, before-remove, message).</summary>
+    public abstract bool HandleEvent(TEvent e);
+}
+
+/// <summary>Listens to <see cref="BeforeConnectEvent"/>: return false (or call Refuse) to refuse a connection.</summary>
+public abstract class BeforeConnectListener : CometListener<BeforeConnectEvent>;
+
+/// <summary>Listens to <see cref="ConnectEvent"/>.</summary>
+public abstract class ConnectListener : CometListener<ConnectEvent>;
+
+/// <summary>Listens to <see cref="BeforeDropEvent"/>: return false to keep the connection.</summary>
+public abstract class BeforeDropListener : CometListener<BeforeDropEvent>;
+
+/// <summary>Listens to <see cref="DropEvent"/>.</summary>
+public abstract class DropListener : CometListener<DropEvent>;
+
+/// <summary>Listens to <see cref="DyingEvent"/>.</summary>
+public abstract class DyingListener : CometListener<DyingEvent>;
+
+/// <summary>Listens to <see cref="RevivalEvent"/>.</summary>
+public abstract class RevivalListener : CometListener<RevivalEvent>;
+
+/// <summary>Listens to <see cref="MessageEvent"/>: return false to cancel a send.</summary>
+public abstract class MessageListener : CometListener<MessageEvent>;
+
+/// <summary>Listens to <see cref="BeforeRemoveEvent"/>: return false to keep an expired connection.</summary>
+public abstract class BeforeRemoveListener : CometListener<BeforeRemoveEvent>;
+
+/// <summary>Listens to <see cref="RemovedEvent"/>.</summary>
+public abstract class RemovedListener : CometListener<RemovedEvent>;
+
+/// <summary>Listens to <see cref="ErrorEvent"/>.</summary>
+public abstract class ErrorListener : CometListener<ErrorEvent>;
+
+/// <summary>A listener made from a delegate, for <c>engine.AddConnectListener(e =&gt; …)</c>.</summary>
+public sealed class DelegateListener<TEvent>(Func<TEvent, bool> handler) : CometListener<TEvent> where TEvent : CometEvent
+{
+    /// <inheritdoc />
+    public override bool HandleEvent(TEvent e) => handler(e);
+}

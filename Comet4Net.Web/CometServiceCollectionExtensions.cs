@@ -1,0 +1,77 @@
+using Comet4Net;
+using Comet4Net.Web.Internal;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers Comet4Net with an ASP.NET Core application.</summary>
+public static class CometServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the <see cref="CometContext"/> singleton (and its engine and scheduler). Options bind from
+    /// the <c>Comet</c> configuration section, then <paramref name="configure"/> runs. Invalid options
+    /// stop the host at startup with a message naming the key.
+    /// </summary>
+    public static IServiceCollection AddComet(this IServiceCollection services, Action<CometOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var builder = services.AddOptions<CometOptions>();
+        builder.Configure<IConfiguration>((options, configuration) =>
+            configuration.GetSection(CometOptions.SectionName).Bind(options));
+        if (configure is not null) builder.Configure(configure);
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<CometOptions>>().Value;
+            var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Comet4Net");
+            return new CometContext(options, sp.GetRequiredService<TimeProvider>(), logger).MakeInstance();
+        });
+        services.TryAddSingleton(sp => sp.GetRequiredService<CometContext>().Engine);
+        services.TryAddSingleton<CometRequestHandler>();
+        services.TryAddSingleton<ClientScriptMarker>();
+        services.AddHostedService<CometHostedService>();
+        return services;
+    }
+
+    /// <summary>
+    /// Adds Comet4Net and runs <paramref name="setup"/> on the context once it is built, the place to
+    /// register channels and listeners (Comet4J's ServletContextListener).
+    /// </summary>
+    public static IServiceCollection AddComet(this IServiceCollection services, Action<CometOptions>? configure, Action<CometContext, IServiceProvider> setup)
+    {
+        services.AddComet(configure);
+        services.AddSingleton(new CometSetup(setup));
+        return services;
+    }
+}
+
+/// <summary>A startup action run on the context when the host starts.</summary>
+internal sealed record CometSetup(Action<CometContext, IServiceProvider> Run);
+
+/// <summary>Builds the context when the host starts (so bad options fail startup), runs the setups, starts the scheduler, ends connections on stop.</summary>
+internal sealed class CometHostedService(IServiceProvider services, IHostApplicationLifetime lifetime) : IHostedService
+{
+    private CometScheduler? _scheduler;
+    private CancellationTokenRegistration _stopping;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var context = services.GetRequiredService<CometContext>();
+        foreach (var setup in services.GetServices<CometSetup>()) setup.Run(context, services);
+        _scheduler = new CometScheduler(context.Engine);
+        _scheduler.Start();
+        // Held requests end at once when the host stops, so shutdown does not wait for their timeout.
+        _stopping = lifetime.ApplicationStopping.Register(() => context.Engine.Shutdown());
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _stopping.Dispose();
+        if (_scheduler is not null) await _scheduler.DisposeAsync();
+    }
+}

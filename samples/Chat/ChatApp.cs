@@ -1,0 +1,98 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Comet4Net.Events;
+using Comet4Net.Listeners;
+
+namespace Comet4Net.Samples.Chat;
+
+/// <summary>The talker's constants, as in Comet4J's demo.</summary>
+public static class Talker
+{
+    /// <summary>The one application channel.</summary>
+    public const string Channel = "talker";
+
+    /// <summary>"HH:mm", the demo's transtime.</summary>
+    public static string Now() => DateTime.Now.ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture);
+}
+
+/// <summary>Who is online: connection id → user name (the demo's AppStore).</summary>
+public sealed class AppStore
+{
+    private readonly ConcurrentDictionary<string, string> _names = new(StringComparer.Ordinal);
+
+    public void Put(string id, string name) => _names[id] = name;
+
+    public string? Get(string id) => _names.TryGetValue(id, out var n) ? n : null;
+
+    public void Remove(string id) => _names.TryRemove(id, out _);
+
+    public IReadOnlyList<KeyValuePair<string, string>> All() => _names.ToArray();
+}
+
+/// <summary>On connect: remember the user's name (from the userName cookie) and tell everyone ("up").</summary>
+public sealed class JoinListener(AppStore store) : ConnectListener
+{
+    public override bool HandleEvent(ConnectEvent e)
+    {
+        var connection = e.Connection!;
+        var raw = connection.Request.Cookie("userName") ?? "";
+        string name;
+        try { name = Uri.UnescapeDataString(raw.Replace('+', ' ')); }
+        catch (UriFormatException) { name = raw; }
+        name = name.Trim();
+        if (name.Length > 50) name = name[..50];
+        store.Put(connection.Id, name);
+        e.Engine.SendToAll(Talker.Channel, new { type = "up", id = connection.Id, name, transtime = Talker.Now() });
+        return true;
+    }
+}
+
+/// <summary>On drop (page closed, or expired after ConnExpires): forget the user and tell everyone ("down").</summary>
+public sealed class LeftListener(AppStore store) : DropListener
+{
+    public override bool HandleEvent(DropEvent e)
+    {
+        var id = e.Connection!.Id;
+        var name = store.Get(id);
+        store.Remove(id);
+        if (e.Reason != DropReason.Shutdown)
+            e.Engine.SendToAll(Talker.Channel, new { type = "down", id, name, transtime = Talker.Now() });
+        return true;
+    }
+}
+
+/// <summary>Every 5 seconds: memory, connection count and uptime to everyone ("health").</summary>
+public sealed class HealthSender(CometEngine engine) : BackgroundService
+{
+    private readonly DateTime _startup = DateTime.UtcNow;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(5));
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            engine.SendToAll(Talker.Channel, Health());
+        }
+    }
+
+    public object Health()
+    {
+        const double mb = 1024 * 1024;
+        var gc = GC.GetGCMemoryInfo();
+        var process = Process.GetCurrentProcess();
+        var total = process.WorkingSet64;
+        var used = GC.GetTotalMemory(false);
+        var max = gc.TotalAvailableMemoryBytes;
+        var up = DateTime.UtcNow - _startup;
+        return new
+        {
+            type = "health",
+            totalMemory = Math.Round(total / mb, 1),
+            freeMemory = Math.Round(Math.Max(0, total - used) / mb, 1),
+            maxMemory = Math.Round(max / mb, 1),
+            usedMemory = Math.Round(used / mb, 1),
+            connectorCount = engine.ConnectionCount,
+            startup = $"{(int)up.TotalDays}d {up.Hours}h {up.Minutes}m",
+        };
+    }
+}

@@ -1,0 +1,76 @@
+using Comet4Net;
+using Comet4Net.Samples.Chat;
+
+// The port of Comet4J's talker demo. Run: dotnet run --project samples/Chat [--urls http://127.0.0.1:5000]
+ChatServer.Create(args).Run();
+
+namespace Comet4Net.Samples.Chat
+{
+    /// <summary>Builds the chat application (tests build it too, on a port of their own).</summary>
+    public static class ChatServer
+    {
+        public static WebApplication Create(string[] args, WebApplicationOptions? options = null, Action<WebApplicationBuilder>? configure = null)
+        {
+            var builder = WebApplication.CreateBuilder(options ?? new WebApplicationOptions { Args = args });
+            configure?.Invoke(builder);
+
+            builder.Services.AddSingleton<AppStore>();
+            builder.Services.AddComet(
+                options => { /* Comet settings come from appsettings.json ("Comet") and Comet__* variables. */ },
+                (context, services) =>
+                {
+                    // What Comet4J's demo did in its ServletContextListener.
+                    var store = services.GetRequiredService<AppStore>();
+                    context.RegisterChannel(Talker.Channel);
+                    context.Engine.AddConnectListener(new JoinListener(store));
+                    context.Engine.AddDropListener(new LeftListener(store));
+                });
+            builder.Services.AddHostedService<HealthSender>();
+
+            var app = builder.Build();
+            app.UseDefaultFiles();
+            app.UseStaticFiles();
+            app.MapComet("/conn");
+            app.MapMethods("/talk.do", ["GET", "POST"], TalkAsync).DisableAntiforgery();
+            return app;
+        }
+
+        /// <summary>talk.do: the demo's WebServlet (cmd=talk | rename | list), POST with form fields (GET works too).</summary>
+        private static async Task<IResult> TalkAsync(HttpContext http, CometEngine engine, AppStore store)
+        {
+            var form = http.Request.HasFormContentType ? await http.Request.ReadFormAsync() : null;
+            string? Param(string name) => form?[name].FirstOrDefault() ?? http.Request.Query[name].FirstOrDefault();
+            var cmd = Param("cmd");
+            var id = Param("id");
+            switch (cmd)
+            {
+                case "talk":
+                {
+                    var text = (Param("text") ?? "").Trim();
+                    if (string.IsNullOrEmpty(id) || engine.GetConnection(id) is null)
+                        return Results.Json(new { error = "unknown-id", message = "id must be the id of an open connection." }, statusCode: 400);
+                    if (text.Length == 0 || text.Length > 2000)
+                        return Results.Json(new { error = "bad-text", message = "text must have 1 to 2000 characters." }, statusCode: 400);
+                    engine.SendToAll(Talker.Channel, new { type = "talk", id, name = store.Get(id), text, transtime = Talker.Now() });
+                    return Results.Text("", "text/html; charset=utf-8");
+                }
+                case "rename":
+                {
+                    var newName = (Param("newName") ?? "").Trim();
+                    if (string.IsNullOrEmpty(id) || engine.GetConnection(id) is null)
+                        return Results.Json(new { error = "unknown-id", message = "id must be the id of an open connection." }, statusCode: 400);
+                    if (newName.Length == 0 || newName.Length > 50)
+                        return Results.Json(new { error = "bad-name", message = "newName must have 1 to 50 characters." }, statusCode: 400);
+                    var oldName = Param("oldName") ?? store.Get(id);
+                    store.Put(id, newName);
+                    engine.SendToAll(Talker.Channel, new { type = "rename", id, oldName, newName, transtime = Talker.Now() });
+                    return Results.Text("", "text/html; charset=utf-8");
+                }
+                case "list":
+                    return Results.Json(store.All().Select(p => new { id = p.Key, name = p.Value }));
+                default:
+                    return Results.Json(new { error = "bad-cmd", message = "cmd must be talk, rename or list." }, statusCode: 400);
+            }
+        }
+    }
+}

@@ -1,0 +1,120 @@
+// The talker page on the Comet4Net client. The same HTTP interface as Comet4J's demo:
+// channel "talker", POST talk.do?cmd=talk|rename|list, the userName cookie.
+(function () {
+  var users = {};   // id -> name
+  var $ = function (id) { return document.getElementById(id); };
+
+  function getCookie(name) {
+    var m = document.cookie.match(new RegExp('(?:^|; )' + name + '=([^;]*)'));
+    return m ? decodeURIComponent(m[1]) : '';
+  }
+  function setCookie(name, value) {
+    document.cookie = name + '=' + encodeURIComponent(value) + '; path=/; max-age=' + 365 * 86400;
+  }
+  function line(html, cls) {
+    var log = $('log');
+    var div = document.createElement('div');
+    div.className = cls;
+    div.innerHTML = html;
+    log.appendChild(div);
+    while (log.childNodes.length > 200) log.removeChild(log.firstChild);
+    log.scrollTop = log.scrollHeight;
+  }
+  function esc(s) {
+    var d = document.createElement('div');
+    d.textContent = s == null ? '' : String(s);
+    return d.innerHTML;
+  }
+  function renderUsers() {
+    var ul = $('users'), me = JS.Engine.getId(), ids = Object.keys(users);
+    ul.innerHTML = '';
+    ids.sort(function (a, b) { return (users[a] || '').localeCompare(users[b] || ''); });
+    ids.forEach(function (id) {
+      var li = document.createElement('li');
+      li.textContent = users[id] || id;
+      li.setAttribute('data-id', id);
+      if (id === me) li.className = 'me';
+      ul.appendChild(li);
+    });
+    $('userCount').textContent = '(' + ids.length + ')';
+  }
+  function loadUsers() {
+    JS.AJAX.post('talk.do?cmd=list', '', function (xhr) {
+      if (xhr.status !== 200) return;
+      users = {};
+      JSON.parse(xhr.responseText).forEach(function (u) { users[u.id] = u.name; });
+      renderUsers();
+    });
+  }
+
+  var handlers = {
+    up: function (d) { users[d.id] = d.name; renderUsers(); line('<span class="time">' + esc(d.transtime) + '</span>' + esc(d.name || d.id) + ' joined', 'sys'); },
+    down: function (d) { delete users[d.id]; renderUsers(); line('<span class="time">' + esc(d.transtime) + '</span>' + esc(d.name || d.id) + ' left', 'sys'); },
+    rename: function (d) { users[d.id] = d.newName; renderUsers(); line('<span class="time">' + esc(d.transtime) + '</span>' + esc(d.oldName) + ' is now ' + esc(d.newName), 'sys'); },
+    talk: function (d) { line('<span class="time">' + esc(d.transtime) + '</span><span class="who">' + esc(d.name) + '</span><span class="text">' + esc(d.text) + '</span>', 'msg'); },
+    health: function (d) {
+      $('connectorCount').textContent = d.connectorCount;
+      $('usedMemory').textContent = d.usedMemory + ' MB';
+      $('freeMemory').textContent = d.freeMemory + ' MB';
+      $('totalMemory').textContent = d.totalMemory + ' MB';
+      $('maxMemory').textContent = d.maxMemory + ' MB';
+      $('startup').textContent = d.startup;
+    }
+  };
+
+  JS.Engine.on({
+    start: function (cId, channels, engine) {
+      $('workStyle').textContent = engine.getConnector().workStyle === 'lpool' ? 'long polling' : 'streaming';
+      $('status').textContent = '';
+      loadUsers();
+    },
+    stop: function (cause) {
+      $('workStyle').textContent = 'stopped';
+      $('status').textContent = cause ? 'disconnected: ' + cause : 'disconnected';
+    },
+    talker: function (data) {
+      var h = data && handlers[data.type];
+      if (h) h(data);
+    }
+  });
+  JS.Engine.on('gap', function () { line('some messages were missed while you were away', 'sys'); });
+
+  function enter() {
+    $('login').hidden = true;
+    $('room').hidden = false;
+    $('toolbar').hidden = false;
+    JS.Engine.start('conn');
+    $('input').focus();
+  }
+  function login() {
+    var name = $('loginName').value.trim();
+    if (!name) { $('loginName').focus(); return; }
+    setCookie('userName', name);
+    enter();
+  }
+  function send() {
+    var input = $('input'), text = input.value.trim();
+    if (!text || !JS.Engine.running || !JS.Engine.getId()) return;
+    JS.AJAX.post('talk.do?cmd=talk', 'id=' + encodeURIComponent(JS.Engine.getId()) + '&text=' + encodeURIComponent(text), function (xhr) {
+      if (xhr.status === 200) input.value = '';
+      else $('status').textContent = 'not sent (' + xhr.status + ')';
+    });
+  }
+  function rename() {
+    var oldName = getCookie('userName');
+    var name = (prompt('New name', oldName) || '').trim();
+    if (!name || name === oldName || !JS.Engine.getId()) return;
+    setCookie('userName', name);
+    JS.AJAX.post('talk.do?cmd=rename', 'id=' + encodeURIComponent(JS.Engine.getId()) +
+      '&newName=' + encodeURIComponent(name) + '&oldName=' + encodeURIComponent(oldName));
+  }
+
+  JS.on(window, 'load', function () {
+    $('loginButton').onclick = login;
+    $('loginName').onkeydown = function (e) { if (e.key === 'Enter') login(); };
+    $('send').onclick = send;
+    $('rename').onclick = rename;
+    $('input').onkeydown = function (e) { if (e.key === 'Enter') send(); };
+    if (getCookie('userName')) enter(); else { $('login').hidden = false; $('loginName').focus(); }
+  });
+})();

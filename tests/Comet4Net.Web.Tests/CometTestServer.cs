@@ -1,0 +1,92 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Comet4Net.Web.Tests;
+
+/// <summary>A real Kestrel server on 127.0.0.1 with a port of its own, running Comet4Net.</summary>
+internal sealed class CometTestServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private CometTestServer(WebApplication app, string baseUrl)
+    {
+        _app = app;
+        BaseUrl = baseUrl;
+        Context = app.Services.GetRequiredService<CometContext>();
+        Client = NewClient();
+    }
+
+    internal string BaseUrl { get; }
+
+    internal CometContext Context { get; }
+
+    internal CometEngine Engine => Context.Engine;
+
+    internal HttpClient Client { get; }
+
+    internal static async Task<CometTestServer> StartAsync(Action<CometOptions>? configure = null, Action<CometContext>? setup = null,
+        Action<WebApplication>? map = null)
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Services.AddComet(o =>
+        {
+            o.AllowLegacyClients = true;
+            configure?.Invoke(o);
+        }, (context, _) =>
+        {
+            context.RegisterChannel("hello");
+            context.RegisterChannel("news");
+            setup?.Invoke(context);
+        });
+        var app = builder.Build();
+        app.MapComet("/conn");
+        map?.Invoke(app);
+        await app.StartAsync();
+        return new CometTestServer(app, app.Urls.First());
+    }
+
+    /// <summary>A client; with <paramref name="localAddress"/> its connections come from that loopback address (127.0.0.2 …).</summary>
+    internal HttpClient NewClient(string? localAddress = null)
+    {
+        var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), MaxConnectionsPerServer = 64 };
+        if (localAddress is not null)
+        {
+            handler.ConnectCallback = async (context, token) =>
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                socket.Bind(new IPEndPoint(IPAddress.Parse(localAddress), 0));
+                await socket.ConnectAsync(context.DnsEndPoint, token);
+                return new NetworkStream(socket, ownsSocket: true);
+            };
+        }
+        return new HttpClient(handler) { BaseAddress = new Uri(BaseUrl), Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await _app.StopAsync(cts.Token);
+        await _app.DisposeAsync();
+    }
+}
+
+internal static class Wait
+{
+    /// <summary>Waits until <paramref name="condition"/> holds, failing after <paramref name="seconds"/>.</summary>
+    internal static async Task UntilAsync(Func<bool> condition, double seconds = 10, string? what = null)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail($"Timed out after {seconds}s waiting for {what ?? "a condition"}.");
+            await Task.Delay(20);
+        }
+    }
+}
