@@ -21,7 +21,11 @@ public sealed class CometContext
         Options = (options ?? new CometOptions()).Clone();
         Options.Validate();
         Engine = new CometEngine(this, time ?? TimeProvider.System, logger);
+        if (!string.IsNullOrEmpty(Options.TokenKey)) Tokens = new CometTokens(Options.TokenKey, time);
     }
+
+    /// <summary>Issues and checks connection tokens; null unless <see cref="CometOptions.TokenKey"/> is set.</summary>
+    public CometTokens? Tokens { get; }
 
     /// <summary>
     /// The context the host built (the DI singleton), for code ported from Comet4J's

@@ -131,6 +131,7 @@ public sealed class CometEngine
             targets.Add(c);
         }
         if (targets.Count == 0) return 0;
+        List<(CometConnection Connection, int Dropped)>? overflows = null;
         lock (Log.SendLock)
         {
             var seq = Log.NextSeq();
@@ -138,13 +139,26 @@ public sealed class CometEngine
             foreach (var c in targets)
             {
                 var dropped = c.Pending.Add(message, Options.MaxPendingMessages, Options.MaxPendingBytes);
-                if (dropped > 0) Counters.AddPendingDropped(dropped);
+                if (dropped > 0) (overflows ??= new()).Add((c, dropped));
             }
             Log.Publish(seq);
         }
         Counters.AddSent(1);
         foreach (var c in targets) c.Signal.Pulse();
+        if (overflows is not null) Overflow(overflows);
         return targets.Count;
+    }
+
+    private void Overflow(List<(CometConnection Connection, int Dropped)> overflows)
+    {
+        var drop = Options.OverflowPolicy == "drop";
+        foreach (var (connection, dropped) in overflows)
+        {
+            Counters.AddPendingDropped(dropped);
+            Counters.AddLimitHit();
+            if (drop) Remove(connection, DropReason.Overflow);
+            Fire(new OverflowEvent(this, connection, dropped, drop));
+        }
     }
 
     /// <summary>
@@ -219,13 +233,36 @@ public sealed class CometEngine
                     $"该客户端连接数已达上限（{perClientLimit}）。"), 5);
         }
 
+        string? userId = null;
+        if (Context.Tokens is { } tokens)
+        {
+            var token = request.Query("token");
+            if (token is not null)
+            {
+                if (!tokens.TryValidate(token, out var user, out var why))
+                {
+                    ReleaseSlot(ip);
+                    return new ConnectResult(null, 401, "invalid-token", why, 0);
+                }
+                userId = user;
+            }
+            else if (Options.RequireToken)
+            {
+                ReleaseSlot(ip);
+                return new ConnectResult(null, 401, "invalid-token", Text("A token is required: pass token=… (issued by the application) to JS.Engine.start.", "需要令牌（token）。"), 0);
+            }
+        }
+
         CometConnection connection;
         lock (Log.SendLock)
         {
             var last = Log.LastSeq;
             var start = resumeAfter is { } r && r >= 0 && r < last ? r : last;
             var position = start == last ? Log.Published : Log.PositionAfter(start);
-            connection = new CometConnection(this, NewId(), NewId(), dialect, workStyle, clientVersion, request, start, position, Timestamp);
+            connection = new CometConnection(this, NewId(), NewId(), dialect, workStyle, clientVersion, request, start, position, Timestamp)
+            {
+                UserId = userId,
+            };
         }
 
         var before = new BeforeConnectEvent(this, connection, request);
@@ -460,6 +497,8 @@ public sealed class CometEngine
     public void RemoveRemovedListener(CometListener<RemovedEvent> l) => RemoveListener(l);
     public void AddErrorListener(CometListener<ErrorEvent> l) => AddListener(l);
     public void RemoveErrorListener(CometListener<ErrorEvent> l) => RemoveListener(l);
+    public void AddOverflowListener(CometListener<OverflowEvent> l) => AddListener(l);
+    public void RemoveOverflowListener(CometListener<OverflowEvent> l) => RemoveListener(l);
 
     private ListenerHub<TEvent> Hub<TEvent>() where TEvent : CometEvent =>
         (ListenerHub<TEvent>)_hubs.GetOrAdd(typeof(TEvent), static _ => new ListenerHub<TEvent>());

@@ -70,6 +70,18 @@ public sealed class CometOptions
     /// <summary>How long one write to a client may take before its request is ended. Default 10000.</summary>
     public int SendTimeout { get; set; } = 10000;
 
+    /// <summary>
+    /// The key that signs connection tokens (<see cref="CometTokens"/>), at least 32 characters.
+    /// When set, a <c>token</c> parameter on <c>conn</c> is checked and its user goes on the connection. Default: none.
+    /// </summary>
+    public string? TokenKey { get; set; }
+
+    /// <summary>Refuse (401) a <c>conn</c> without a valid <c>token</c>. Needs <see cref="TokenKey"/>. Default false.</summary>
+    public bool RequireToken { get; set; }
+
+    /// <summary>What happens when a connection's kept private messages pass their limit: <c>gap</c> (drop the oldest, tell the client) or <c>drop</c> (end the connection). Default <c>gap</c>.</summary>
+    public string OverflowPolicy { get; set; } = "gap";
+
     /// <summary>How the application's objects are turned into JSON. Default: camelCase properties, dictionary keys kept.</summary>
     [JsonIgnore]
     public JsonSerializerSettings SerializerSettings { get; set; } = DefaultSerializerSettings();
@@ -109,6 +121,12 @@ public sealed class CometOptions
             throw Bad(nameof(WorkStyle), WorkStyle, "one of auto, stream, lpool, sse");
         if (Language is not ("zh" or "en"))
             throw Bad(nameof(Language), Language, "zh or en");
+        if (TokenKey is not null && TokenKey.Length < 32)
+            throw Bad(nameof(TokenKey), "(hidden)", "a secret of at least 32 characters");
+        if (RequireToken && string.IsNullOrEmpty(TokenKey))
+            throw Bad(nameof(RequireToken), "true", "true only when Comet:TokenKey is set");
+        if (OverflowPolicy is not ("gap" or "drop"))
+            throw Bad(nameof(OverflowPolicy), OverflowPolicy, "gap or drop");
         if (SerializerSettings is null)
             throw Bad(nameof(SerializerSettings), "null", "a JsonSerializerSettings instance");
     }

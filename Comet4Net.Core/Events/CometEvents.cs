@@ -63,6 +63,8 @@ public enum DropReason
     Server,
     /// <summary>The engine is shutting down.</summary>
     Shutdown,
+    /// <summary>Its kept messages passed their limit and the overflow policy is <c>drop</c>.</summary>
+    Overflow,
 }
 
 /// <summary>Raised before a connection is dropped on request; a listener returning false vetoes the drop.</summary>
@@ -120,4 +122,18 @@ public sealed class ErrorEvent(CometEngine engine, CometConnection? connection, 
 
     /// <summary>The event whose listener threw, if any.</summary>
     public CometEvent? Source { get; } = source;
+}
+
+/// <summary>
+/// Raised when messages kept for a connection passed <c>MaxPendingMessages</c>/<c>MaxPendingBytes</c>
+/// and the oldest were dropped (the client gets a gap notice), or the connection was ended (policy <c>drop</c>).
+/// </summary>
+public sealed class OverflowEvent(CometEngine engine, CometConnection connection, int dropped, bool connectionDropped)
+    : CometEvent(engine, connection)
+{
+    /// <summary>How many messages were dropped.</summary>
+    public int Dropped { get; } = dropped;
+
+    /// <summary>True if the policy ended the connection.</summary>
+    public bool ConnectionDropped { get; } = connectionDropped;
 }

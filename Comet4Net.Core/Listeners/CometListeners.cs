@@ -48,3 +48,6 @@ public sealed class DelegateListener<TEvent>(Func<TEvent, bool> handler) : Comet
     /// <inheritdoc />
     public override bool HandleEvent(TEvent e) => handler(e);
 }
+
+/// <summary>Listens to <see cref="OverflowEvent"/>: messages kept for a connection passed their limit.</summary>
+public abstract class OverflowListener : CometListener<OverflowEvent>;

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -29,7 +30,8 @@ internal sealed class CometTestServer : IAsyncDisposable
     internal HttpClient Client { get; }
 
     internal static async Task<CometTestServer> StartAsync(Action<CometOptions>? configure = null, Action<CometContext>? setup = null,
-        Action<WebApplication>? map = null)
+        Action<WebApplication>? map = null, Action<IServiceCollection>? services = null, Action<IEndpointConventionBuilder>? conventions = null,
+        Action<WebApplication>? middleware = null)
     {
         var builder = WebApplication.CreateBuilder();
         builder.Logging.ClearProviders();
@@ -44,17 +46,20 @@ internal sealed class CometTestServer : IAsyncDisposable
             context.RegisterChannel("news");
             setup?.Invoke(context);
         });
+        services?.Invoke(builder.Services);
         var app = builder.Build();
-        app.MapComet("/conn");
+        middleware?.Invoke(app);
+        var comet = app.MapComet("/conn");
+        conventions?.Invoke(comet);
         map?.Invoke(app);
         await app.StartAsync();
         return new CometTestServer(app, app.Urls.First());
     }
 
     /// <summary>A client; with <paramref name="localAddress"/> its connections come from that loopback address (127.0.0.2 …).</summary>
-    internal HttpClient NewClient(string? localAddress = null)
+    internal HttpClient NewClient(string? localAddress = null, int maxConnections = 64)
     {
-        var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), MaxConnectionsPerServer = 64 };
+        var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), MaxConnectionsPerServer = maxConnections };
         if (localAddress is not null)
         {
             handler.ConnectCallback = async (context, token) =>

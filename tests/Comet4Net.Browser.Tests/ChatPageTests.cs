@@ -1,0 +1,65 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Playwright;
+
+namespace Comet4Net.Browser.Tests;
+
+/// <summary>The chat sample in real Chromium: two people talk, one leaves.</summary>
+[TestClass]
+public sealed class ChatPageTests
+{
+    private static async Task<IPage> JoinAsync(IBrowserContext context, string url, string name)
+    {
+        var page = await context.NewPageAsync();
+        page.SetDefaultTimeout(15000);
+        await page.GotoAsync(url);
+        await page.FillAsync("#loginName", name);
+        await page.ClickAsync("#loginButton");
+        await Assertions.Expect(page.Locator("#workStyle")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("streaming|long polling"));
+        return page;
+    }
+
+    [TestMethod]
+    [Timeout(90000, CooperativeCancellation = true)]
+    [DataRow("stream", "streaming")]
+    [DataRow("lpool", "long polling")]
+    public async Task Two_people_talk_and_one_leaves(string workStyle, string shown)
+    {
+        await using var app = await BrowserFixture.StartChatAsync(new() { ["Comet:WorkStyle"] = workStyle, ["Comet:ConnExpires"] = "2000", ["Comet:ConnFrequency"] = "500" });
+        var url = app.Urls.First() + "/";
+        await using var annContext = await BrowserFixture.Browser.NewContextAsync();
+        await using var bobContext = await BrowserFixture.Browser.NewContextAsync();
+        var ann = await JoinAsync(annContext, url, "Ann");
+        var bob = await JoinAsync(bobContext, url, "Bob");
+        await Assertions.Expect(ann.Locator("#workStyle")).ToHaveTextAsync(shown);
+
+        // Each sees the other online.
+        await Assertions.Expect(ann.Locator("#users li", new() { HasText = "Bob" })).ToHaveCountAsync(1);
+        await Assertions.Expect(bob.Locator("#users li", new() { HasText = "Ann" })).ToHaveCountAsync(1);
+
+        // A message typed by Ann shows in Bob's page (and in hers), HTML shown as text.
+        await ann.FillAsync("#input", "hello Bob <b>bold?</b> 你好");
+        await ann.PressAsync("#input", "Enter");
+        await Assertions.Expect(bob.Locator("#log .msg").Last).ToContainTextAsync("hello Bob <b>bold?</b> 你好");
+        await Assertions.Expect(bob.Locator("#log .msg .who").Last).ToHaveTextAsync("Ann");
+        await Assertions.Expect(ann.Locator("#log .msg").Last).ToContainTextAsync("hello Bob");
+        await Assertions.Expect(ann.Locator("#input")).ToHaveValueAsync("");
+
+        // Bob answers; several messages in a row arrive in order.
+        for (var i = 1; i <= 5; i++)
+        {
+            await bob.FillAsync("#input", "reply " + i);
+            await bob.PressAsync("#input", "Enter");
+            await Assertions.Expect(bob.Locator("#input")).ToHaveValueAsync("");
+        }
+        await Assertions.Expect(ann.Locator("#log .msg .text")).ToHaveTextAsync(["hello Bob <b>bold?</b> 你好", "reply 1", "reply 2", "reply 3", "reply 4", "reply 5"]);
+
+        // Health figures arrive every 5 s.
+        await Assertions.Expect(bob.Locator("#connectorCount")).ToHaveTextAsync("2", new() { Timeout = 12000 });
+
+        // Ann closes her page: Bob sees her leave.
+        await ann.CloseAsync(new() { RunBeforeUnload = true });
+        await Assertions.Expect(bob.Locator("#log .sys").Last).ToContainTextAsync("Ann left");
+        await Assertions.Expect(bob.Locator("#users li", new() { HasText = "Ann" })).ToHaveCountAsync(0);
+        await Assertions.Expect(bob.Locator("#users li")).ToHaveCountAsync(1);
+    }
+}

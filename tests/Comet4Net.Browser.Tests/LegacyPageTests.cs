@@ -1,0 +1,67 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+
+namespace Comet4Net.Browser.Tests;
+
+/// <summary>
+/// A page on a double of comet4j-0.1.7.js's connector (its framing rules, in real Chromium XHR)
+/// chats with a page on the Comet4Net client, in both legacy work styles.
+/// </summary>
+[TestClass]
+public sealed class LegacyPageTests
+{
+    [TestMethod]
+    [Timeout(90000, CooperativeCancellation = true)]
+    [DataRow("stream")]
+    [DataRow("lpool")]
+    public async Task A_legacy_page_and_a_v2_page_share_the_chat(string workStyle)
+    {
+        await using var app = await BrowserFixture.StartChatAsync(new() { ["Comet:WorkStyle"] = workStyle, ["Comet:Timeout"] = "3000" });
+        var url = app.Urls.First();
+        await using var legacyContext = await BrowserFixture.Browser.NewContextAsync();
+        await using var modernContext = await BrowserFixture.Browser.NewContextAsync();
+        var legacy = await legacyContext.NewPageAsync();
+        legacy.SetDefaultTimeout(15000);
+        await legacy.GotoAsync(url + "/test/legacy-talker.html?name=Old");
+        await Assertions.Expect(legacy.Locator("#state")).ToHaveTextAsync("running");
+        await Assertions.Expect(legacy.Locator("#ws")).ToHaveTextAsync(workStyle);
+
+        var modern = await modernContext.NewPageAsync();
+        modern.SetDefaultTimeout(15000);
+        await modern.GotoAsync(url + "/");
+        await modern.FillAsync("#loginName", "New");
+        await modern.ClickAsync("#loginButton");
+        await Assertions.Expect(legacy.Locator("#log li.up")).ToContainTextAsync(["up Old", "up New"]);
+
+        // The modern page talks; the legacy page shows it.
+        await modern.FillAsync("#input", "from the new client");
+        await modern.PressAsync("#input", "Enter");
+        await Assertions.Expect(legacy.Locator("#log li.talk")).ToHaveTextAsync(["New: from the new client"]);
+
+        // The legacy page talks; the modern page shows it.
+        await legacy.EvaluateAsync("() => talk('from the old client: 100% <ok> & 你好')");
+        await Assertions.Expect(modern.Locator("#log .msg .text").Last).ToHaveTextAsync("from the old client: 100% <ok> & 你好");
+
+        // A burst from the server: every message reaches the legacy page, in order, through
+        // revivals (one frame per long poll; whole frames per stream read), across timeouts.
+        var engine = app.Services.GetRequiredService<CometEngine>();
+        for (var i = 0; i < 30; i++) engine.SendToAll("talker", new { type = "talk", name = "srv", text = "burst " + i });
+        var expected = new[] { "New: from the new client", "Old: from the old client: 100% <ok> & 你好" }
+            .Concat(Enumerable.Range(0, 30).Select(i => "srv: burst " + i)).ToArray();
+        await Assertions.Expect(legacy.Locator("#log li.talk")).ToHaveTextAsync(expected, new() { Timeout = 30000 });
+        await Assertions.Expect(legacy.Locator("#state")).ToHaveTextAsync("running");
+        await Assertions.Expect(legacy.Locator("#errors")).ToHaveTextAsync("");
+
+        // A message sent while the legacy page sits through a timeout (dying frame, revival) still arrives.
+        await Task.Delay(3500, TestContext.CancellationToken);
+        engine.SendToAll("talker", new { type = "talk", name = "srv", text = "after a timeout" });
+        await Assertions.Expect(legacy.Locator("#log li.talk").Last).ToHaveTextAsync("srv: after a timeout");
+
+        // The legacy page closes: its synchronous drop on beforeunload makes the modern page show it leaving.
+        await legacy.CloseAsync(new() { RunBeforeUnload = true });
+        await Assertions.Expect(modern.Locator("#log .sys").Last).ToContainTextAsync("Old left");
+    }
+
+    public TestContext TestContext { get; set; } = null!;
+}

@@ -1,0 +1,2 @@
+// Browser tests share one Chromium; they run one after another.
+[assembly: DoNotParallelize]
