@@ -1,0 +1,176 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Comet4Net.Tests.Shared;
+
+/// <summary>
+/// An HTTP proxy on 127.0.0.1 between clients and a server that misbehaves on <c>/conn</c>: it cuts
+/// a share of the answers part-way (closing the connection, as a network fault or a proxy would)
+/// and delays others. Everything else passes untouched. <see cref="Blackhole"/> makes it hold every
+/// <c>/conn</c> request unanswered (a client gone away).
+/// </summary>
+public sealed class ChaosProxy : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly HttpClient _upstream;
+    private readonly Random _random;
+    private readonly object _sync = new();
+    private int _cuts, _delays, _requests;
+
+    private ChaosProxy(WebApplication app, HttpClient upstream, int seed)
+    {
+        _app = app;
+        _upstream = upstream;
+        _random = new Random(seed);
+    }
+
+    /// <summary>The proxy's own address, to give to clients.</summary>
+    public string Url { get; private set; } = "";
+
+    /// <summary>Where requests go; may change (a restarted server).</summary>
+    public Uri Target { get; set; } = new("http://127.0.0.1/");
+
+    /// <summary>Share of /conn answers cut part-way. Default 0.1.</summary>
+    public double CutRate { get; set; } = 0.1;
+
+    /// <summary>Share of /conn answers delayed (before and while forwarding). Default 0.2.</summary>
+    public double DelayRate { get; set; } = 0.2;
+
+    /// <summary>Longest delay. Default 300 ms.</summary>
+    public int MaxDelayMs { get; set; } = 300;
+
+    /// <summary>When false, everything passes untouched. Default true.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>While true, /conn requests are held and never answered (then cut when it ends).</summary>
+    public bool Blackhole { get; set; }
+
+    public int Cuts => Volatile.Read(ref _cuts);
+    public int Delays => Volatile.Read(ref _delays);
+    public int Requests => Volatile.Read(ref _requests);
+
+    public static async Task<ChaosProxy> StartAsync(Uri target, int seed = 7)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var app = builder.Build();
+        var upstream = new HttpClient(new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = 4096,
+            AllowAutoRedirect = false,
+            UseCookies = false,
+            AutomaticDecompression = DecompressionMethods.None,
+        }) { Timeout = Timeout.InfiniteTimeSpan };
+        var proxy = new ChaosProxy(app, upstream, seed) { Target = target };
+        app.Run(proxy.ForwardAsync);
+        await app.StartAsync();
+        proxy.Url = app.Urls.First();
+        return proxy;
+    }
+
+    private (bool Cut, int CutAfter, int Delay) Roll()
+    {
+        lock (_sync)
+        {
+            var cut = _random.NextDouble() < CutRate;
+            var cutAfter = _random.Next(0, 2000);
+            var delay = _random.NextDouble() < DelayRate ? _random.Next(1, MaxDelayMs) : 0;
+            return (cut, cutAfter, delay);
+        }
+    }
+
+    private async Task ForwardAsync(HttpContext context)
+    {
+        var isConn = context.Request.Path.StartsWithSegments("/conn");
+        var chaos = isConn && Enabled;
+        var (cut, cutAfter, delay) = chaos ? Roll() : (false, 0, 0);
+        if (isConn) Interlocked.Increment(ref _requests);
+        if (isConn && Blackhole)
+        {
+            while (Blackhole && !context.RequestAborted.IsCancellationRequested) await Task.Delay(50);
+            context.Abort();
+            return;
+        }
+        if (delay > 0)
+        {
+            Interlocked.Increment(ref _delays);
+            await Task.Delay(delay);
+        }
+
+        var request = new HttpRequestMessage(new HttpMethod(context.Request.Method),
+            new Uri(Target, context.Request.Path + context.Request.QueryString));
+        foreach (var (name, value) in context.Request.Headers)
+        {
+            if (name.Equals("Host", StringComparison.OrdinalIgnoreCase) || name.StartsWith(':')) continue;
+            if (!request.Headers.TryAddWithoutValidation(name, value.ToArray()))
+            {
+                request.Content ??= new StreamContent(context.Request.Body);
+                request.Content.Headers.TryAddWithoutValidation(name, value.ToArray());
+            }
+        }
+        if (request.Content is null && context.Request.ContentLength > 0) request.Content = new StreamContent(context.Request.Body);
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await _upstream.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
+        }
+        catch (Exception) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            context.Abort(); // the server is down: the client sees a network error
+            return;
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        using (response)
+        {
+            context.Response.StatusCode = (int)response.StatusCode;
+            foreach (var (name, value) in response.Headers)
+                if (!name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase)) context.Response.Headers[name] = value.ToArray();
+            foreach (var (name, value) in response.Content.Headers) context.Response.Headers[name] = value.ToArray();
+            await using var body = await response.Content.ReadAsStreamAsync();
+            var buffer = new byte[16384];
+            long sent = 0;
+            try
+            {
+                while (true)
+                {
+                    var n = await body.ReadAsync(buffer, context.RequestAborted);
+                    if (n == 0) break;
+                    if (cut && sent + n > cutAfter)
+                    {
+                        var part = (int)Math.Max(0, cutAfter - sent);
+                        if (part > 0) await context.Response.Body.WriteAsync(buffer.AsMemory(0, part));
+                        await context.Response.Body.FlushAsync();
+                        Interlocked.Increment(ref _cuts);
+                        context.Abort();
+                        return;
+                    }
+                    await context.Response.Body.WriteAsync(buffer.AsMemory(0, n), context.RequestAborted);
+                    await context.Response.Body.FlushAsync(context.RequestAborted);
+                    sent += n;
+                    if (chaos && delay > 0 && _random.Next(4) == 0) await Task.Delay(_random.Next(1, 50));
+                }
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException)
+            {
+                context.Abort();
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Blackhole = false;
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await _app.StopAsync(cts.Token);
+        await _app.DisposeAsync();
+        _upstream.Dispose();
+    }
+}
