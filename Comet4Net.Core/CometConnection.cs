@@ -63,8 +63,34 @@ public sealed class CometConnection
     /// <summary>When the connection was opened.</summary>
     public DateTimeOffset ConnectedAt { get; }
 
-    /// <summary>The user the connection belongs to, if the application or the token check set one.</summary>
-    public string? UserId { get; set; }
+    private string? _userId;
+
+    /// <summary>
+    /// The user the connection belongs to: set by the token check, or by a before-connect listener.
+    /// <see cref="CometEngine.SendToUser"/> and presence follow it.
+    /// </summary>
+    public string? UserId
+    {
+        get => Volatile.Read(ref _userId);
+        set
+        {
+            string? old;
+            lock (_sync)
+            {
+                old = _userId;
+                _userId = value;
+            }
+            if (Registered && old != value) Engine.Reindex(this, old, value);
+        }
+    }
+
+    /// <summary>Why the connection ended, once <see cref="State"/> is Dropped.</summary>
+    public Events.DropReason? DropReason { get; private set; }
+
+    /// <summary>The reason given to <see cref="CometEngine.Kick(CometConnection, string?)"/>, if any.</summary>
+    public string? DropMessage { get; private set; }
+
+    internal bool Registered { get; set; }
 
     /// <summary>The application's own values for this connection.</summary>
     public ConcurrentDictionary<string, object?> Items { get; } = new(StringComparer.Ordinal);
@@ -122,12 +148,14 @@ public sealed class CometConnection
     internal bool IsCurrent(Attachment attachment) => ReferenceEquals(Volatile.Read(ref _attachment), attachment);
 
     /// <summary>Marks the connection dropped and ends its request. Returns false if it already was.</summary>
-    internal bool MarkDropped()
+    internal bool MarkDropped(Events.DropReason reason, string? message)
     {
         Attachment? att;
         lock (_sync)
         {
             if (Volatile.Read(ref _state) == (int)ConnectionState.Dropped) return false;
+            DropReason = reason;
+            DropMessage = message;
             Volatile.Write(ref _state, (int)ConnectionState.Dropped);
             att = _attachment;
             _attachment = null;

@@ -25,6 +25,9 @@ public sealed class CometEngine
     private readonly ConcurrentDictionary<string, CometConnection> _connections = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _perClient = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Type, object> _hubs = new();
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, CometConnection>> _users = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (string Reason, long Until)> _kicked = new(StringComparer.Ordinal);
+    private readonly object _userSync = new();
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private int _count;
@@ -34,7 +37,11 @@ public sealed class CometEngine
         Context = context;
         _time = time;
         _logger = logger ?? NullLogger.Instance;
+        Metrics = new CometMetrics(this);
     }
+
+    /// <summary>The engine's <c>Comet4Net</c> meter.</summary>
+    public CometMetrics Metrics { get; }
 
     /// <summary>The context that owns the engine.</summary>
     public CometContext Context { get; }
@@ -156,7 +163,7 @@ public sealed class CometEngine
         {
             Counters.AddPendingDropped(dropped);
             Counters.AddLimitHit();
-            if (drop) Remove(connection, DropReason.Overflow);
+            if (drop) Remove(connection, DropReason.Overflow, Text("too many messages waiting", "待发送消息过多"));
             Fire(new OverflowEvent(this, connection, dropped, drop));
         }
     }
@@ -171,12 +178,73 @@ public sealed class CometEngine
         return Drop(connection, DropReason.Server);
     }
 
-    internal bool Drop(CometConnection connection, DropReason reason)
+    internal bool Drop(CometConnection connection, DropReason reason, string? message = null)
     {
         if (connection.State == ConnectionState.Dropped) return false;
         if (!Fire(new BeforeDropEvent(this, connection, reason))) return false;
-        Remove(connection, reason);
+        Remove(connection, reason, message);
         return true;
+    }
+
+    /// <summary>
+    /// Ends a connection with a reason the page sees in its <c>stop</c> event; a v2 client does not
+    /// reconnect by itself. Before-drop listeners may veto. Returns false if vetoed or already gone.
+    /// </summary>
+    public bool Kick(CometConnection connection, string? reason = null)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        return Drop(connection, DropReason.Server, reason ?? Text("kicked by the server", "被服务器断开"));
+    }
+
+    /// <summary>Kicks every connection of a user. Returns how many were ended.</summary>
+    public int Kick(string userId, string? reason = null) => GetConnections(userId).Count(c => Kick(c, reason));
+
+    /// <summary>The reason a recently kicked connection was given, or null.</summary>
+    internal string? KickedReason(string id) => _kicked.TryGetValue(id, out var k) ? k.Reason : null;
+
+    // ------------------------------------------------------------------ users
+
+    /// <summary>How many users have at least one connection.</summary>
+    public int UserCount => _users.Count;
+
+    /// <summary>The users with at least one connection (a snapshot).</summary>
+    public IReadOnlyCollection<string> Users => _users.Keys.ToArray();
+
+    /// <summary>The connections of a user (a snapshot; empty if none).</summary>
+    public IReadOnlyList<CometConnection> GetConnections(string userId) =>
+        userId is not null && _users.TryGetValue(userId, out var set) ? set.Values.ToArray() : [];
+
+    /// <summary>Sends to every connection of a user; the message is stored once. Returns how many connections it was queued for.</summary>
+    public int SendToUser(string userId, string channel, object? data)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        var connections = GetConnections(userId);
+        return connections.Count == 0 ? 0 : SendTo(channel, connections, data);
+    }
+
+    internal void Reindex(CometConnection connection, string? oldUser, string? newUser)
+    {
+        var wentOffline = false;
+        var cameOnline = false;
+        lock (_userSync)
+        {
+            if (oldUser is not null && _users.TryGetValue(oldUser, out var oldSet))
+            {
+                if (oldSet.TryRemove(connection.Id, out _) && oldSet.IsEmpty)
+                {
+                    _users.TryRemove(oldUser, out _);
+                    wentOffline = true;
+                }
+            }
+            if (newUser is not null && connection.State != ConnectionState.Dropped)
+            {
+                var set = _users.GetOrAdd(newUser, static _ => new ConcurrentDictionary<string, CometConnection>(StringComparer.Ordinal));
+                cameOnline = set.IsEmpty;
+                set[connection.Id] = connection;
+            }
+        }
+        if (wentOffline) Fire(new UserOfflineEvent(this, connection, oldUser!));
+        if (cameOnline) Fire(new UserOnlineEvent(this, connection, newUser!));
     }
 
     // ------------------------------------------------------------------ serialising
@@ -274,6 +342,8 @@ public sealed class CometEngine
                 before.Reason ?? Text("The application refused the connection.", "应用拒绝了连接。"), 0);
         }
         _connections[connection.Id] = connection;
+        connection.Registered = true;
+        if (connection.UserId is { } owner) Reindex(connection, null, owner);
         Counters.AddConnect();
         if (Options.Debug) _logger.LogInformation("Comet connection {Id} opened from {Ip} ({Dialect}, {WorkStyle})", connection.Id, ip, dialect, workStyle);
         Fire(new ConnectEvent(this, connection));
@@ -289,13 +359,19 @@ public sealed class CometEngine
         }
     }
 
-    private void Remove(CometConnection connection, DropReason reason)
+    private void Remove(CometConnection connection, DropReason reason, string? message = null)
     {
-        if (!connection.MarkDropped()) return;
+        if (!connection.MarkDropped(reason, message)) return;
         if (_connections.TryRemove(new KeyValuePair<string, CometConnection>(connection.Id, connection)))
         {
             ReleaseSlot(connection.ClientIp);
         }
+        if (reason is DropReason.Server or DropReason.Overflow)
+        {
+            // Remember for a while, so that a client coming back is told it was ended, not invited to reconnect.
+            _kicked[connection.Id] = (message ?? reason.ToString(), Timestamp + _time.TimestampFrequency * 120);
+        }
+        if (connection.UserId is { } user) Reindex(connection, user, null);
         Counters.AddDrop();
         if (Options.Debug) _logger.LogInformation("Comet connection {Id} removed ({Reason})", connection.Id, reason);
         Fire(new DropEvent(this, connection, reason));
@@ -389,6 +465,11 @@ public sealed class CometEngine
     internal int ExpireConnections()
     {
         var removed = 0;
+        var now = Timestamp;
+        foreach (var (id, kicked) in _kicked)
+        {
+            if (kicked.Until < now) _kicked.TryRemove(id, out _);
+        }
         var limit = TimeSpan.FromMilliseconds(Options.ConnExpires);
         foreach (var connection in _connections.Values)
         {

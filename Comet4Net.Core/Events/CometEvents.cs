@@ -137,3 +137,17 @@ public sealed class OverflowEvent(CometEngine engine, CometConnection connection
     /// <summary>True if the policy ended the connection.</summary>
     public bool ConnectionDropped { get; } = connectionDropped;
 }
+
+/// <summary>Raised when a user gets their first connection.</summary>
+public sealed class UserOnlineEvent(CometEngine engine, CometConnection connection, string userId) : CometEvent(engine, connection)
+{
+    /// <summary>The user.</summary>
+    public string UserId { get; } = userId;
+}
+
+/// <summary>Raised when a user's last connection is gone (dropped, kicked, or expired after ConnExpires).</summary>
+public sealed class UserOfflineEvent(CometEngine engine, CometConnection connection, string userId) : CometEvent(engine, connection)
+{
+    /// <summary>The user.</summary>
+    public string UserId { get; } = userId;
+}

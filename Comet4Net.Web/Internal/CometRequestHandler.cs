@@ -357,6 +357,21 @@ internal sealed class CometRequestHandler(CometContext context, ILogger<CometReq
             await WriteAsync(http, CometResponses.LegacyContentType, []);
             return;
         }
+        var isSse = WorkStyles.Parse(p.GetValueOrDefault(CometProtocol.FlagWorkStyle)) == WorkStyles.Sse;
+        if (Engine.KickedReason(p.GetValueOrDefault(CometProtocol.FlagId) ?? "") is { } kicked)
+        {
+            if (isSse)
+            {
+                http.Response.StatusCode = StatusCodes.Status204NoContent; // EventSource stops reconnecting on 204
+                return;
+            }
+            await CometResponses.ErrorAsync(http, 410, "kicked", kicked, 0, new Dictionary<string, object?>
+            {
+                ["channel"] = CometProtocol.SystemChannel,
+                ["data"] = new Dictionary<string, object?> { ["type"] = "kicked", ["reason"] = kicked },
+            });
+            return;
+        }
         var message = Text("The server does not hold this connection (it expired, was dropped, or the server restarted): connect again.",
             "服务器没有该连接（已过期、已断开或服务器已重启），请重新连接。");
         if (WorkStyles.Parse(p.GetValueOrDefault(CometProtocol.FlagWorkStyle)) == WorkStyles.Sse && p.GetValueOrDefault(CometProtocol.FlagAction) == CometProtocol.CmdRevival)

@@ -61,6 +61,15 @@ internal static class CometResponses
     internal static byte[] SseSystem(string type, object? fields = null) =>
         FrameEncoder.SseSystem(SystemData(type, fields));
 
+    /// <summary>
+    /// What a v2 request says when its connection was dropped while it was attached: <c>kicked</c>
+    /// (with the reason) when the server ended it, nothing when the client did or the server is stopping.
+    /// </summary>
+    internal static IDictionary<string, object?>? KickedFields(CometConnection connection) =>
+        connection.DropReason is Events.DropReason.Server or Events.DropReason.Overflow
+            ? new Dictionary<string, object?> { ["reason"] = connection.DropMessage }
+            : null;
+
     internal static byte[] LegacyDying(CometEngine engine) =>
         FrameEncoder.LegacyFromJson(FrameEncoder.FrameJson(null, CometProtocol.SystemChannel, "\"dying\"", engine.NowMs));
 }

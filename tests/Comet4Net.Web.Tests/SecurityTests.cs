@@ -148,8 +148,9 @@ public sealed class SecurityTests
         for (var i = 0; i < 6; i++) server.Engine.SendTo("hello", client.Id, i);
         Assert.IsNull(server.Engine.GetConnection(client.Id));
         Assert.IsTrue(overflows.Single().ConnectionDropped);
-        var (status, _) = await client.PollAsync();
-        Assert.AreEqual(HttpStatusCode.NotFound, status);
+        var (status, body) = await client.PollAsync();
+        Assert.AreEqual(HttpStatusCode.Gone, status);
+        Assert.AreEqual("kicked", (string?)body[0]["error"]);
     }
 
     private sealed class HeaderAuthentication(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)

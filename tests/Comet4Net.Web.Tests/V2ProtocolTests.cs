@@ -71,12 +71,32 @@ public sealed class V2ProtocolTests
         await using var server = await CometTestServer.StartAsync();
         var client = new V2Client(server.Client);
         await client.ConnectAsync("lpool");
-        server.Engine.Drop(server.Engine.GetConnection(client.Id)!);
+        using var drop = await server.Client.GetAsync($"/conn?cmd=drop&cid={client.Id}&cs={client.Secret}");
         var (status, frames) = await client.PollAsync();
         Assert.AreEqual(HttpStatusCode.NotFound, status);
         Assert.AreEqual("unknown-cid", (string?)frames[0]["error"]);
         Assert.AreEqual("c4j", (string?)frames[0]["channel"]);
         Assert.AreEqual("reconnect", (string?)frames[0]["data"]!["type"]);
+    }
+
+    [TestMethod]
+    [Timeout(30000, CooperativeCancellation = true)]
+    public async Task A_kicked_connection_is_told_why_and_not_invited_back()
+    {
+        await using var server = await CometTestServer.StartAsync();
+        var client = new V2Client(server.Client);
+        await client.ConnectAsync("lpool");
+        var poll = client.PollAsync();
+        await Wait.UntilAsync(() => server.Engine.GetConnection(client.Id)!.State == ConnectionState.Alive);
+        Assert.IsTrue(server.Engine.Kick(server.Engine.GetConnection(client.Id)!, "spam"));
+        var (status, frames) = await poll;
+        Assert.AreEqual(HttpStatusCode.OK, status);
+        Assert.AreEqual("kicked", (string?)frames.Single()["data"]!["type"]);
+        Assert.AreEqual("spam", (string?)frames.Single()["data"]!["reason"]);
+        var (again, body) = await client.PollAsync();
+        Assert.AreEqual(HttpStatusCode.Gone, again);
+        Assert.AreEqual("kicked", (string?)body[0]["error"]);
+        Assert.AreEqual("spam", (string?)body[0]["data"]!["reason"]);
     }
 
     [TestMethod]

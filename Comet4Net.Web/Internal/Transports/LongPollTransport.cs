@@ -48,8 +48,8 @@ internal static class LongPollTransport
                         response.StatusCode = StatusCodes.Status204NoContent;
                         break;
                     case EndReason.Dropped:
-                        if (v2) await WriteBodyAsync(context, CometResponses.V2System(engine, "dropped"), v2);
-                        else await WriteBodyAsync(context, [], v2);
+                        var kicked = v2 ? CometResponses.KickedFields(connection) : null;
+                        await WriteBodyAsync(context, kicked is null ? [] : CometResponses.V2System(engine, "kicked", kicked), v2);
                         break;
                 }
                 return;

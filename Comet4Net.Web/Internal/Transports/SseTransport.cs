@@ -56,16 +56,16 @@ internal static class SseTransport
             }
             if (scope.IsEnded)
             {
-                var type = scope.Reason switch
+                var frame = scope.Reason switch
                 {
-                    EndReason.Timeout => "dying",
-                    EndReason.Superseded => "superseded",
-                    EndReason.Dropped => "dropped",
+                    EndReason.Timeout => CometResponses.SseSystem("dying"),
+                    EndReason.Superseded => CometResponses.SseSystem("superseded"),
+                    EndReason.Dropped when CometResponses.KickedFields(connection) is { } kicked => CometResponses.SseSystem("kicked", kicked),
                     _ => null,
                 };
-                if (type is not null)
+                if (frame is not null)
                 {
-                    writer.Write(CometResponses.SseSystem(type));
+                    writer.Write(frame);
                     await scope.FlushAsync(0, 0);
                 }
                 return;

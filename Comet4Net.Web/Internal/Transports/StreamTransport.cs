@@ -79,7 +79,9 @@ internal static class StreamTransport
                         break;
                     case EndReason.Dropped:
                         // A legacy client revives on any c4j frame, finds its cid gone and stops.
-                        var dropped = v2 ? CometResponses.V2System(engine, "dropped") : CometResponses.LegacyDying(engine);
+                        var kicked = v2 ? CometResponses.KickedFields(connection) : null;
+                        var dropped = !v2 ? CometResponses.LegacyDying(engine) : kicked is null ? null : CometResponses.V2System(engine, "kicked", kicked);
+                        if (dropped is null) break;
                         writer.Write(dropped);
                         await scope.FlushAsync(0, dropped.Length);
                         break;

@@ -1,0 +1,94 @@
+using System.Diagnostics.Metrics;
+using Comet4Net.Events;
+
+namespace Comet4Net.Core.Tests;
+
+[TestClass]
+public sealed class UserTests
+{
+    private static CometConnection ConnectAs(CometEngine engine, string user)
+    {
+        var listener = engine.On<BeforeConnectEvent>(e => { e.Connection!.UserId = user; return true; });
+        var c = TestSupport.Connect(engine);
+        engine.RemoveListener(listener);
+        return c;
+    }
+
+    [TestMethod]
+    public void SendToUser_reaches_every_connection_of_that_user_only()
+    {
+        var engine = new CometContext().Engine;
+        var a1 = ConnectAs(engine, "ann");
+        var a2 = ConnectAs(engine, "ann");
+        var b = ConnectAs(engine, "bob");
+        Assert.AreEqual(2, engine.SendToUser("ann", "msg", "hi ann"));
+        Assert.AreEqual(0, engine.SendToUser("nobody", "msg", "x"));
+        Assert.HasCount(1, TestSupport.Read(engine, a1, 0).Messages);
+        Assert.HasCount(1, TestSupport.Read(engine, a2, 0).Messages);
+        Assert.IsEmpty(TestSupport.Read(engine, b, 0).Messages);
+        CollectionAssert.AreEquivalent(new[] { a1, a2 }, engine.GetConnections("ann").ToArray());
+        Assert.AreEqual(2, engine.UserCount);
+    }
+
+    [TestMethod]
+    public void Online_fires_on_the_first_connection_and_offline_after_the_last()
+    {
+        var engine = new CometContext().Engine;
+        var events = new List<string>();
+        engine.On<UserOnlineEvent>(e => events.Add("online:" + e.UserId));
+        engine.On<UserOfflineEvent>(e => events.Add("offline:" + e.UserId));
+        var a1 = ConnectAs(engine, "ann");
+        var a2 = ConnectAs(engine, "ann");
+        engine.Drop(a1);
+        CollectionAssert.AreEqual(new[] { "online:ann" }, events);
+        engine.Drop(a2);
+        CollectionAssert.AreEqual(new[] { "online:ann", "offline:ann" }, events);
+        Assert.AreEqual(0, engine.UserCount);
+    }
+
+    [TestMethod]
+    public void Changing_the_user_moves_the_connection()
+    {
+        var engine = new CometContext().Engine;
+        var c = ConnectAs(engine, "ann");
+        c.UserId = "bob";
+        Assert.IsEmpty(engine.GetConnections("ann"));
+        Assert.AreSame(c, engine.GetConnections("bob").Single());
+    }
+
+    [TestMethod]
+    public void Kick_ends_every_connection_of_a_user_with_a_reason()
+    {
+        var engine = new CometContext().Engine;
+        var a1 = ConnectAs(engine, "ann");
+        var a2 = ConnectAs(engine, "ann");
+        var b = ConnectAs(engine, "bob");
+        Assert.AreEqual(2, engine.Kick("ann", "behave"));
+        Assert.AreEqual(ConnectionState.Dropped, a1.State);
+        Assert.AreEqual("behave", a2.DropMessage);
+        Assert.AreEqual(DropReason.Server, a2.DropReason);
+        Assert.AreEqual("behave", engine.KickedReason(a1.Id));
+        Assert.AreEqual(ConnectionState.Dying, b.State);
+    }
+
+    [TestMethod]
+    public void The_meter_reports_connections_and_messages()
+    {
+        var engine = new CometContext().Engine;
+        TestSupport.Connect(engine);
+        engine.SendToAll("n", 1);
+        var seen = new Dictionary<string, long>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == CometMetrics.MeterName) l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((i, v, _, _) => seen[i.Name] = v);
+        listener.SetMeasurementEventCallback<int>((i, v, _, _) => seen[i.Name] = seen.GetValueOrDefault(i.Name) + v);
+        listener.Start();
+        listener.RecordObservableInstruments();
+        Assert.IsGreaterThanOrEqualTo(1, seen["comet.connections"]);
+        Assert.IsGreaterThanOrEqualTo(1, seen["comet.messages"]);
+        Assert.IsGreaterThanOrEqualTo(1, seen["comet.connects"]);
+    }
+}
