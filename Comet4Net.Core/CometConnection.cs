@@ -92,6 +92,19 @@ public sealed class CometConnection
 
     internal bool Registered { get; set; }
 
+    /// <summary>The channels a v2 client listens on, each with the sequence number its subscription starts after; null: every channel.</summary>
+    internal ConcurrentDictionary<string, long>? Subscriptions { get; set; }
+
+    /// <summary>The channels the connection receives: null means every channel (legacy clients, v2 clients that did not say).</summary>
+    public IReadOnlyCollection<string>? SubscribedChannels => Subscriptions?.Keys.ToArray();
+
+    /// <summary>True if a broadcast on <paramref name="channel"/> with number <paramref name="seq"/> is for this connection.</summary>
+    internal bool Receives(string channel, long seq)
+    {
+        var subscriptions = Subscriptions;
+        return subscriptions is null || (subscriptions.TryGetValue(channel, out var after) && seq > after);
+    }
+
     /// <summary>The application's own values for this connection.</summary>
     public ConcurrentDictionary<string, object?> Items { get; } = new(StringComparer.Ordinal);
 

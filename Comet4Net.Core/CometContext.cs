@@ -14,6 +14,7 @@ public sealed class CometContext
     private static CometContext? _instance;
     private readonly object _sync = new();
     private string[] _channels = [];
+    private readonly Dictionary<string, ChannelOptions> _channelOptions = new(StringComparer.Ordinal);
 
     /// <summary>Creates a context with validated options. Throws <see cref="CometConfigurationException"/> naming a bad setting.</summary>
     public CometContext(CometOptions? options = null, TimeProvider? time = null, ILogger? logger = null)
@@ -68,8 +69,13 @@ public sealed class CometContext
     /// Registers an application channel; clients receive the list on connect. A duplicate throws
     /// (as Comet4J's DoubleAppModuleKeyException did), so does a name outside [A-Za-z0-9_.-]{1,64}.
     /// </summary>
-    public void RegisterChannel(string channel)
+    public void RegisterChannel(string channel) => RegisterChannel(channel, ChannelOptions.Default);
+
+    /// <summary>Registers a channel with history, presence, publishing or counts (see <see cref="ChannelOptions"/>).</summary>
+    public void RegisterChannel(string channel, ChannelOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate(channel);
         if (!IsValidChannelName(channel))
             throw new ArgumentException($"'{channel}' is not a valid channel name: use 1 to 64 characters from A-Z a-z 0-9 _ . -", nameof(channel));
         if (channel == CometProtocol.SystemChannel)
@@ -79,7 +85,14 @@ public sealed class CometContext
             if (Array.IndexOf(_channels, channel) >= 0)
                 throw new DuplicateChannelException(channel);
             _channels = [.. _channels, channel];
+            _channelOptions[channel] = options;
         }
+    }
+
+    /// <summary>The options of a registered channel, or null if it is not registered.</summary>
+    public ChannelOptions? GetChannelOptions(string channel)
+    {
+        lock (_sync) return _channelOptions.TryGetValue(channel, out var o) ? o : null;
     }
 
     /// <summary>Comet4J's name for <see cref="RegisterChannel"/>.</summary>
@@ -92,6 +105,7 @@ public sealed class CometContext
         {
             if (Array.IndexOf(_channels, channel) < 0) return false;
             _channels = _channels.Where(c => c != channel).ToArray();
+            _channelOptions.Remove(channel);
             return true;
         }
     }

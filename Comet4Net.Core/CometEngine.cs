@@ -28,6 +28,9 @@ public sealed class CometEngine
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, CometConnection>> _users = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (string Reason, long Until)> _kicked = new(StringComparer.Ordinal);
     private readonly object _userSync = new();
+    private readonly Dictionary<string, Queue<CometMessage>> _history = new(StringComparer.Ordinal); // under Log.SendLock
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, CometConnection>> _subscribers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CometConnection> _allChannels = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private int _count;
@@ -87,24 +90,165 @@ public sealed class CometEngine
     /// dying. Returns the message's sequence number, or 0 if a message listener cancelled it.
     /// Never waits for a client.
     /// </summary>
-    public long SendToAll(string channel, object? data)
+    public long SendToAll(string channel, object? data) => SendToAll(channel, null, data);
+
+    /// <summary>
+    /// Sends an event within a channel to every connection (CppComet's <c>channel.event</c>): pages
+    /// listen with <c>JS.Engine.on('chat.typing', fn)</c>. Returns the sequence number, or 0 if cancelled.
+    /// </summary>
+    public long SendToAll(string channel, string? eventName, object? data)
     {
         CheckChannel(channel);
+        if (eventName is not null) CheckChannel(eventName);
         var json = Serialize(data);
         if (!Fire(new MessageEvent(this, null, channel, data))) return 0;
+        return Broadcast(channel, eventName, json, null).Seq;
+    }
+
+    internal CometMessage Broadcast(string channel, string? eventName, string json, string? from)
+    {
         CometMessage message;
+        var options = Context.GetChannelOptions(channel);
         lock (Log.SendLock)
         {
             var seq = Log.NextSeq();
-            message = new CometMessage(seq, channel, json, NowMs, null);
+            message = new CometMessage(seq, channel, json, NowMs, null, eventName, from);
             Log.Append(message);
+            if (options is { HistoryCount: > 0 }) AddHistory(channel, message, options.HistoryCount);
             if (Log.Count > Options.MaxLogMessages || Log.Bytes > Options.MaxLogBytes)
                 Counters.AddLogTrimmed(Log.Trim(long.MinValue, Options.MaxLogMessages, Options.MaxLogBytes));
             Log.Publish(seq);
         }
         Counters.AddSent(1);
         BroadcastSignal.Pulse();
-        return message.Seq;
+        return message;
+    }
+
+    private void AddHistory(string channel, CometMessage message, int max)
+    {
+        if (!_history.TryGetValue(channel, out var queue)) _history[channel] = queue = new Queue<CometMessage>();
+        queue.Enqueue(message);
+        while (queue.Count > max) queue.Dequeue();
+    }
+
+    /// <summary>The last messages kept as a channel's history (oldest first), at most <paramref name="max"/>.</summary>
+    public IReadOnlyList<CometMessage> GetHistory(string channel, int max = int.MaxValue)
+    {
+        lock (Log.SendLock) return HistoryLocked(channel, max, long.MaxValue);
+    }
+
+    private List<CometMessage> HistoryLocked(string channel, int max, long upToSeq)
+    {
+        if (max <= 0 || !_history.TryGetValue(channel, out var queue)) return [];
+        var age = Context.GetChannelOptions(channel)?.HistoryAge;
+        var oldest = age is { } a ? NowMs - (long)a.TotalMilliseconds : long.MinValue;
+        var kept = queue.Where(m => m.Time >= oldest && m.Seq <= upToSeq).ToList();
+        return kept.Count > max ? kept.GetRange(kept.Count - max, max) : kept;
+    }
+
+    /// <summary>Forgets a channel's history. Returns how many messages it held.</summary>
+    public int ClearHistory(string channel)
+    {
+        lock (Log.SendLock)
+        {
+            if (!_history.Remove(channel, out var queue)) return 0;
+            return queue.Count;
+        }
+    }
+
+    // ------------------------------------------------------------------ subscriptions and presence
+
+    /// <summary>
+    /// Makes a v2 connection listen on <paramref name="channel"/>, from now on. Returns up to
+    /// <paramref name="history"/> messages of the channel's history that came before, oldest first:
+    /// with the live messages after them there is no gap and no duplicate. Returns null if a
+    /// subscribe listener refused.
+    /// </summary>
+    public IReadOnlyList<CometMessage>? Subscribe(CometConnection connection, string channel, int history = 0)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        CheckChannel(channel);
+        if (!Fire(new SubscribeEvent(this, connection, channel))) return null;
+        List<CometMessage> past;
+        bool added;
+        lock (Log.SendLock)
+        {
+            var subscriptions = connection.Subscriptions ??= new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
+            _allChannels.TryRemove(connection.Id, out _);
+            var start = Log.LastSeq;
+            added = subscriptions.TryAdd(channel, start);
+            past = HistoryLocked(channel, history, subscriptions[channel]);
+        }
+        if (added && connection.Registered)
+        {
+            _subscribers.GetOrAdd(channel, static _ => new(StringComparer.Ordinal))[connection.Id] = connection;
+            Presence(connection, channel, "join");
+        }
+        return past;
+    }
+
+    /// <summary>Stops a connection listening on a channel. Returns false if it was not.</summary>
+    public bool Unsubscribe(CometConnection connection, string channel)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        if (connection.Subscriptions is not { } subscriptions || !subscriptions.TryRemove(channel, out _)) return false;
+        if (_subscribers.TryGetValue(channel, out var set)) set.TryRemove(connection.Id, out _);
+        Fire(new UnsubscribeEvent(this, connection, channel));
+        Presence(connection, channel, "leave");
+        return true;
+    }
+
+    /// <summary>How many connections, and how many distinct users among them, receive a channel now.</summary>
+    public (int Connections, int Users) GetChannelCounts(string channel)
+    {
+        var users = new HashSet<string>(StringComparer.Ordinal);
+        var connections = 0;
+        if (_subscribers.TryGetValue(channel, out var set))
+        {
+            foreach (var c in set.Values) { connections++; if (c.UserId is { } u) users.Add(u); }
+        }
+        foreach (var c in _allChannels.Values) { connections++; if (c.UserId is { } u) users.Add(u); }
+        return (connections, users.Count);
+    }
+
+    private void Presence(CometConnection connection, string channel, string what)
+    {
+        if (Context.GetChannelOptions(channel) is not { Presence: true }) return;
+        var (connections, users) = GetChannelCounts(channel);
+        Broadcast(channel, what, JsonConvert.SerializeObject(new Dictionary<string, object?>
+        {
+            ["user"] = connection.UserId,
+            ["cId"] = connection.Id,
+            ["connections"] = connections,
+            ["users"] = users,
+        }), null);
+    }
+
+    /// <summary>The outcome of a client's publish.</summary>
+    internal readonly record struct PublishResult(int Status, string? Error, string? Message, long Seq, int Delivered);
+
+    /// <summary>A client's message: allowed only on channels registered with AllowPublish, stamped with its sender.</summary>
+    internal PublishResult Publish(CometConnection connection, string channel, string? eventName, JToken? data)
+    {
+        if (Context.GetChannelOptions(channel) is not { AllowPublish: true })
+            return new PublishResult(403, "forbidden", Text($"Clients may not publish on '{channel}'.", $"客户端不能在通道 '{channel}' 上发送。"), 0, 0);
+        var before = new BeforePublishEvent(this, connection, channel, eventName, data);
+        if (!Fire(before) || before.Refused)
+            return new PublishResult(403, "refused", before.Reason ?? Text("The application refused the message.", "应用拒绝了该消息。"), 0, 0);
+        string json;
+        try
+        {
+            json = Serialize(before.Data);
+        }
+        catch (ArgumentException e)
+        {
+            return new PublishResult(413, "too-large", e.Message, 0, 0);
+        }
+        if (!Fire(new MessageEvent(this, null, channel, before.Data)))
+            return new PublishResult(403, "refused", Text("The application refused the message.", "应用拒绝了该消息。"), 0, 0);
+        var delivered = GetChannelCounts(channel).Connections;
+        var message = Broadcast(channel, eventName, json, connection.UserId ?? connection.Id);
+        return new PublishResult(200, null, null, message.Seq, delivered);
     }
 
     /// <summary>Sends to one connection. Returns false if it is gone or a message listener cancelled the send.</summary>
@@ -279,7 +423,8 @@ public sealed class CometEngine
     /// <summary>The outcome of a <c>conn</c> request.</summary>
     internal readonly record struct ConnectResult(CometConnection? Connection, int Status, string? Error, string? Message, int RetryAfterSeconds);
 
-    internal ConnectResult Connect(ICometRequest request, CometDialect dialect, string workStyle, string clientVersion, long? resumeAfter = null)
+    internal ConnectResult Connect(ICometRequest request, CometDialect dialect, string workStyle, string clientVersion, long? resumeAfter = null,
+        IReadOnlyCollection<string>? subscribe = null)
     {
         var count = Interlocked.Increment(ref _count);
         if (count > Options.MaxConnections)
@@ -331,6 +476,11 @@ public sealed class CometEngine
             {
                 UserId = userId,
             };
+            if (subscribe is not null)
+            {
+                connection.Subscriptions = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
+                foreach (var channel in subscribe) connection.Subscriptions[channel] = start;
+            }
         }
 
         var before = new BeforeConnectEvent(this, connection, request);
@@ -343,10 +493,27 @@ public sealed class CometEngine
         }
         _connections[connection.Id] = connection;
         connection.Registered = true;
+        if (connection.Subscriptions is { } subscribed)
+        {
+            foreach (var channel in subscribed.Keys)
+                _subscribers.GetOrAdd(channel, static _ => new(StringComparer.Ordinal))[connection.Id] = connection;
+        }
+        else
+        {
+            _allChannels[connection.Id] = connection;
+        }
         if (connection.UserId is { } owner) Reindex(connection, null, owner);
         Counters.AddConnect();
         if (Options.Debug) _logger.LogInformation("Comet connection {Id} opened from {Ip} ({Dialect}, {WorkStyle})", connection.Id, ip, dialect, workStyle);
         Fire(new ConnectEvent(this, connection));
+        if (connection.Subscriptions is { } initial)
+        {
+            foreach (var channel in initial.Keys)
+            {
+                Fire(new SubscribeEvent(this, connection, channel));
+                Presence(connection, channel, "join");
+            }
+        }
         return new ConnectResult(connection, 200, null, null, 0);
     }
 
@@ -372,6 +539,16 @@ public sealed class CometEngine
             _kicked[connection.Id] = (message ?? reason.ToString(), Timestamp + _time.TimestampFrequency * 120);
         }
         if (connection.UserId is { } user) Reindex(connection, user, null);
+        _allChannels.TryRemove(connection.Id, out _);
+        if (connection.Subscriptions is { } subscribed)
+        {
+            foreach (var channel in subscribed.Keys)
+            {
+                if (_subscribers.TryGetValue(channel, out var set)) set.TryRemove(connection.Id, out _);
+                Fire(new UnsubscribeEvent(this, connection, channel));
+                if (reason != DropReason.Shutdown) Presence(connection, channel, "leave");
+            }
+        }
         Counters.AddDrop();
         if (Options.Debug) _logger.LogInformation("Comet connection {Id} removed ({Reason})", connection.Id, reason);
         Fire(new DropEvent(this, connection, reason));
@@ -430,7 +607,7 @@ public sealed class CometEngine
         {
             var m = Log.At(pos);
             var fromLog = m is not null && m.Seq <= visible;
-            if (fromLog && m!.Seq <= basis) { pos++; continue; }
+            if (fromLog && (m!.Seq <= basis || !connection.Receives(m.Channel, m.Seq))) { pos++; continue; }
             var p = pending is not null && pi < pending.Count ? pending[pi] : null;
             if (!fromLog && p is null) break;
             if (p is not null && (!fromLog || p.Seq < m!.Seq))
@@ -488,6 +665,15 @@ public sealed class CometEngine
     {
         var olderThan = NowMs - Options.CacheExpires;
         var removed = Log.Trim(olderThan, Options.MaxLogMessages, Options.MaxLogBytes);
+        lock (Log.SendLock)
+        {
+            foreach (var (channel, queue) in _history)
+            {
+                if (Context.GetChannelOptions(channel)?.HistoryAge is not { } age) continue;
+                var oldest = NowMs - (long)age.TotalMilliseconds;
+                while (queue.Count > 0 && queue.Peek().Time < oldest) queue.Dequeue();
+            }
+        }
         Counters.AddLogTrimmed(removed);
         foreach (var connection in _connections.Values)
         {
@@ -578,6 +764,11 @@ public sealed class CometEngine
     public void RemoveRemovedListener(CometListener<RemovedEvent> l) => RemoveListener(l);
     public void AddErrorListener(CometListener<ErrorEvent> l) => AddListener(l);
     public void RemoveErrorListener(CometListener<ErrorEvent> l) => RemoveListener(l);
+    public void AddSubscribeListener(CometListener<SubscribeEvent> l) => AddListener(l);
+    public void AddUnsubscribeListener(CometListener<UnsubscribeEvent> l) => AddListener(l);
+    public void AddBeforePublishListener(CometListener<BeforePublishEvent> l) => AddListener(l);
+    public void AddUserOnlineListener(CometListener<UserOnlineEvent> l) => AddListener(l);
+    public void AddUserOfflineListener(CometListener<UserOfflineEvent> l) => AddListener(l);
     public void AddOverflowListener(CometListener<OverflowEvent> l) => AddListener(l);
     public void RemoveOverflowListener(CometListener<OverflowEvent> l) => RemoveListener(l);
 

@@ -10,14 +10,22 @@ public sealed class CometMessage
     private byte[]? _v2Frame;
     private byte[]? _sseFrame;
 
-    internal CometMessage(long seq, string channel, string dataJson, long time, string? targetId)
+    internal CometMessage(long seq, string channel, string dataJson, long time, string? targetId, string? eventName = null, string? from = null)
     {
         Seq = seq;
         Channel = channel;
         DataJson = dataJson;
         Time = time;
         TargetId = targetId;
+        Event = eventName;
+        From = from;
     }
+
+    /// <summary>The event within the channel (<c>SendToAll("chat", "typing", …)</c>), or null.</summary>
+    public string? Event { get; }
+
+    /// <summary>Who published it, for messages a client sent (its user id, or its connection id); null for the server's own.</summary>
+    public string? From { get; }
 
     /// <summary>The sequence number: one counter for the whole engine, so a connection's messages are strictly increasing.</summary>
     public long Seq { get; }
@@ -37,9 +45,9 @@ public sealed class CometMessage
     /// <summary>Approximate bytes the message holds, for the memory limits.</summary>
     public int Size => DataJson.Length * 2 + Channel.Length * 2 + 64;
 
-    internal byte[] LegacyFrame => _legacyFrame ??= FrameEncoder.Legacy(Channel, DataJson, Time);
+    internal byte[] LegacyFrame => _legacyFrame ??= FrameEncoder.LegacyFromJson(FrameEncoder.FrameJson(null, this));
 
-    internal byte[] V2Frame => _v2Frame ??= FrameEncoder.V2(Seq, Channel, DataJson, Time);
+    internal byte[] V2Frame => _v2Frame ??= FrameEncoder.V2(this, history: false);
 
-    internal byte[] SseFrame => _sseFrame ??= FrameEncoder.Sse(Seq, Channel, DataJson);
+    internal byte[] SseFrame => _sseFrame ??= FrameEncoder.Sse(Seq, Event is null ? Channel : Channel + "." + Event, DataJson);
 }

@@ -20,17 +20,23 @@ internal static class FrameEncoder
     }
 
     /// <summary>The JSON object every frame carries: {"channel":…,"data":…,"time":…}, with seq first in v2.</summary>
-    internal static string FrameJson(long? seq, string channel, string dataJson, long time)
+    internal static string FrameJson(long? seq, string channel, string dataJson, long time, string? eventName = null, string? from = null, bool history = false)
     {
         var sb = new StringBuilder(dataJson.Length + channel.Length + 64);
         sb.Append('{');
         if (seq is { } s) sb.Append("\"seq\":").Append(s).Append(',');
         sb.Append("\"channel\":").Append(JsonConvert.ToString(channel));
+        if (eventName is not null) sb.Append(",\"event\":").Append(JsonConvert.ToString(eventName));
         sb.Append(",\"data\":").Append(dataJson);
         sb.Append(",\"time\":").Append(time);
+        if (from is not null) sb.Append(",\"from\":").Append(JsonConvert.ToString(from));
+        if (history) sb.Append(",\"history\":true");
         sb.Append('}');
         return sb.ToString();
     }
+
+    internal static string FrameJson(long? seq, CometMessage m, bool history = false) =>
+        FrameJson(seq, m.Channel, m.DataJson, m.Time, m.Event, m.From, history);
 
     /// <summary>Legacy frame: '&lt;' + encodeURIComponent(json) + '&gt;'.</summary>
     internal static byte[] Legacy(string channel, string dataJson, long time) =>
@@ -61,9 +67,9 @@ internal static class FrameEncoder
         return frame;
     }
 
-    /// <summary>v2 frame: one line of JSON ended by '\n'.</summary>
-    internal static byte[] V2(long seq, string channel, string dataJson, long time) =>
-        Encoding.UTF8.GetBytes(FrameJson(seq, channel, dataJson, time) + "\n");
+    /// <summary>v2 frame: one line of JSON ended by '\n'; history frames say so.</summary>
+    internal static byte[] V2(CometMessage m, bool history) =>
+        Encoding.UTF8.GetBytes(FrameJson(m.Seq, m, history) + "\n");
 
     /// <summary>v2 system frame on channel c4j (no seq).</summary>
     internal static byte[] V2System(string dataJson, long time) =>

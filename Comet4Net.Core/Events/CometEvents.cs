@@ -151,3 +151,47 @@ public sealed class UserOfflineEvent(CometEngine engine, CometConnection connect
     /// <summary>The user.</summary>
     public string UserId { get; } = userId;
 }
+
+/// <summary>Raised before a v2 client subscribes to a channel; a listener returning false refuses (403).</summary>
+public sealed class SubscribeEvent(CometEngine engine, CometConnection connection, string channel) : CometEvent(engine, connection)
+{
+    /// <summary>The channel.</summary>
+    public string Channel { get; } = channel;
+}
+
+/// <summary>Raised when a client stops listening on a channel (or its connection ends).</summary>
+public sealed class UnsubscribeEvent(CometEngine engine, CometConnection connection, string channel) : CometEvent(engine, connection)
+{
+    /// <summary>The channel.</summary>
+    public string Channel { get; } = channel;
+}
+
+/// <summary>
+/// Raised before a client's message (<c>JS.Engine.send</c>) goes out on a channel that allows it.
+/// A listener may replace <see cref="Data"/>, or refuse (return false, or <see cref="Refuse"/>).
+/// </summary>
+public sealed class BeforePublishEvent(CometEngine engine, CometConnection connection, string channel, string? eventName, Newtonsoft.Json.Linq.JToken? data)
+    : CometEvent(engine, connection)
+{
+    /// <summary>The channel.</summary>
+    public string Channel { get; } = channel;
+
+    /// <summary>The event within the channel, or null.</summary>
+    public string? Event { get; } = eventName;
+
+    /// <summary>The data the client sent; set it to rewrite the message.</summary>
+    public Newtonsoft.Json.Linq.JToken? Data { get; set; } = data;
+
+    /// <summary>True once a listener refused.</summary>
+    public bool Refused { get; private set; }
+
+    /// <summary>Why it was refused; sent to the client.</summary>
+    public string? Reason { get; private set; }
+
+    /// <summary>Refuses the message with a reason the client sees.</summary>
+    public void Refuse(string? reason = null)
+    {
+        Refused = true;
+        Reason = reason;
+    }
+}

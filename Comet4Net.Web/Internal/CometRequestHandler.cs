@@ -72,6 +72,12 @@ internal sealed class CometRequestHandler(CometContext context, ILogger<CometReq
             case CometProtocol.CmdDrop:
                 await DropAsync(http, parameters);
                 break;
+            case "sub":
+            case "unsub":
+            case "pub":
+            case "count":
+                await ChannelCommandAsync(http, parameters, cmd);
+                break;
             case null or "":
                 await CometResponses.ErrorAsync(http, 400, "bad-request", Text("The parameter 'cmd' is missing: expected conn, revival or drop.", "缺少参数 cmd（应为 conn、revival 或 drop）。"));
                 break;
@@ -155,8 +161,18 @@ internal sealed class CometRequestHandler(CometContext context, ILogger<CometReq
             if (ack > 0) resumeAfter = ack;
         }
 
+        List<string>? subscribe = null;
+        if (dialect == CometDialect.V2 && p.TryGetValue("sub", out var subText))
+        {
+            subscribe = ParseChannels(subText);
+            if (subscribe is null)
+            {
+                await CometResponses.ErrorAsync(http, 400, "bad-request", Text("'sub' must be channel names (A-Z a-z 0-9 _ . -, at most 64 characters) separated by commas.", "sub 参数格式错误。"));
+                return;
+            }
+        }
         var snapshot = new HttpCometRequest(http, p);
-        var result = Engine.Connect(snapshot, dialect, style, cv.Length > 32 ? cv[..32] : cv, resumeAfter);
+        var result = Engine.Connect(snapshot, dialect, style, cv.Length > 32 ? cv[..32] : cv, resumeAfter, subscribe);
         if (result.Connection is not { } connection)
         {
             await CometResponses.ErrorAsync(http, result.Status, result.Error!, result.Message!, result.RetryAfterSeconds);
@@ -302,6 +318,112 @@ internal sealed class CometRequestHandler(CometContext context, ILogger<CometReq
             return;
         }
         await WriteAsync(http, CometResponses.JsonContentType, "{\"ok\":true}"u8.ToArray());
+    }
+
+    // ------------------------------------------------------------------ channels (v2)
+
+    private static List<string>? ParseChannels(string text)
+    {
+        var channels = new List<string>();
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!CometContext.IsValidChannelName(part) || channels.Count >= 256) return null;
+            if (!channels.Contains(part)) channels.Add(part);
+        }
+        return channels;
+    }
+
+    /// <summary>
+    /// <c>sub</c> (with <c>history=N</c>), <c>unsub</c>, <c>pub</c> (<c>data</c> as JSON, optional
+    /// <c>event</c>) and <c>count</c>, all for a v2 connection proven by its secret.
+    /// </summary>
+    private async Task ChannelCommandAsync(HttpContext http, Dictionary<string, string> p, string cmd)
+    {
+        var connection = await FindAsync(http, p);
+        if (connection is null) return;
+        if (connection.Dialect != CometDialect.V2)
+        {
+            await CometResponses.ErrorAsync(http, 400, "bad-request", Text($"cmd={cmd} is for v2 clients.", $"cmd={cmd} 仅用于 v2 客户端。"));
+            return;
+        }
+        var channel = p.GetValueOrDefault("channel");
+        if (!CometContext.IsValidChannelName(channel))
+        {
+            await CometResponses.ErrorAsync(http, 400, "bad-request", Text("'channel' must be a channel name: 1 to 64 characters from A-Z a-z 0-9 _ . -", "channel 参数格式错误。"));
+            return;
+        }
+        CometResponses.NoCache(http.Response);
+        switch (cmd)
+        {
+            case "sub":
+            {
+                var history = 0;
+                if (p.TryGetValue("history", out var h) && (!int.TryParse(h, NumberStyles.None, CultureInfo.InvariantCulture, out history) || history > 1000))
+                {
+                    await CometResponses.ErrorAsync(http, 400, "bad-request", Text("'history' must be a number from 0 to 1000.", "history 必须是 0 到 1000 的数字。"));
+                    return;
+                }
+                var past = Engine.Subscribe(connection, channel!, history);
+                if (past is null)
+                {
+                    await CometResponses.ErrorAsync(http, 403, "refused", Text($"The application refused the subscription to '{channel}'.", $"应用拒绝订阅 '{channel}'。"));
+                    return;
+                }
+                // The answer: the history frames (marked "history":true), oldest first, then an ok frame.
+                using var body = new MemoryStream();
+                foreach (var m in past) body.Write(FrameEncoder.V2(m, history: true));
+                body.Write(CometResponses.V2System(Engine, "subscribed", new Dictionary<string, object?> { ["channel"] = channel, ["history"] = past.Count }));
+                await WriteAsync(http, CometResponses.V2ContentType, body.ToArray());
+                return;
+            }
+            case "unsub":
+                Engine.Unsubscribe(connection, channel!);
+                await WriteAsync(http, CometResponses.JsonContentType, "{\"ok\":true}"u8.ToArray());
+                return;
+            case "count":
+            {
+                if (context.GetChannelOptions(channel!) is not { AllowCount: true })
+                {
+                    await CometResponses.ErrorAsync(http, 403, "forbidden", Text($"Counts of '{channel}' are not public.", $"通道 '{channel}' 的人数不公开。"));
+                    return;
+                }
+                var (connections, users) = Engine.GetChannelCounts(channel!);
+                await WriteAsync(http, CometResponses.JsonContentType, System.Text.Encoding.UTF8.GetBytes(JsonConvert.SerializeObject(
+                    new { channel, connections, users })));
+                return;
+            }
+            default: // pub
+            {
+                var eventName = p.GetValueOrDefault("event");
+                if (eventName is not null && !CometContext.IsValidChannelName(eventName))
+                {
+                    await CometResponses.ErrorAsync(http, 400, "bad-request", Text("'event' must be a name: 1 to 64 characters from A-Z a-z 0-9 _ . -", "event 参数格式错误。"));
+                    return;
+                }
+                Newtonsoft.Json.Linq.JToken? data = null;
+                if (p.TryGetValue("data", out var dataText))
+                {
+                    try
+                    {
+                        data = Newtonsoft.Json.Linq.JToken.Parse(dataText);
+                    }
+                    catch (JsonException e)
+                    {
+                        await CometResponses.ErrorAsync(http, 400, "bad-request", Text("'data' is not valid JSON: " + e.Message, "data 不是有效的 JSON：" + e.Message));
+                        return;
+                    }
+                }
+                var result = Engine.Publish(connection, channel!, eventName, data);
+                if (result.Status != 200)
+                {
+                    await CometResponses.ErrorAsync(http, result.Status, result.Error!, result.Message!);
+                    return;
+                }
+                await WriteAsync(http, CometResponses.JsonContentType, System.Text.Encoding.UTF8.GetBytes(JsonConvert.SerializeObject(
+                    new { ok = true, seq = result.Seq, delivered = result.Delivered })));
+                return;
+            }
+        }
     }
 
     // ------------------------------------------------------------------ shared

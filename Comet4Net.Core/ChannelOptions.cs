@@ -1,0 +1,31 @@
+namespace Comet4Net;
+
+/// <summary>What a registered channel offers beyond plain delivery. Every feature is off by default.</summary>
+public sealed class ChannelOptions
+{
+    /// <summary>The default: no history, no presence, no client publishing, no counts.</summary>
+    public static ChannelOptions Default { get; } = new();
+
+    /// <summary>How many of the channel's last broadcasts are kept as history (0: none).</summary>
+    public int HistoryCount { get; init; }
+
+    /// <summary>How long history is kept (null: as long as <see cref="HistoryCount"/> allows).</summary>
+    public TimeSpan? HistoryAge { get; init; }
+
+    /// <summary>Subscribers see <c>join</c> and <c>leave</c> events on the channel (<c>JS.Engine.on('room.join', …)</c>).</summary>
+    public bool Presence { get; init; }
+
+    /// <summary>Clients may publish on the channel (<c>JS.Engine.send</c>); before-publish listeners still decide.</summary>
+    public bool AllowPublish { get; init; }
+
+    /// <summary>Clients may ask how many connections and users are subscribed (<c>JS.Engine.count</c>).</summary>
+    public bool AllowCount { get; init; }
+
+    internal void Validate(string channel)
+    {
+        if (HistoryCount is < 0 or > 100000)
+            throw new ArgumentOutOfRangeException(nameof(HistoryCount), HistoryCount, $"Channel '{channel}': HistoryCount must be 0 to 100000.");
+        if (HistoryAge is { } age && age <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(HistoryAge), age, $"Channel '{channel}': HistoryAge must be positive.");
+    }
+}
