@@ -538,7 +538,9 @@ public sealed class CometEngine
             // Remember for a while, so that a client coming back is told it was ended, not invited to reconnect.
             _kicked[connection.Id] = (message ?? reason.ToString(), Timestamp + _time.TimestampFrequency * 120);
         }
-        if (connection.UserId is { } user) Reindex(connection, user, null);
+        Counters.AddDrop();
+        if (Options.Debug) _logger.LogInformation("Comet connection {Id} removed ({Reason})", connection.Id, reason);
+        Fire(new DropEvent(this, connection, reason));
         _allChannels.TryRemove(connection.Id, out _);
         if (connection.Subscriptions is { } subscribed)
         {
@@ -549,9 +551,7 @@ public sealed class CometEngine
                 if (reason != DropReason.Shutdown) Presence(connection, channel, "leave");
             }
         }
-        Counters.AddDrop();
-        if (Options.Debug) _logger.LogInformation("Comet connection {Id} removed ({Reason})", connection.Id, reason);
-        Fire(new DropEvent(this, connection, reason));
+        if (connection.UserId is { } user) Reindex(connection, user, null);
         Fire(new RemovedEvent(this, connection, reason));
     }
 

@@ -1,0 +1,115 @@
+using System.Net;
+using System.Text;
+using Comet4Net.Events;
+using Microsoft.AspNetCore.Builder;
+using Newtonsoft.Json.Linq;
+
+namespace Comet4Net.Web.Tests;
+
+[TestClass]
+public sealed class AdminTests
+{
+    private const string Key = "admin-key-0123456789";
+
+    private static Task<CometTestServer> StartAsync() =>
+        CometTestServer.StartAsync(null, context =>
+        {
+            context.RegisterChannel("room", new ChannelOptions { HistoryCount = 10 });
+            context.Engine.On<BeforeConnectEvent>(e => { e.Connection!.UserId = e.Request.Query("user"); return true; });
+        }, map: app => app.MapCometAdmin("/admin", Key));
+
+    private static HttpRequestMessage Admin(HttpMethod method, string path, object? body = null)
+    {
+        var request = new HttpRequestMessage(method, "/admin/" + path);
+        request.Headers.Add("X-Comet-Admin-Key", Key);
+        if (body is not null) request.Content = new StringContent(JObject.FromObject(body).ToString(), Encoding.UTF8, "application/json");
+        return request;
+    }
+
+    [TestMethod]
+    [Timeout(30000, CooperativeCancellation = true)]
+    public async Task The_admin_api_needs_its_key_and_reports_info()
+    {
+        await using var server = await StartAsync();
+        foreach (var path in new[] { "info", "presence", "channels/room" })
+        {
+            using var anonymous = await server.Client.GetAsync("/admin/" + path);
+            Assert.AreEqual(HttpStatusCode.Unauthorized, anonymous.StatusCode, path);
+        }
+        using var wrongKey = new HttpRequestMessage(HttpMethod.Post, "/admin/kick") { Content = new StringContent("{\"user\":\"x\"}") };
+        wrongKey.Headers.Add("X-Comet-Admin-Key", Key + "x");
+        using var refused = await server.Client.SendAsync(wrongKey);
+        Assert.AreEqual(HttpStatusCode.Unauthorized, refused.StatusCode);
+        var client = new V2Client(server.Client);
+        await client.ConnectAsync("lpool");
+        server.Engine.SendToAll("room", 1);
+        using var info = await server.Client.SendAsync(Admin(HttpMethod.Get, "info"));
+        Assert.AreEqual(HttpStatusCode.OK, info.StatusCode);
+        var body = JObject.Parse(await info.Content.ReadAsStringAsync());
+        Assert.AreEqual(1, (int)body["connections"]!);
+        Assert.AreEqual(1, (int)body["byWorkStyle"]!["lpool"]!);
+        Assert.AreEqual(1, (int)body["channels"]!.Single(c => (string?)c["name"] == "room")["history"]!);
+        Assert.AreEqual(1, (int)body["counters"]!["messages"]!);
+    }
+
+    [TestMethod]
+    [Timeout(30000, CooperativeCancellation = true)]
+    public async Task Push_kick_and_clear_work_and_bad_bodies_get_400()
+    {
+        await using var server = await StartAsync();
+        using var conn = await server.Client.GetAsync("/conn?cmd=conn&cv=2.0.0&ws=lpool&user=ann");
+        var ann = new V2Client(server.Client);
+        ann.Accept(V2Client.Lines(await conn.Content.ReadAsStringAsync())[0]);
+
+        using var push = await server.Client.SendAsync(Admin(HttpMethod.Post, "push", new { channel = "room", user = "ann", data = new { text = "from admin" } }));
+        var pushed = await push.Content.ReadAsStringAsync();
+        Assert.AreEqual(HttpStatusCode.OK, push.StatusCode, pushed);
+        Assert.AreEqual(1, (int)JObject.Parse(pushed)["reached"]!, pushed);
+        var (_, frames) = await ann.PollAsync();
+        Assert.AreEqual("from admin", (string?)frames.Single()["data"]!["text"]);
+
+        using var bad = await server.Client.SendAsync(Admin(HttpMethod.Post, "push", new { channel = "no good" }));
+        Assert.AreEqual(HttpStatusCode.BadRequest, bad.StatusCode);
+        using var notJson = new HttpRequestMessage(HttpMethod.Post, "/admin/kick") { Content = new StringContent("{{{") };
+        notJson.Headers.Add("X-Comet-Admin-Key", Key);
+        using var badKick = await server.Client.SendAsync(notJson);
+        Assert.AreEqual(HttpStatusCode.BadRequest, badKick.StatusCode);
+
+        server.Engine.SendToAll("room", 2);
+        using var clear = await server.Client.SendAsync(Admin(HttpMethod.Post, "clear/room"));
+        Assert.AreEqual(1, (int)JObject.Parse(await clear.Content.ReadAsStringAsync())["cleared"]!);
+
+        using var kick = await server.Client.SendAsync(Admin(HttpMethod.Post, "kick", new { user = "ann", reason = "closing time" }));
+        Assert.AreEqual(1, (int)JObject.Parse(await kick.Content.ReadAsStringAsync())["kicked"]!);
+        var (status, body) = await ann.PollAsync();
+        Assert.AreEqual(HttpStatusCode.Gone, status);
+        Assert.AreEqual("closing time", (string?)body[0]["message"]);
+    }
+
+    [TestMethod]
+    [Timeout(30000, CooperativeCancellation = true)]
+    public async Task The_presence_stream_reports_users_coming_and_going()
+    {
+        await using var server = await StartAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        using var response = await server.Client.SendAsync(Admin(HttpMethod.Get, "presence"), HttpCompletionOption.ResponseHeadersRead, cts.Token);
+        Assert.AreEqual("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        var events = new List<Sse.Event>();
+        var reading = Task.Run(async () =>
+        {
+            await foreach (var e in Sse.ReadAsync(response, cts.Token))
+            {
+                lock (events) events.Add(e);
+                if (e.Name == "offline") return;
+            }
+        }, cts.Token);
+        await Task.Delay(100, cts.Token);
+        using var conn = await server.Client.GetAsync("/conn?cmd=conn&cv=2.0.0&ws=lpool&user=bob", cts.Token);
+        var bob = new V2Client(server.Client);
+        bob.Accept(V2Client.Lines(await conn.Content.ReadAsStringAsync(cts.Token))[0]);
+        using var drop = await server.Client.GetAsync($"/conn?cmd=drop&cid={bob.Id}&cs={bob.Secret}", cts.Token);
+        await reading;
+        CollectionAssert.IsSubsetOf(new[] { "online", "connect", "drop", "offline" }, events.Select(e => e.Name).ToArray());
+        Assert.Contains("\"bob\"", events.First(e => e.Name == "online").Data);
+    }
+}
