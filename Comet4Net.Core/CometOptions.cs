@@ -121,7 +121,7 @@ public sealed class CometOptions
             throw Bad(nameof(WorkStyle), WorkStyle, "one of auto, stream, lpool, sse");
         if (Language is not ("zh" or "en"))
             throw Bad(nameof(Language), Language, "zh or en");
-        if (TokenKey is not null && TokenKey.Length < 32)
+        if (!string.IsNullOrEmpty(TokenKey) && TokenKey.Length < 32)
             throw Bad(nameof(TokenKey), "(hidden)", "a secret of at least 32 characters");
         if (RequireToken && string.IsNullOrEmpty(TokenKey))
             throw Bad(nameof(RequireToken), "true", "true only when Comet:TokenKey is set");
