@@ -40,6 +40,9 @@ public sealed class CometOptions
     /// <summary>Interval of the heartbeat written on idle v2 streams and SSE. 0 turns it off. Default 15000.</summary>
     public int Heartbeat { get; set; } = 15000;
 
+    /// <summary>The <c>retry:</c> an SSE stream announces: how long an EventSource waits before it reconnects (ms). Default 1000.</summary>
+    public int SseRetry { get; set; } = 1000;
+
     /// <summary>Accept clients of the legacy dialect (comet4j-0.1.7.js), which cannot prove they own their connection id. Default false.</summary>
     public bool AllowLegacyClients { get; set; }
 
@@ -115,6 +118,7 @@ public sealed class CometOptions
         Positive(nameof(MaxPendingBytes), MaxPendingBytes);
         Positive(nameof(MaxMessageBytes), MaxMessageBytes);
         Positive(nameof(SendTimeout), SendTimeout);
+        Positive(nameof(SseRetry), SseRetry);
         if (MaxQueryLength < 256)
             throw Bad(nameof(MaxQueryLength), MaxQueryLength.ToString(), "a number of characters, at least 256");
         if (WorkStyles.Parse(WorkStyle) is null)

@@ -287,13 +287,20 @@ internal sealed class CometRequestHandler(CometContext context, ILogger<CometReq
         }
     }
 
+    /// <summary>
+    /// The client's last processed sequence number: <c>ack</c> or the <c>Last-Event-ID</c> header,
+    /// the higher of the two when both come (an EventSource keeps its first URL but updates the header).
+    /// </summary>
     private static bool TryReadAck(HttpContext http, Dictionary<string, string> p, out long ack)
     {
         ack = 0;
-        var text = p.GetValueOrDefault(CometProtocol.FlagAck);
-        if (string.IsNullOrEmpty(text)) text = http.Request.Headers["Last-Event-ID"].ToString();
-        if (string.IsNullOrEmpty(text)) return true;
-        return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out ack) && ack >= 0;
+        foreach (var text in new[] { p.GetValueOrDefault(CometProtocol.FlagAck), http.Request.Headers["Last-Event-ID"].ToString() })
+        {
+            if (string.IsNullOrEmpty(text)) continue;
+            if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value)) return false;
+            ack = Math.Max(ack, value);
+        }
+        return true;
     }
 
     private Task BadAck(HttpContext http) =>

@@ -3,6 +3,8 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
+using Comet4Net;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
 namespace Comet4Net.Browser.Tests;
@@ -45,6 +47,35 @@ public static class BrowserFixture
         return dir?.FullName ?? throw new InvalidOperationException("Comet4Net.sln not found above " + AppContext.BaseDirectory);
     }
 
+    /// <summary>A bare Comet4Net server (channels news and hello) with the test pages at /test/{file}.</summary>
+    internal static async Task<WebApplication> StartCometAsync(Action<CometOptions> configure, int port = 0)
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        builder.Services.AddComet(configure, (context, _) =>
+        {
+            context.RegisterChannel("news");
+            context.RegisterChannel("hello");
+        });
+        var app = builder.Build();
+        app.MapComet("/conn");
+        MapTestPages(app);
+        await app.StartAsync();
+        return app;
+    }
+
+    private static void MapTestPages(WebApplication app)
+    {
+        var pages = Path.Combine(AppContext.BaseDirectory, "pages");
+        app.MapGet("/test/{file}", (string file) =>
+        {
+            var path = Path.Combine(pages, Path.GetFileName(file));
+            if (!File.Exists(path)) return Results.NotFound();
+            return Results.File(path, file.EndsWith(".js", StringComparison.Ordinal) ? "application/javascript" : "text/html; charset=utf-8");
+        });
+    }
+
     /// <summary>Starts the chat sample on 127.0.0.1 with a port of its own.</summary>
     internal static async Task<WebApplication> StartChatAsync(Dictionary<string, string?>? settings = null, Action<WebApplication>? map = null)
     {
@@ -61,13 +92,7 @@ public static class BrowserFixture
             if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
         });
         // The test pages (legacy connector double and friends) beside the sample's own.
-        var pages = Path.Combine(AppContext.BaseDirectory, "pages");
-        app.MapGet("/test/{file}", (string file) =>
-        {
-            var path = Path.Combine(pages, Path.GetFileName(file));
-            if (!File.Exists(path)) return Results.NotFound();
-            return Results.File(path, file.EndsWith(".js", StringComparison.Ordinal) ? "application/javascript" : "text/html; charset=utf-8");
-        });
+        MapTestPages(app);
         map?.Invoke(app);
         await app.StartAsync();
         return app;

@@ -23,7 +23,7 @@ internal static class SseTransport
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = CometResponses.SseContentType;
         var writer = response.BodyWriter;
-        writer.Write("retry: 1000\n\n"u8);
+        writer.Write(Encoding.ASCII.GetBytes($"retry: {engine.Options.SseRetry}\n\n"));
         if (connectData is not null) writer.Write(Encoding.UTF8.GetBytes($"event: c4j\ndata: {connectData}\n\n"));
         if (!await scope.FlushAsync(0, 0)) return;
         var batch = new List<CometMessage>();
