@@ -22,6 +22,7 @@ public static class BrowserFixture
         var executable = Environment.GetEnvironmentVariable("CHROMIUM_PATH") ?? "/usr/bin/chromium";
         if (!File.Exists(executable))
             Assert.Fail($"Chromium is not installed at {executable}: run ./test.sh, which installs it (apt-get install chromium).");
+        Assertions.SetDefaultExpectTimeout(10000);
         Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
         Browser = await Playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {

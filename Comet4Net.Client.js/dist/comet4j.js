@@ -1,0 +1,435 @@
+/*
+ * Comet4Net browser client 2.0.0: the JS.Engine API of Comet4J's comet4j.js, on the v2 dialect
+ * (docs/protocol.md): acknowledged, gap-free delivery across reconnects, long polling or streaming,
+ * channel subscriptions, history, presence counts and client publishing. No build step needed.
+ */
+(function (window) {
+  'use strict';
+  var JS = window.JS = window.JS || {};
+  JS.version = '2.0.0';
+
+  function isString(v) { return typeof v === 'string'; }
+  function isFunction(v) { return typeof v === 'function'; }
+  function isObject(v) { return !!v && Object.prototype.toString.call(v) === '[object Object]'; }
+  JS.isString = isString; JS.isFunction = isFunction; JS.isObject = isObject;
+  JS.isArray = function (v) { return Object.prototype.toString.call(v) === '[object Array]'; };
+  JS.apply = function (o, c) { for (var k in c) if (Object.prototype.hasOwnProperty.call(c, k)) o[k] = c[k]; return o; };
+
+  /** JS.on(element, event, fn, scope) / JS.un: DOM events, as Comet4J pages use them. */
+  JS.on = function (el, name, fn, scope) {
+    var h = function (e) { return fn.call(scope || el, e); };
+    (fn._c4j || (fn._c4j = [])).push([el, name, h]);
+    el.addEventListener(name, h, false);
+  };
+  JS.un = function (el, name, fn) {
+    var list = fn._c4j || [];
+    for (var i = list.length - 1; i >= 0; i--) {
+      if (list[i][0] === el && list[i][1] === name) { el.removeEventListener(name, list[i][2], false); list.splice(i, 1); }
+    }
+  };
+
+  /** An observable: on/addListener, un/removeListener, fireEvent; event names are case-insensitive. */
+  function Observable() { this.events = {}; }
+  Observable.prototype = {
+    on: function (name, fn, scope, o) {
+      if (isObject(name)) { for (var k in name) if (isFunction(name[k])) this.addListener(k, name[k], fn, scope); return; }
+      this.addListener(name, fn, scope, o);
+    },
+    addListener: function (name, fn, scope, o) {
+      var key = String(name).toLowerCase(), list = this.events[key] || (this.events[key] = []);
+      for (var i = 0; i < list.length; i++) if (list[i].fn === fn) return false;
+      list.push({ fn: fn, scope: scope, o: o });
+      return true;
+    },
+    removeListener: function (name, fn) {
+      var key = String(name).toLowerCase(), list = this.events[key] || [];
+      for (var i = 0; i < list.length; i++) if (list[i].fn === fn) { list.splice(i, 1); return true; }
+      return false;
+    },
+    hasListener: function (name) { var l = this.events[String(name).toLowerCase()]; return !!(l && l.length); },
+    clearListeners: function () { this.events = {}; },
+    /** Calls every listener; a listener returning false makes the result false; one that throws does not stop the others. */
+    fireEvent: function (name) {
+      var list = (this.events[String(name).toLowerCase()] || []).slice(), args = [].slice.call(arguments, 1), ok = true;
+      for (var i = 0; i < list.length; i++) {
+        try { if (list[i].fn.apply(list[i].scope || this, args) === false) ok = false; }
+        catch (e) { if (window.console) console.error('Comet4Net listener for "' + name + '" failed:', e); }
+      }
+      return ok;
+    }
+  };
+  Observable.prototype.un = Observable.prototype.removeListener;
+  JS.Observable = Observable;
+
+  function query(params) {
+    var out = [];
+    for (var k in params) if (params[k] !== undefined && params[k] !== null) out.push(encodeURIComponent(k) + '=' + encodeURIComponent(params[k]));
+    return out.join('&');
+  }
+  function extra(param) { return param ? (param.charAt(0) === '&' ? param : '&' + param) : ''; }
+  function parse(text) { try { return JSON.parse(text); } catch (e) { return null; } }
+
+  /** JS.AJAX.post(url, params, callback, scope) and get(...): the callback receives the XMLHttpRequest. */
+  function ajax(method, url, params, callback, scope, async) {
+    var xhr = new XMLHttpRequest(), sync = async === false;
+    xhr.open(method, url + (method === 'GET' && params ? (url.indexOf('?') < 0 ? '?' : '&') + params : ''), !sync);
+    if (method === 'POST') xhr.setRequestHeader('Content-Type', 'application/x-www-form-urlencoded;charset=UTF-8');
+    if (!sync) xhr.onreadystatechange = function () { if (xhr.readyState === 4 && callback) callback.call(scope || window, xhr); };
+    xhr.send(method === 'POST' ? (params || null) : null);
+    if (sync && callback) callback.call(scope || window, xhr);
+    return xhr;
+  }
+  JS.AJAX = {
+    post: function (url, params, callback, scope, async) { return ajax('POST', url, params, callback, scope, async); },
+    get: function (url, params, callback, scope, async) { return ajax('GET', url, params, callback, scope, async); }
+  };
+
+  var SYS = 'c4j';
+
+  /**
+   * The connector: opens the connection and keeps it, acknowledging what it dispatched so that a
+   * revival re-sends exactly the rest. Events: beforeConnect(url, conn), connect(cId, channels,
+   * workStyle, timeout, conn), beforeStop(cause, cId, url, conn), stop(cause, cId, url, conn),
+   * message(channel, data, time, conn, frame), revival(url, cId, conn).
+   */
+  function Connector() {
+    Observable.call(this);
+    this.cId = ''; this.cs = ''; this.channels = []; this.workStyle = ''; this.running = false;
+    this.url = ''; this.param = ''; this.lastSeq = 0; this.timeout = 60000; this.heartbeat = 15000;
+    this.retryBase = 500; this.retryMax = 15000; this.streamProbeTimeout = 4000;
+    this.forceStyle = ''; this.subs = null; this._retries = 0; this._xhr = null; this._timer = null;
+    var self = this;
+    var leave = function () { self._drop(); };
+    JS.on(window, 'pagehide', leave);
+    JS.on(window, 'beforeunload', leave);
+  }
+  Connector.prototype = new Observable();
+  JS.apply(Connector.prototype, {
+    constructor: Connector,
+    LLOOPSTYLE: 'lpool', STREAMSTYLE: 'stream', SYSCHANNEL: SYS, CMDTAG: 'cmd',
+
+    start: function (url, param, options) {
+      if (this.running) return;
+      this.url = url || this.url;
+      if (!this.url) throw new Error('Comet4Net: start needs the URL of the /conn endpoint');
+      if (this.fireEvent('beforeConnect', this.url, this) === false) return;
+      this.param = param || this.param || '';
+      options = options || {};
+      this.forceStyle = options.ws || this.forceStyle || '';
+      this.running = true;
+      this._connect();
+    },
+
+    stop: function (cause, keepDrop) {
+      if (!this.running) return;
+      if (this.fireEvent('beforeStop', cause, this.cId, this.url, this) === false) return;
+      if (!keepDrop) this._drop();
+      this.running = false;
+      this._abort();
+      var cId = this.cId;
+      this.cId = ''; this.cs = ''; this.channels = []; this.workStyle = '';
+      this.fireEvent('stop', cause, cId, this.url, this);
+    },
+
+    getId: function () { return this.cId; },
+
+    _url: function (params) { return this.url + (this.url.indexOf('?') < 0 ? '?' : '&') + query(params) + extra(this.param); },
+
+    _abort: function () {
+      clearTimeout(this._timer); clearTimeout(this._probe);
+      var x = this._xhr;
+      this._xhr = null;
+      if (x) { x.onreadystatechange = null; try { x.abort(); } catch (e) {} }
+    },
+
+    _drop: function () {
+      if (!this.running || !this.cId) return;
+      var url = this._url({ cmd: 'drop', cid: this.cId, cs: this.cs });
+      try {
+        if (navigator.sendBeacon && navigator.sendBeacon(url)) return;
+      } catch (e) {}
+      try { ajax('GET', url, null, null, null, false); } catch (e) {}
+    },
+
+    _retry: function (delay) {
+      var self = this;
+      this._abort();
+      if (!this.running) return;
+      if (delay === undefined) {
+        var cap = Math.min(this.retryMax, this.retryBase * Math.pow(2, this._retries++));
+        delay = Math.random() * cap; // full jitter
+      }
+      this._timer = setTimeout(function () { if (self.running) { if (self.cId) self._revive(); else self._connect(); } }, delay);
+    },
+
+    _send: function (url, onText, onDone, timeout) {
+      var self = this, x = new XMLHttpRequest(), seen = 0;
+      this._abort();
+      this._xhr = x;
+      x.open('GET', url, true);
+      x.onreadystatechange = function () {
+        if (self._xhr !== x) return;
+        if (x.readyState === 3 || x.readyState === 4) {
+          var text = '';
+          try { text = x.responseText || ''; } catch (e) {}
+          if (text.length > seen && x.status >= 200 && x.status < 300 && onText) { onText(text.substring(seen)); seen = text.length; }
+          if (x.readyState === 4) { clearTimeout(self._timer); self._xhr = null; onDone(x, text); }
+        }
+      };
+      this._arm(timeout);
+      x.send(null);
+    },
+
+    /** (Re)arms the client-side timeout of the current request: no byte for that long means a dead request. */
+    _arm: function (ms) {
+      var self = this, x = this._xhr;
+      clearTimeout(this._timer);
+      this._timer = setTimeout(function () { if (self._xhr === x) self._retry(); }, ms);
+    },
+
+    _connect: function () {
+      var self = this, params = { cmd: 'conn', cv: JS.version, ws: this.forceStyle || undefined };
+      if (this.subs) params.sub = this.subs().join(',');
+      this._send(this._url(params), null, function (x, text) {
+        if (!self.running) return;
+        var frame = x.status === 200 ? parse(text.split('\n')[0]) : null;
+        if (frame && frame.data && frame.data.type === 'conn') {
+          var d = frame.data;
+          self._retries = 0;
+          self.cId = d.cId; self.cs = d.cs; self.channels = d.channels || []; self.timeout = d.timeout; self.heartbeat = d.heartbeat;
+          self.lastSeq = d.seq;
+          self.workStyle = self.forceStyle || (d.ws === 'lpool' ? 'lpool' : 'stream');
+          self.fireEvent('connect', d.cId, self.channels, self.workStyle, d.timeout, self);
+          self._revive();
+        } else if (x.status === 429) {
+          self._retry(1000 * (parseInt(x.getResponseHeader('Retry-After'), 10) || 1) * (1 + Math.random()));
+        } else if (x.status >= 400 && x.status < 500) {
+          var body = parse(text);
+          self.stop((body && body.message) || ('HTTP ' + x.status), true);
+        } else {
+          self._retry();
+        }
+      }, 30000);
+    },
+
+    _revive: function () {
+      if (!this.running) return;
+      var self = this, style = this.workStyle, pending = '', probing = style === 'stream', alive = false;
+      var url = this._url({ cmd: 'revival', cid: this.cId, cs: this.cs, ack: this.lastSeq, ws: this.forceStyle || style });
+      var idle = style === 'stream' ? (this.heartbeat > 0 ? this.heartbeat * 2 : this.timeout) + 5000 : this.timeout + 5000;
+      this._send(url, function (chunk) {
+        alive = true;
+        if (probing) { probing = false; clearTimeout(self._probe); }
+        if (style === 'stream') self._arm(idle);
+        pending += chunk;
+        var lines = pending.split('\n');
+        pending = lines.pop(); // an unfinished frame waits for the rest of it
+        for (var i = 0; i < lines.length && self.running && self._xhr; i++) if (lines[i]) self._frame(lines[i]);
+      }, function (x, text) {
+        if (!self.running) return;
+        clearTimeout(self._probe);
+        if (x.status === 200 || x.status === 204) {
+          if (alive || x.status === 204) self._retries = 0;
+          // A stream that ended without a byte may be a proxy buffering it: count it as a failure.
+          if (!alive && x.status === 200) self._retry(); else self._revive();
+        } else if (x.status === 404) {
+          self._reset();
+        } else if (x.status === 410 || x.status === 403 || x.status === 400) {
+          var body = parse(text);
+          self.stop((body && (body.data && body.data.reason || body.message)) || ('HTTP ' + x.status), x.status !== 403);
+        } else {
+          self._retry();
+        }
+      }, idle);
+      if (probing && this.streamProbeTimeout > 0) {
+        this._probe = setTimeout(function () {
+          // No byte at all, not even the heartbeat the server writes at once: a buffering proxy. Poll instead.
+          if (!self.running || alive) return;
+          self.forceStyle = self.workStyle = 'lpool';
+          self._abort();
+          self._revive();
+        }, this.streamProbeTimeout);
+      }
+      this.fireEvent('revival', this.url, this.cId, this);
+    },
+
+    /** The server forgot the connection (expired, restarted): connect again and say so. */
+    _reset: function () {
+      var from = this.lastSeq + 1, cId = this.cId;
+      this.fireEvent('stop', 'reconnect', cId, this.url, this);
+      this.cId = ''; this.cs = '';
+      this.fireEvent('gap', { from: from, to: null, reason: 'reset' }, this);
+      this._connect();
+    },
+
+    _frame: function (line) {
+      var f = parse(line);
+      if (!f) return;
+      this._retries = 0;
+      if (f.channel === SYS) {
+        var d = f.data || {};
+        if (d.type === 'gap') this.fireEvent('gap', { from: d.from, to: d.to }, this);
+        else if (d.type === 'kicked') this.stop(d.reason || 'kicked', true);
+        return; // conn, hb, dying, superseded: nothing to do (a finished answer is followed by a revival)
+      }
+      if (f.seq !== undefined && !f.history) {
+        if (f.seq <= this.lastSeq) return; // already dispatched: a re-send after a cut
+        this.lastSeq = f.seq;
+      }
+      this.fireEvent('message', f.channel, f.data, f.time, this, f);
+    },
+
+    /** Sends a v2 command for this connection (sub, unsub, pub, count); callback(err, xhr). */
+    command: function (params, callback, post) {
+      if (!this.cId) { if (callback) callback(new Error('not connected')); return; }
+      params.cid = this.cId; params.cs = this.cs;
+      var body = query(params) + extra(this.param);
+      ajax(post ? 'POST' : 'GET', this.url, body, function (x) {
+        if (callback) callback(x.status === 200 ? null : new Error((parse(x.responseText) || {}).message || ('HTTP ' + x.status)), x);
+      });
+    }
+  });
+  JS.Connector = Connector;
+
+  var RESERVED = { start: 1, stop: 1, gap: 1 };
+
+  /**
+   * JS.Engine: one per page. start(url, param, options), stop(cause), on(name, fn, scope, options),
+   * removeListener, getId(), getConnector(), running, send(channel, data, callback), count(channel, fn).
+   * Events: start(cId, channels, engine), stop(cause, cId, url, engine), gap(info, engine), and one
+   * event per channel (data, time, engine, frame); 'channel.event' for events within a channel.
+   */
+  function Engine() {
+    Observable.call(this);
+    var self = this, c = this.connector = new Connector();
+    this.running = false;
+    this._subscribed = {};
+    this._holding = {};
+    this._names = {};
+    c.subs = function () { return self._channels(); };
+    c.on({
+      connect: function (cId, channels) {
+        self._subscribed = {};
+        var subs = self._channels();
+        for (var i = 0; i < subs.length; i++) self._subscribed[subs[i]] = 1;
+        self.fireEvent('start', cId, channels, self);
+        for (var name in self._history) self._loadHistory(name, self._history[name]);
+      },
+      stop: function (cause, cId, url) {
+        if (!c.running) self.running = false;
+        self.fireEvent('stop', cause, cId, url, self);
+      },
+      gap: function (info) { self.fireEvent('gap', info, self); },
+      message: function (channel, data, time, conn, frame) {
+        var hold = self._holding[channel];
+        if (hold && !frame.history) { hold.push(frame); return; }
+        self._dispatch(frame);
+      }
+    });
+    this._history = {};
+  }
+  Engine.prototype = new Observable();
+  JS.apply(Engine.prototype, {
+    constructor: Engine,
+    _dispatch: function (f) {
+      var name = f.event ? f.channel + '.' + f.event : f.channel;
+      this.fireEvent(name, f.data, f.time, this, f);
+    },
+    /** The channels to subscribe: every listened name, and for 'a.b' also 'a'. */
+    _channels: function () {
+      var out = [], seen = {};
+      for (var key in this.events) {
+        if (RESERVED[key] || !this.events[key].length) continue;
+        var name = this._channelOf(key), names = [name], dot = name.lastIndexOf('.');
+        if (dot > 0) names.push(name.substring(0, dot));
+        for (var i = 0; i < names.length; i++) if (!seen[names[i]]) { seen[names[i]] = 1; out.push(names[i]); }
+      }
+      return out;
+    },
+    /** The channel name as the server spells it (event names are case-insensitive, channels are not). */
+    _channelOf: function (key) {
+      var channels = this.connector.channels || [];
+      for (var i = 0; i < channels.length; i++) if (String(channels[i]).toLowerCase() === key) return channels[i];
+      return this._names[key] || key;
+    },
+    addListener: function (name, fn, scope, o) {
+      var key = String(name).toLowerCase();
+      var added = Observable.prototype.addListener.call(this, name, fn, scope, o);
+      if (RESERVED[key]) return added;
+      this._names[key] = this._names[key] || String(name);
+      var channel = this._channelOf(key);
+      if (o && o.history > 0) {
+        this._history[channel] = o.history;
+        if (this.connector.cId) this._loadHistory(channel, o.history);
+      }
+      if (this.connector.cId) {
+        var list = [channel], dot = channel.lastIndexOf('.');
+        if (dot > 0) list.push(channel.substring(0, dot));
+        for (var i = 0; i < list.length; i++) {
+          if (this._subscribed[list[i]] || this._holding[list[i]]) continue;
+          this._subscribed[list[i]] = 1;
+          this.connector.command({ cmd: 'sub', channel: list[i] });
+        }
+      }
+      return added;
+    },
+    removeListener: function (name, fn) {
+      var key = String(name).toLowerCase();
+      var removed = Observable.prototype.removeListener.call(this, name, fn);
+      var channel = this._channelOf(key);
+      if (removed && !RESERVED[key] && !this.hasListener(key) && this._subscribed[channel] && this.connector.cId) {
+        var still = this._channels();
+        for (var i = 0; i < still.length; i++) if (still[i] === channel) return removed;
+        delete this._subscribed[channel];
+        this.connector.command({ cmd: 'unsub', channel: channel });
+      }
+      return removed;
+    },
+    /** Asks for a channel's history; live frames of the channel wait until it has been dispatched. */
+    _loadHistory: function (channel, n) {
+      var self = this, held = this._holding[channel] = [];
+      this._subscribed[channel] = 1;
+      this.connector.command({ cmd: 'sub', channel: channel, history: n }, function (err, x) {
+        delete self._holding[channel];
+        var last = 0;
+        if (!err) {
+          var lines = x.responseText.split('\n');
+          for (var i = 0; i < lines.length; i++) {
+            var f = lines[i] && parse(lines[i]);
+            if (f && f.channel !== SYS) { self._dispatch(f); last = f.seq; }
+          }
+        }
+        for (var j = 0; j < held.length; j++) if (held[j].seq > last) self._dispatch(held[j]);
+      });
+    },
+    start: function (url, param, options) {
+      if (this.connector.running) return;
+      this.running = true;
+      this.connector.start(url, param, options);
+      if (!this.connector.running) this.running = false;
+    },
+    stop: function (cause) {
+      if (!this.running) return;
+      this.connector.stop(cause);
+      this.running = this.connector.running;
+    },
+    getConnector: function () { return this.connector; },
+    getId: function () { return this.connector.cId; },
+    /** Publishes on a channel the server opened to clients; callback(err, {seq, delivered}). options: {event}. */
+    send: function (channel, data, options, callback) {
+      if (isFunction(options)) { callback = options; options = null; }
+      this.connector.command({ cmd: 'pub', channel: channel, event: options && options.event, data: JSON.stringify(data === undefined ? null : data) },
+        function (err, x) { if (callback) callback(err, err ? null : parse(x.responseText)); }, true);
+    },
+    /** How many connections and users listen on a channel (if the server allows it); fn(err, {connections, users}). */
+    count: function (channel, fn) {
+      this.connector.command({ cmd: 'count', channel: channel }, function (err, x) { fn(err, err ? null : parse(x.responseText)); });
+    }
+  });
+  Engine.prototype.on = function (name, fn, scope, o) {
+    if (isObject(name)) { for (var k in name) if (isFunction(name[k])) this.addListener(k, name[k], fn, scope); return; }
+    this.addListener(name, fn, scope, o);
+  };
+  Engine.prototype.un = Engine.prototype.removeListener;
+  JS.Engine = new Engine();
+})(typeof window !== 'undefined' ? window : this);
