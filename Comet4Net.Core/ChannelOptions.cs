@@ -9,6 +9,9 @@ public sealed class ChannelOptions
     /// <summary>How many of the channel's last broadcasts are kept as history (0: none).</summary>
     public int HistoryCount { get; init; }
 
+    /// <summary>Keep events within the channel (<c>SendToAll(channel, event, data)</c>: typing, presence …) in history too. Default false: only plain messages.</summary>
+    public bool HistoryIncludesEvents { get; init; }
+
     /// <summary>How long history is kept (null: as long as <see cref="HistoryCount"/> allows).</summary>
     public TimeSpan? HistoryAge { get; init; }
 

@@ -114,7 +114,7 @@ public sealed class CometEngine
             var seq = Log.NextSeq();
             message = new CometMessage(seq, channel, json, NowMs, null, eventName, from);
             Log.Append(message);
-            if (options is { HistoryCount: > 0 }) AddHistory(channel, message, options.HistoryCount);
+            if (options is { HistoryCount: > 0 } && (eventName is null || options.HistoryIncludesEvents)) AddHistory(channel, message, options.HistoryCount);
             if (Log.Count > Options.MaxLogMessages || Log.Bytes > Options.MaxLogBytes)
                 Counters.AddLogTrimmed(Log.Trim(long.MinValue, Options.MaxLogMessages, Options.MaxLogBytes));
             Log.Publish(seq);

@@ -51,3 +51,18 @@ public sealed class DelegateListener<TEvent>(Func<TEvent, bool> handler) : Comet
 
 /// <summary>Listens to <see cref="OverflowEvent"/>: messages kept for a connection passed their limit.</summary>
 public abstract class OverflowListener : CometListener<OverflowEvent>;
+
+/// <summary>Listens to <see cref="BeforePublishEvent"/>: return false (or Refuse) to refuse a client's message; set Data to rewrite it.</summary>
+public abstract class BeforePublishListener : CometListener<BeforePublishEvent>;
+
+/// <summary>Listens to <see cref="SubscribeEvent"/>: return false to refuse a subscription.</summary>
+public abstract class SubscribeListener : CometListener<SubscribeEvent>;
+
+/// <summary>Listens to <see cref="UnsubscribeEvent"/>.</summary>
+public abstract class UnsubscribeListener : CometListener<UnsubscribeEvent>;
+
+/// <summary>Listens to <see cref="UserOnlineEvent"/>.</summary>
+public abstract class UserOnlineListener : CometListener<UserOnlineEvent>;
+
+/// <summary>Listens to <see cref="UserOfflineEvent"/>.</summary>
+public abstract class UserOfflineListener : CometListener<UserOfflineEvent>;

@@ -29,18 +29,53 @@ public sealed class AppStore
     public IReadOnlyList<KeyValuePair<string, string>> All() => _names.ToArray();
 }
 
+/// <summary>The user name from the userName cookie (URL-decoded), as Comet4J's demo read it.</summary>
+internal static class Names
+{
+    internal static string FromCookie(ICometRequest request)
+    {
+        var raw = request.Cookie("userName") ?? "";
+        string name;
+        try { name = Uri.UnescapeDataString(raw.Replace('+', ' ')); }
+        catch (UriFormatException) { name = raw; }
+        name = name.Trim();
+        return name.Length > 50 ? name[..50] : name;
+    }
+}
+
+/// <summary>Before connect: the connection belongs to the user its name says (SendToUser, presence).</summary>
+public sealed class NameListener : BeforeConnectListener
+{
+    public override bool HandleEvent(BeforeConnectEvent e)
+    {
+        var name = Names.FromCookie(e.Request);
+        if (name.Length > 0) e.Connection!.UserId = name;
+        return true;
+    }
+}
+
+/// <summary>Pages may publish only "typing" on the talker channel; the server puts the sender's name in it.</summary>
+public sealed class TypingListener(AppStore store) : BeforePublishListener
+{
+    public override bool HandleEvent(BeforePublishEvent e)
+    {
+        if (e.Event != "typing")
+        {
+            e.Refuse("Only typing notices may be published here.");
+            return false;
+        }
+        e.Data = new Newtonsoft.Json.Linq.JObject { ["id"] = e.Connection!.Id, ["name"] = store.Get(e.Connection.Id) };
+        return true;
+    }
+}
+
 /// <summary>On connect: remember the user's name (from the userName cookie) and tell everyone ("up").</summary>
 public sealed class JoinListener(AppStore store) : ConnectListener
 {
     public override bool HandleEvent(ConnectEvent e)
     {
         var connection = e.Connection!;
-        var raw = connection.Request.Cookie("userName") ?? "";
-        string name;
-        try { name = Uri.UnescapeDataString(raw.Replace('+', ' ')); }
-        catch (UriFormatException) { name = raw; }
-        name = name.Trim();
-        if (name.Length > 50) name = name[..50];
+        var name = Names.FromCookie(connection.Request);
         store.Put(connection.Id, name);
         e.Engine.SendToAll(Talker.Channel, new { type = "up", id = connection.Id, name, transtime = Talker.Now() });
         return true;
@@ -71,7 +106,9 @@ public sealed class HealthSender(CometEngine engine) : BackgroundService
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(5));
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
-            engine.SendToAll(Talker.Channel, Health());
+            // An event within the channel: Comet4J pages still see it on "talker" (type "health"),
+            // Comet4Net pages listen on "talker.health", and it stays out of the history.
+            engine.SendToAll(Talker.Channel, "health", Health());
         }
     }
 

@@ -21,9 +21,15 @@ namespace Comet4Net.Samples.Chat
                 {
                     // What Comet4J's demo did in its ServletContextListener.
                     var store = services.GetRequiredService<AppStore>();
-                    context.RegisterChannel(Talker.Channel);
+                    // History for newcomers, presence for the online list, client publishing for "typing…".
+                    context.RegisterChannel(Talker.Channel, new ChannelOptions
+                    {
+                        HistoryCount = 20, Presence = true, AllowPublish = true, AllowCount = true,
+                    });
+                    context.Engine.AddBeforeConnectListener(new NameListener());
                     context.Engine.AddConnectListener(new JoinListener(store));
                     context.Engine.AddDropListener(new LeftListener(store));
+                    context.Engine.AddBeforePublishListener(new TypingListener(store));
                 });
             builder.Services.AddHostedService<HealthSender>();
 
@@ -63,13 +69,31 @@ namespace Comet4Net.Samples.Chat
                         return Results.Json(new { error = "bad-name", message = "newName must have 1 to 50 characters." }, statusCode: 400);
                     var oldName = Param("oldName") ?? store.Get(id);
                     store.Put(id, newName);
+                    engine.GetConnection(id)!.UserId = newName;
                     engine.SendToAll(Talker.Channel, new { type = "rename", id, oldName, newName, transtime = Talker.Now() });
                     return Results.Text("", "text/html; charset=utf-8");
+                }
+                case "msg":
+                {
+                    // A private message: every connection of the named user, and the sender's own.
+                    var to = (Param("to") ?? "").Trim();
+                    var text = (Param("text") ?? "").Trim();
+                    var sender = string.IsNullOrEmpty(id) ? null : engine.GetConnection(id);
+                    if (sender is null)
+                        return Results.Json(new { error = "unknown-id", message = "id must be the id of an open connection." }, statusCode: 400);
+                    if (text.Length == 0 || text.Length > 2000)
+                        return Results.Json(new { error = "bad-text", message = "text must have 1 to 2000 characters." }, statusCode: 400);
+                    var message = new { type = "msg", id, name = store.Get(id!), to, text, transtime = Talker.Now() };
+                    var reached = engine.SendToUser(to, Talker.Channel, message);
+                    if (reached == 0)
+                        return Results.Json(new { error = "unknown-user", message = $"{to} is not online." }, statusCode: 404);
+                    if (sender.UserId != to && sender.UserId is not null) engine.SendToUser(sender.UserId, Talker.Channel, message);
+                    return Results.Json(new { reached });
                 }
                 case "list":
                     return Results.Json(store.All().Select(p => new { id = p.Key, name = p.Value }));
                 default:
-                    return Results.Json(new { error = "bad-cmd", message = "cmd must be talk, rename or list." }, statusCode: 400);
+                    return Results.Json(new { error = "bad-cmd", message = "cmd must be talk, rename, msg or list." }, statusCode: 400);
             }
         }
     }

@@ -53,6 +53,26 @@ public sealed class ChatPageTests
         }
         await Assertions.Expect(ann.Locator("#log .msg .text")).ToHaveTextAsync(["hello Bob <b>bold?</b> 你好", "reply 1", "reply 2", "reply 3", "reply 4", "reply 5"]);
 
+        // Bob types: Ann sees "Bob is typing…" (a client publish on the talker channel).
+        await bob.Locator("#input").PressSequentiallyAsync("abc");
+        await Assertions.Expect(ann.Locator("#typing")).ToHaveTextAsync("Bob is typing…");
+        await bob.FillAsync("#input", "");
+
+        // A private message reaches Bob (all his pages) and not Cid, who joins late and sees the history first.
+        await using var cidContext = await BrowserFixture.Browser.NewContextAsync();
+        var cid = await JoinAsync(cidContext, url, "Cid");
+        await Assertions.Expect(cid.Locator("#log .msg.history .text")).ToHaveTextAsync(["hello Bob <b>bold?</b> 你好", "reply 1", "reply 2", "reply 3", "reply 4", "reply 5"]);
+        await Assertions.Expect(ann.Locator("#users li", new() { HasText = "Cid" })).ToHaveCountAsync(1);
+        await ann.FillAsync("#input", "/msg Bob just between us");
+        await ann.PressAsync("#input", "Enter");
+        await Assertions.Expect(bob.Locator("#log .msg.private .text")).ToHaveTextAsync(["just between us"]);
+        await Assertions.Expect(ann.Locator("#log .msg.private .text")).ToHaveTextAsync(["just between us"]);
+        await cid.FillAsync("#input", "/msg Nobody hello?");
+        await cid.PressAsync("#input", "Enter");
+        await Assertions.Expect(cid.Locator("#status")).ToContainTextAsync("Nobody is not online");
+        await Assertions.Expect(cid.Locator("#log .msg.private")).ToHaveCountAsync(0);
+        await cid.CloseAsync(new() { RunBeforeUnload = true });
+
         // Health figures arrive every 5 s.
         await Assertions.Expect(bob.Locator("#connectorCount")).ToHaveTextAsync("2", new() { Timeout = 12000 });
 

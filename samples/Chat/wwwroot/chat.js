@@ -51,7 +51,10 @@
     up: function (d) { users[d.id] = d.name; renderUsers(); line('<span class="time">' + esc(d.transtime) + '</span>' + esc(d.name || d.id) + ' joined', 'sys'); },
     down: function (d) { delete users[d.id]; renderUsers(); line('<span class="time">' + esc(d.transtime) + '</span>' + esc(d.name || d.id) + ' left', 'sys'); },
     rename: function (d) { users[d.id] = d.newName; renderUsers(); line('<span class="time">' + esc(d.transtime) + '</span>' + esc(d.oldName) + ' is now ' + esc(d.newName), 'sys'); },
-    talk: function (d) { line('<span class="time">' + esc(d.transtime) + '</span><span class="who">' + esc(d.name) + '</span><span class="text">' + esc(d.text) + '</span>', 'msg'); },
+    talk: function (d, old) { line('<span class="time">' + esc(d.transtime) + '</span><span class="who">' + esc(d.name) + '</span><span class="text">' + esc(d.text) + '</span>', old ? 'msg history' : 'msg'); },
+    msg: function (d) {
+      line('<span class="time">' + esc(d.transtime) + '</span><span class="who">' + esc(d.name) + ' → ' + esc(d.to) + '</span><span class="text">' + esc(d.text) + '</span>', 'msg private');
+    },
     health: function (d) {
       $('connectorCount').textContent = d.connectorCount;
       $('usedMemory').textContent = d.usedMemory + ' MB';
@@ -72,12 +75,26 @@
       $('workStyle').textContent = 'stopped';
       $('status').textContent = cause ? 'disconnected: ' + cause : 'disconnected';
     },
-    talker: function (data) {
-      var h = data && handlers[data.type];
-      if (h) h(data);
+    gap: function () { line('some messages were missed while you were away', 'sys'); },
+    'talker.health': function (data) { handlers.health(data); },
+    // Presence: who comes and goes, straight from the server's subscription events.
+    'talker.join': function (d) { if (d.user) { users[d.cId] = d.user; renderUsers(); } },
+    'talker.leave': function (d) { delete users[d.cId]; renderUsers(); },
+    'talker.typing': function (d) {
+      if (!d || d.id === JS.Engine.getId()) return;
+      $('typing').textContent = (d.name || 'someone') + ' is typing…';
+      clearTimeout(typingTimer);
+      typingTimer = setTimeout(function () { $('typing').textContent = ''; }, 3000);
     }
   });
-  JS.Engine.on('gap', function () { line('some messages were missed while you were away', 'sys'); });
+  var typingTimer, lastTyping = 0;
+  // A newcomer gets the last 20 messages of the room first (marked as history), then live ones.
+  JS.Engine.on('talker', function (data, time, engine, frame) {
+    var h = data && handlers[data.type];
+    if (!h) return;
+    if (frame && frame.history) { if (data.type === 'talk' || data.type === 'rename') h(data, true); return; }
+    h(data);
+  }, null, { history: 20 });
 
   function enter() {
     $('login').hidden = true;
@@ -95,6 +112,14 @@
   function send() {
     var input = $('input'), text = input.value.trim();
     if (!text || !JS.Engine.running || !JS.Engine.getId()) return;
+    var m = /^\/msg\s+(\S+)\s+([\s\S]+)$/.exec(text);
+    if (m) {
+      JS.AJAX.post('talk.do?cmd=msg', 'id=' + encodeURIComponent(JS.Engine.getId()) + '&to=' + encodeURIComponent(m[1]) + '&text=' + encodeURIComponent(m[2]), function (xhr) {
+        if (xhr.status === 200) { input.value = ''; $('status').textContent = ''; }
+        else $('status').textContent = (JSON.parse(xhr.responseText || '{}').message) || ('not sent (' + xhr.status + ')');
+      });
+      return;
+    }
     JS.AJAX.post('talk.do?cmd=talk', 'id=' + encodeURIComponent(JS.Engine.getId()) + '&text=' + encodeURIComponent(text), function (xhr) {
       if (xhr.status === 200) input.value = '';
       else $('status').textContent = 'not sent (' + xhr.status + ')';
@@ -114,7 +139,11 @@
     $('loginName').onkeydown = function (e) { if (e.key === 'Enter') login(); };
     $('send').onclick = send;
     $('rename').onclick = rename;
-    $('input').onkeydown = function (e) { if (e.key === 'Enter') send(); };
+    $('input').onkeydown = function (e) {
+      if (e.key === 'Enter') { send(); return; }
+      var now = Date.now();
+      if (now - lastTyping > 2000 && JS.Engine.getId()) { lastTyping = now; JS.Engine.send('talker', {}, { event: 'typing' }); }
+    };
     if (getCookie('userName')) enter(); else { $('login').hidden = false; $('loginName').focus(); }
   });
 })();
