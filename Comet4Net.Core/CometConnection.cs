@@ -105,8 +105,11 @@ public sealed class CometConnection
         return subscriptions is null || (subscriptions.TryGetValue(channel, out var after) && seq > after);
     }
 
-    /// <summary>The application's own values for this connection.</summary>
-    public ConcurrentDictionary<string, object?> Items { get; } = new(StringComparer.Ordinal);
+    private ConcurrentDictionary<string, object?>? _items;
+
+    /// <summary>The application's own values for this connection (made on first use).</summary>
+    public ConcurrentDictionary<string, object?> Items =>
+        Volatile.Read(ref _items) ?? Interlocked.CompareExchange(ref _items, new(StringComparer.Ordinal), null) ?? _items!;
 
     /// <summary>Comet4J's getter for <see cref="Id"/>.</summary>
     public string GetId() => Id;
@@ -118,8 +121,23 @@ public sealed class CometConnection
 
     internal PendingQueue Pending { get; } = new();
 
-    /// <summary>Pulsed when a private message arrives or the connection is dropped.</summary>
-    internal AsyncSignal Signal { get; } = new();
+    private Action? _waker;
+    private long _privateVersion;
+
+    /// <summary>Grows by one whenever a private message arrives or the connection is dropped.</summary>
+    internal long PrivateVersion => Interlocked.Read(ref _privateVersion);
+
+    /// <summary>The attached request's wake-up, called when a private message arrives (no task per connection to leak continuations on).</summary>
+    internal void SetWaker(Action waker) => Volatile.Write(ref _waker, waker);
+
+    internal void ClearWaker(Action waker) => Interlocked.CompareExchange(ref _waker, null, waker);
+
+    /// <summary>Tells the attached request, if any, that something is there for this connection alone.</summary>
+    internal void WakePrivate()
+    {
+        Interlocked.Increment(ref _privateVersion);
+        Volatile.Read(ref _waker)?.Invoke();
+    }
 
     /// <summary>Where a legacy connection is in the log (it cannot tell us, so the server keeps it).</summary>
     internal ReadCursor LegacyCursor;
@@ -174,7 +192,7 @@ public sealed class CometConnection
             _attachment = null;
         }
         att?.End();
-        Signal.Pulse();
+        WakePrivate();
         Pending.Clear();
         return true;
     }

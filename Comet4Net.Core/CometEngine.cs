@@ -295,7 +295,7 @@ public sealed class CometEngine
             Log.Publish(seq);
         }
         Counters.AddSent(1);
-        foreach (var c in targets) c.Signal.Pulse();
+        foreach (var c in targets) c.WakePrivate();
         if (overflows is not null) Overflow(overflows);
         return targets.Count;
     }

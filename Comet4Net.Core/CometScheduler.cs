@@ -53,6 +53,9 @@ public sealed class CometScheduler : IAsyncDisposable
                 {
                     lastConn = time.GetTimestamp();
                     _engine.ExpireConnections();
+                    // Waiters register once on the broadcast signal; a pulse now and then clears
+                    // those left by finished requests when the application seldom broadcasts.
+                    _engine.BroadcastSignal.Pulse();
                 }
                 if (time.GetElapsedTime(lastCache) >= cacheEvery)
                 {

@@ -171,14 +171,19 @@ public sealed class DeliveryTests
         var a = TestSupport.Connect(engine);
         var b = TestSupport.Connect(engine);
         var broadcast = engine.BroadcastSignal.WaitTask;
-        var onlyA = a.Signal.WaitTask;
-        var onlyB = b.Signal.WaitTask;
+        var wokeA = 0;
+        var wokeB = 0;
+        a.SetWaker(() => wokeA++);
+        b.SetWaker(() => wokeB++);
+        var versionB = b.PrivateVersion;
         engine.SendTo("p", a, 1);
-        await onlyA.WaitAsync(TimeSpan.FromSeconds(5));
-        Assert.IsFalse(onlyB.IsCompleted);
+        Assert.AreEqual(1, wokeA);
+        Assert.AreEqual(0, wokeB);
+        Assert.AreEqual(versionB, b.PrivateVersion);
         Assert.IsFalse(broadcast.IsCompleted);
         engine.SendToAll("n", 2);
         await broadcast.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.AreEqual(1, wokeA, "a broadcast does not touch the connections");
     }
 
     [TestMethod]

@@ -25,8 +25,10 @@ internal sealed class RequestScope : IDisposable
     private readonly CometConnection _connection;
     private readonly CancellationTokenSource _cts;
     private readonly CancellationTokenRegistration _registration;
-    private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly HttpContext _context;
+    private readonly Action _wakeAction;
+    private TaskCompletionSource? _wake;
+    private Task? _onBroadcast, _onHeartbeat;
 
     internal RequestScope(CometEngine engine, CometConnection connection, HttpContext context)
     {
@@ -36,7 +38,9 @@ internal sealed class RequestScope : IDisposable
         Attachment = engine.Attach(connection, context);
         _cts = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, Attachment.Ended);
         _cts.CancelAfter(engine.Options.Timeout);
-        _registration = _cts.Token.Register(static s => ((TaskCompletionSource)s!).TrySetResult(), _ended);
+        _wakeAction = Wake;
+        connection.SetWaker(_wakeAction);
+        _registration = _cts.Token.Register(static s => ((RequestScope)s!).Wake(), this);
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
     }
 
@@ -58,12 +62,35 @@ internal sealed class RequestScope : IDisposable
     }
 
     /// <summary>The signals to take before checking for work (so that no pulse is missed).</summary>
-    internal (Task Broadcast, Task Private) Signals() => (_engine.BroadcastSignal.WaitTask, _connection.Signal.WaitTask);
+    internal (Task Broadcast, long Private) Signals() => (_engine.BroadcastSignal.WaitTask, _connection.PrivateVersion);
 
-    internal Task WaitAsync((Task Broadcast, Task Private) signals, bool heartbeat) =>
-        heartbeat
-            ? Task.WhenAny(signals.Broadcast, signals.Private, _ended.Task, _engine.HeartbeatSignal.WaitTask)
-            : Task.WhenAny(signals.Broadcast, signals.Private, _ended.Task);
+    /// <summary>
+    /// Waits for a broadcast, a private message, the end of the request or (streams) a heartbeat
+    /// tick. Each shared signal gets one registration per request and signal instance, never one
+    /// per wait: <c>Task.WhenAny</c> over shared tasks would add and then remove a continuation on
+    /// every wake, which costs O(connections) per connection on each broadcast.
+    /// </summary>
+    internal Task WaitAsync((Task Broadcast, long Private) signals, bool heartbeat)
+    {
+        var wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _wake, wake);
+        Register(ref _onBroadcast, signals.Broadcast);
+        var beat = heartbeat ? _engine.HeartbeatSignal.WaitTask : null;
+        if (beat is not null) Register(ref _onHeartbeat, beat);
+        // A signal that fired before this wake was published woke the previous one: look again.
+        if (signals.Broadcast.IsCompleted || _connection.PrivateVersion != signals.Private || beat?.IsCompleted == true || _cts.IsCancellationRequested)
+            wake.TrySetResult();
+        return wake.Task;
+    }
+
+    private void Register(ref Task? registered, Task signal)
+    {
+        if (ReferenceEquals(registered, signal)) return;
+        registered = signal;
+        signal.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_wakeAction);
+    }
+
+    private void Wake() => Volatile.Read(ref _wake)?.TrySetResult();
 
     /// <summary>Flushes, giving up (and aborting the request) after SendTimeout. Returns false if the client is gone.</summary>
     internal async ValueTask<bool> FlushAsync(int frames, long bytes)
@@ -92,6 +119,7 @@ internal sealed class RequestScope : IDisposable
 
     public void Dispose()
     {
+        _connection.ClearWaker(_wakeAction);
         _registration.Dispose();
         _cts.Dispose();
         _engine.Detach(_connection, Attachment);

@@ -32,9 +32,9 @@ internal static class StreamTransport
             writer.Write(hello);
             if (!await scope.FlushAsync(0, hello.Length)) return;
         }
-        else
+        else if (!await scope.FlushAsync(0, 0))
         {
-            await response.StartAsync(context.RequestAborted);
+            return; // the headers go out at once; StartAsync alone would leave them in the pipe
         }
         while (true)
         {

@@ -1,0 +1,127 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Comet4Net;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.SignalR;
+
+// One server for the benchmark, three implementations with the same Kestrel settings:
+//   --server comet    Comet4Net at /conn
+//   --server signalr  an ASP.NET Core SignalR hub at /hub (its SSE and long-polling transports)
+//   --server bare     /bare: held-open chunked answers that each get the same pre-encoded frame
+// POST /bench/broadcast?count=N&rate=R sends N messages (R per second, 0: as fast as it can),
+// each a ~100-byte JSON object whose "t" is the send time (UTC ticks), so clients measure latency.
+var server = args.SkipWhile(a => a != "--server").Skip(1).FirstOrDefault() ?? "comet";
+var builder = WebApplication.CreateSlimBuilder(args);
+builder.Logging.ClearProviders();
+builder.WebHost.ConfigureKestrel(k =>
+{
+    k.Limits.MaxConcurrentConnections = null;
+    k.Limits.MaxConcurrentUpgradedConnections = null;
+    k.Limits.MinResponseDataRate = null;
+    k.AddServerHeader = false;
+});
+switch (server)
+{
+    case "comet":
+        builder.Services.AddComet(o =>
+        {
+            o.Timeout = 600_000;
+            o.MaxConnections = 50_000;
+            o.MaxConnectionsPerClient = 0;
+            o.Heartbeat = 15_000;
+            o.ConnExpires = 60_000;
+        }, (context, _) => context.RegisterChannel("b"));
+        break;
+    case "signalr":
+        builder.Services.AddSignalR();
+        break;
+}
+builder.Services.AddSingleton<Bare>();
+var app = builder.Build();
+var pad = new string('x', 60);
+object Payload(long i) => new { t = DateTime.UtcNow.Ticks, i, pad };
+
+switch (server)
+{
+    case "comet":
+        app.MapComet("/conn");
+        break;
+    case "signalr":
+        app.MapHub<BenchHub>("/hub");
+        break;
+    case "bare":
+        app.MapGet("/bare", (HttpContext http, Bare bare) => bare.HoldAsync(http));
+        break;
+}
+app.MapGet("/bench/ping", () => "ok");
+app.MapPost("/bench/broadcast", (int count, int rate) =>
+{
+    var services = app.Services; // not the request's: the broadcast outlives the request
+    _ = Task.Run(async () =>
+    {
+        try
+        {
+        var engine = services.GetService<CometEngine>();
+        var hub = services.GetService<IHubContext<BenchHub>>();
+        var bare = services.GetRequiredService<Bare>();
+        var start = DateTime.UtcNow;
+        for (long i = 0; i < count; i++)
+        {
+            if (rate > 0)
+            {
+                var due = start.AddSeconds(i / (double)rate);
+                var wait = due - DateTime.UtcNow;
+                if (wait > TimeSpan.Zero) await Task.Delay(wait);
+            }
+            switch (server)
+            {
+                case "comet": engine!.SendToAll("b", Payload(i)); break;
+                case "signalr": await hub!.Clients.All.SendAsync("m", Payload(i)); break;
+                default: await bare.BroadcastAsync(i, pad); break;
+            }
+        }
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine("broadcast failed: " + e);
+        }
+    });
+    return Results.Ok();
+});
+app.Run();
+
+/// <summary>The empty hub clients connect to; the broadcaster uses IHubContext.</summary>
+public sealed class BenchHub : Hub;
+
+/// <summary>The practical limit: one pre-encoded frame written to every held-open answer.</summary>
+public sealed class Bare
+{
+    private readonly ConcurrentDictionary<HttpContext, byte> _clients = new();
+
+    public async Task HoldAsync(HttpContext http)
+    {
+        http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        http.Response.ContentType = "text/plain";
+        await http.Response.StartAsync();
+        await http.Response.Body.FlushAsync(); // StartAsync alone leaves the headers in the pipe
+        _clients[http] = 0;
+        try { await Task.Delay(Timeout.Infinite, http.RequestAborted); }
+        catch (OperationCanceledException) { }
+        finally { _clients.TryRemove(http, out _); }
+    }
+
+    public async Task BroadcastAsync(long i, string pad)
+    {
+        var frame = Encoding.UTF8.GetBytes($"{{\"t\":{DateTime.UtcNow.Ticks},\"i\":{i},\"pad\":\"{pad}\"}}\n");
+        List<Task>? slow = null;
+        foreach (var http in _clients.Keys)
+        {
+            var write = http.Response.BodyWriter.WriteAsync(frame);
+            if (!write.IsCompletedSuccessfully) (slow ??= new()).Add(write.AsTask());
+        }
+        if (slow is not null)
+        {
+            try { await Task.WhenAll(slow); } catch (Exception) { }
+        }
+    }
+}

@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+
+namespace Comet4Net.Bench;
+
+/// <summary>A server under test in its own process, with its CPU time and memory read from /proc.</summary>
+internal sealed class ServerProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private ServerProcess(Process process, int port)
+    {
+        _process = process;
+        Port = port;
+    }
+
+    internal int Port { get; }
+
+    internal static async Task<ServerProcess> StartAsync(string serverDll, string kind)
+    {
+        var port = FreePort();
+        var info = new ProcessStartInfo("dotnet", $"\"{serverDll}\" --server {kind} --urls http://127.0.0.1:{port}")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.Environment["DOTNET_gcServer"] = "0";
+        var process = Process.Start(info)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"[{kind}] {e.Data}"); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var server = new ServerProcess(process, port);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                if ((await http.GetStringAsync("/bench/ping")) == "ok") return server;
+            }
+            catch (HttpRequestException) when (DateTime.UtcNow < deadline && !process.HasExited)
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    private static int FreePort()
+    {
+        var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    /// <summary>User + system CPU seconds of the server process so far.</summary>
+    internal double CpuSeconds()
+    {
+        var fields = File.ReadAllText($"/proc/{_process.Id}/stat").Split(')')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        // After the ')' the fields start at "state" (field 3); utime is field 14, stime 15.
+        return (long.Parse(fields[11]) + long.Parse(fields[12])) / 100.0;
+    }
+
+    /// <summary>(resident now, peak resident) in bytes.</summary>
+    internal (long Rss, long Peak) Memory()
+    {
+        long rss = 0, peak = 0;
+        foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+        {
+            if (line.StartsWith("VmRSS:")) rss = Kb(line);
+            else if (line.StartsWith("VmHWM:")) peak = Kb(line);
+        }
+        return (rss, peak);
+        static long Kb(string line) => long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+    }
+
+    internal async Task BroadcastAsync(int count, int rate)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Port}") };
+        (await http.PostAsync($"/bench/broadcast?count={count}&rate={rate}", null)).EnsureSuccessStatusCode();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try { _process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+        await _process.WaitForExitAsync();
+        _process.Dispose();
+    }
+}

@@ -1,0 +1,186 @@
+using System.Text.RegularExpressions;
+
+namespace Comet4Net.Bench;
+
+/// <summary>Counts deliveries and keeps latency samples (receive time − the "t" the server put in).</summary>
+internal sealed class Meter
+{
+    private readonly long[] _samples = new long[4_000_000];
+    private long _delivered;
+    private int _count;
+    private long _lastReceive;
+
+    internal long Delivered => Interlocked.Read(ref _delivered);
+    internal long LastReceive => Interlocked.Read(ref _lastReceive);
+
+    internal void Record(long sentTicks)
+    {
+        var now = DateTime.UtcNow.Ticks;
+        Interlocked.Increment(ref _delivered);
+        var i = Interlocked.Increment(ref _count) - 1;
+        if (i < _samples.Length) _samples[i] = now - sentTicks;
+        long last;
+        while ((last = Interlocked.Read(ref _lastReceive)) < now && Interlocked.CompareExchange(ref _lastReceive, now, last) != last) { }
+    }
+
+    internal void Reset()
+    {
+        Interlocked.Exchange(ref _delivered, 0);
+        Interlocked.Exchange(ref _count, 0);
+        Interlocked.Exchange(ref _lastReceive, 0);
+    }
+
+    /// <summary>Latency percentiles in milliseconds.</summary>
+    internal (double P50, double P99, double Max) Latency()
+    {
+        var n = Math.Min(_count, _samples.Length);
+        if (n == 0) return (double.NaN, double.NaN, double.NaN);
+        var copy = _samples.AsSpan(0, n).ToArray();
+        Array.Sort(copy);
+        double Ms(long ticks) => ticks / 10_000.0;
+        return (Ms(copy[(int)(n * 0.50)]), Ms(copy[Math.Min(n - 1, (int)(n * 0.99))]), Ms(copy[n - 1]));
+    }
+}
+
+/// <summary>Finds "t":NUMBER and "seq":NUMBER in a byte stream, across reads, without parsing JSON.</summary>
+internal sealed class Scanner(Meter meter)
+{
+    private static readonly byte[] TMark = "\"t\":"u8.ToArray();
+    private static readonly byte[] SeqMark = "\"seq\":"u8.ToArray();
+    private int _t, _s;
+    private int _reading; // 0 none, 1 t, 2 seq
+    private long _acc;
+    internal long LastSeq;
+
+    internal void Feed(ReadOnlySpan<byte> data)
+    {
+        foreach (var b in data)
+        {
+            if (_reading != 0)
+            {
+                if (b is >= (byte)'0' and <= (byte)'9') { _acc = _acc * 10 + (b - '0'); continue; }
+                if (_reading == 1) meter.Record(_acc); else LastSeq = _acc;
+                _reading = 0;
+            }
+            _t = b == TMark[_t] ? _t + 1 : b == TMark[0] ? 1 : 0;
+            _s = b == SeqMark[_s] ? _s + 1 : b == SeqMark[0] ? 1 : 0;
+            if (_t == TMark.Length) { _reading = 1; _acc = 0; _t = 0; _s = 0; }
+            else if (_s == SeqMark.Length) { _reading = 2; _acc = 0; _t = 0; _s = 0; }
+        }
+    }
+}
+
+/// <summary>One subscriber of one server under test; <see cref="RunAsync"/> connects and receives until cancelled.</summary>
+internal abstract class Subscriber(int port, Meter meter)
+{
+    protected readonly int Port = port;
+    protected readonly Scanner Scanner = new(meter);
+    internal volatile bool Ready;
+    internal volatile bool Failed;
+
+    internal abstract Task RunAsync(CancellationToken token);
+
+    internal static Subscriber Create(string kind, int port, Meter meter) => kind switch
+    {
+        "comet-stream" => new CometSubscriber(port, meter, "stream"),
+        "comet-lpool" => new CometSubscriber(port, meter, "lpool"),
+        "comet-sse" => new CometSseSubscriber(port, meter),
+        "signalr-sse" => new SignalRSubscriber(port, meter, sse: true),
+        "signalr-lpool" => new SignalRSubscriber(port, meter, sse: false),
+        "bare" => new BareSubscriber(port, meter),
+        _ => throw new ArgumentException("unknown server kind " + kind),
+    };
+
+    protected static string Field(string json, string name) =>
+        Regex.Match(json, "\"" + name + "\":\"?([^\",}]*)").Groups[1].Value;
+}
+
+/// <summary>Comet4Net v2: conn, then revivals (stream held open, or long polls) acknowledging the last seq.</summary>
+internal sealed class CometSubscriber(int port, Meter meter, string style) : Subscriber(port, meter)
+{
+    internal override async Task RunAsync(CancellationToken token)
+    {
+        using var http = await RawHttp.ConnectAsync(Port, token);
+        await http.SendAsync("GET", "/conn?cmd=conn&cv=2.0.0&ws=" + style, token: token);
+        var (status, body) = await http.ReadTextAsync(token);
+        if (status != 200) { Failed = true; return; }
+        var cid = Field(body, "cId");
+        var cs = Field(body, "cs");
+        Scanner.LastSeq = long.Parse(Field(body, "seq"));
+        while (!token.IsCancellationRequested)
+        {
+            await http.SendAsync("GET", $"/conn?cmd=revival&cid={cid}&cs={cs}&ack={Scanner.LastSeq}&ws={style}", token: token);
+            if (style == "lpool") Ready = true;
+            await http.ReadResponseAsync(span => Scanner.Feed(span), () => Ready = true, token);
+        }
+    }
+}
+
+/// <summary>Comet4Net SSE in one URL: /conn?cmd=conn&amp;ws=sse.</summary>
+internal sealed class CometSseSubscriber(int port, Meter meter) : Subscriber(port, meter)
+{
+    internal override async Task RunAsync(CancellationToken token)
+    {
+        using var http = await RawHttp.ConnectAsync(Port, token);
+        await http.SendAsync("GET", "/conn?cmd=conn&ws=sse", extraHeaders: "Accept: text/event-stream\r\n", token: token);
+        await http.ReadResponseAsync(span => Scanner.Feed(span), () => Ready = true, token);
+    }
+}
+
+/// <summary>
+/// SignalR's own protocol, spoken raw: POST negotiate, open the transport (an SSE stream, or long
+/// polls), POST the JSON hub protocol handshake, then read invocation messages.
+/// </summary>
+internal sealed class SignalRSubscriber(int port, Meter meter, bool sse) : Subscriber(port, meter)
+{
+    internal override async Task RunAsync(CancellationToken token)
+    {
+        string token_;
+        using (var negotiate = await RawHttp.ConnectAsync(Port, token))
+        {
+            await negotiate.SendAsync("POST", "/hub/negotiate?negotiateVersion=1", "", token: token);
+            var (status, body) = await negotiate.ReadTextAsync(token);
+            if (status != 200) { Failed = true; return; }
+            token_ = Uri.EscapeDataString(Field(body, "connectionToken"));
+        }
+        using var transport = await RawHttp.ConnectAsync(Port, token);
+        if (sse)
+        {
+            await transport.SendAsync("GET", "/hub?id=" + token_, extraHeaders: "Accept: text/event-stream\r\n", token: token);
+            var stream = transport.ReadResponseAsync(span => Scanner.Feed(span), null, token);
+            await HandshakeAsync(token_, token);
+            Ready = true;
+            await stream;
+        }
+        else
+        {
+            await HandshakeAsync(token_, token);
+            Ready = true;
+            while (!token.IsCancellationRequested)
+            {
+                await transport.SendAsync("GET", "/hub?id=" + token_, token: token);
+                var status = await transport.ReadResponseAsync(span => Scanner.Feed(span), null, token);
+                if (status == 204 || status >= 400) { Failed = true; return; }
+            }
+        }
+    }
+
+    private async Task HandshakeAsync(string id, CancellationToken token)
+    {
+        using var post = await RawHttp.ConnectAsync(Port, token);
+        await post.SendAsync("POST", "/hub?id=" + id, "{\"protocol\":\"json\",\"version\":1}\u001e",
+            "Content-Type: text/plain;charset=UTF-8\r\n", token);
+        await post.ReadTextAsync(token);
+    }
+}
+
+/// <summary>The bare loop: one held-open chunked answer.</summary>
+internal sealed class BareSubscriber(int port, Meter meter) : Subscriber(port, meter)
+{
+    internal override async Task RunAsync(CancellationToken token)
+    {
+        using var http = await RawHttp.ConnectAsync(Port, token);
+        await http.SendAsync("GET", "/bare", token: token);
+        await http.ReadResponseAsync(span => Scanner.Feed(span), () => Ready = true, token);
+    }
+}
