@@ -90,12 +90,12 @@ internal static class Scenario
         var clock = Stopwatch.StartNew();
         await crowd.ConnectAsync(stop.Token);
         var connectPerSecond = crowd.ReadyCount / clock.Elapsed.TotalSeconds;
-        await Task.Delay(2000);
+        await Task.Delay(quick ? 1000 : 2000);
         var idle = (server.Memory().Rss - before) / (double)Math.Max(1, crowd.ReadyCount);
         var subscribers = crowd.ReadyCount;
 
         // (a) fan-out at a fixed rate: ~50,000 deliveries a second whatever N.
-        var seconds = quick ? 3 : 5;
+        var seconds = quick ? 2 : 5;
         var rate = Math.Max(1, 50_000 / n);
         meter.Reset();
         var cpu0 = server.CpuSeconds();
@@ -107,7 +107,7 @@ internal static class Scenario
         var lost = 1 - meter.Delivered / (double)expected;
 
         // (a) fan-out as fast as it goes: a burst, delivered messages per second until the last arrives.
-        var burst = Math.Max(10, 500_000 / n);
+        var burst = Math.Max(10, (quick ? 300_000 : 500_000) / n);
         meter.Reset();
         var start = DateTime.UtcNow.Ticks;
         await server.BroadcastAsync(burst, 0);

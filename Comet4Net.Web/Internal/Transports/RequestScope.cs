@@ -26,7 +26,8 @@ internal sealed class RequestScope : IDisposable
     private readonly CancellationTokenSource _cts;
     private readonly CancellationTokenRegistration _registration;
     private readonly HttpContext _context;
-    private readonly Action _wakeAction;
+    private readonly Action _wakeAction;      // runs the writer inline: for shared signals, whose continuations already run on the pool
+    private readonly Action _wakeLaterAction; // queues the writer: for wake-ups from a sender's or a timer's thread
     private TaskCompletionSource? _wake;
     private Task? _onBroadcast, _onHeartbeat;
 
@@ -39,8 +40,9 @@ internal sealed class RequestScope : IDisposable
         _cts = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, Attachment.Ended);
         _cts.CancelAfter(engine.Options.Timeout);
         _wakeAction = Wake;
-        connection.SetWaker(_wakeAction);
-        _registration = _cts.Token.Register(static s => ((RequestScope)s!).Wake(), this);
+        _wakeLaterAction = WakeLater;
+        connection.SetWaker(_wakeLaterAction);
+        _registration = _cts.Token.Register(static s => ((RequestScope)s!).WakeLater(), this);
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
     }
 
@@ -72,7 +74,9 @@ internal sealed class RequestScope : IDisposable
     /// </summary>
     internal Task WaitAsync((Task Broadcast, long Private) signals, bool heartbeat)
     {
-        var wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Continuations run inline: the broadcast and heartbeat signals complete on pool threads
+        // (one work item per waiter, not two); other wake-ups go through WakeLater.
+        var wake = new TaskCompletionSource();
         Volatile.Write(ref _wake, wake);
         Register(ref _onBroadcast, signals.Broadcast);
         var beat = heartbeat ? _engine.HeartbeatSignal.WaitTask : null;
@@ -91,6 +95,8 @@ internal sealed class RequestScope : IDisposable
     }
 
     private void Wake() => Volatile.Read(ref _wake)?.TrySetResult();
+
+    private void WakeLater() => ThreadPool.UnsafeQueueUserWorkItem(static s => s.Wake(), this, preferLocal: false);
 
     /// <summary>Flushes, giving up (and aborting the request) after SendTimeout. Returns false if the client is gone.</summary>
     internal async ValueTask<bool> FlushAsync(int frames, long bytes)
@@ -119,7 +125,7 @@ internal sealed class RequestScope : IDisposable
 
     public void Dispose()
     {
-        _connection.ClearWaker(_wakeAction);
+        _connection.ClearWaker(_wakeLaterAction);
         _registration.Dispose();
         _cts.Dispose();
         _engine.Detach(_connection, Attachment);
