@@ -70,7 +70,7 @@ internal static class Report
     internal static void Chart(List<Result> all, int[] sizes, string[] kinds, string folder)
     {
         string[] colours = ["#2563eb", "#60a5fa", "#93c5fd", "#dc2626", "#f87171", "#16a34a"];
-        const int W = 1000, H = 420, panel = 440, top = 50, height = 300, left = 60;
+        const int W = 1030, H = 420, panel = 440, top = 50, height = 300, left = 90;
         var svg = new StringBuilder();
         svg.AppendLine($"<svg xmlns='http://www.w3.org/2000/svg' width='{W}' height='{H}' font-family='sans-serif' font-size='12'>");
         svg.AppendLine($"<rect width='{W}' height='{H}' fill='white'/>");
@@ -85,7 +85,7 @@ internal static class Report
             for (var t = 0; t <= 4; t++)
             {
                 var y = top + height - t * height / 4.0;
-                svg.AppendLine(Invariant($"<text x='{x0 - 5}' y='{y + 4:F0}' text-anchor='end'>{maxY * t / 4:G3}</text><line x1='{x0}' y1='{y:F0}' x2='{x0 + panel}' y2='{y:F0}' stroke='#eee'/>"));
+                svg.AppendLine(Invariant($"<text x='{x0 - 5}' y='{y + 4:F0}' text-anchor='end'>{Short(maxY * t / 4)}</text><line x1='{x0}' y1='{y:F0}' x2='{x0 + panel}' y2='{y:F0}' stroke='#eee'/>"));
             }
             double X(int i) => x0 + (sizes.Length == 1 ? panel / 2.0 : 30 + i * (panel - 60.0) / (sizes.Length - 1));
             for (var i = 0; i < sizes.Length; i++) svg.AppendLine(Invariant($"<text x='{X(i):F0}' y='{top + height + 18}' text-anchor='middle'>N = {sizes[i]:N0}</text>"));
@@ -112,6 +112,10 @@ internal static class Report
             Console.WriteLine("rsvg-convert is not installed (apt-get install librsvg2-bin): the chart is in chart.svg only.");
         }
     }
+
+    private static string Short(double v) =>
+        v >= 1e6 ? (v / 1e6).ToString("0.##", CultureInfo.InvariantCulture) + "M" :
+        v >= 1e4 ? (v / 1e3).ToString("0", CultureInfo.InvariantCulture) + "k" : v.ToString("0.#", CultureInfo.InvariantCulture);
 
     private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }
