@@ -27,9 +27,10 @@ js_failed=${js_failed:-1}
 
 echo "== dotnet build"
 dotnet build Comet4Net.sln -nologo -v q
-dotnet_status=$?
+build_status=$?
+dotnet_status=$build_status
 for project in Comet4Net.Core.Tests Comet4Net.Web.Tests Comet4Net.Browser.Tests; do
-  [ "$dotnet_status" -eq 0 ] || break
+  [ "$build_status" -eq 0 ] || break
   echo "== dotnet test tests/$project"
   dotnet test "tests/$project" --no-build --nologo --logger "trx;LogFileName=$project.trx" --results-directory "$results" "$@" || dotnet_status=$?
 done

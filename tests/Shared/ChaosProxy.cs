@@ -18,7 +18,7 @@ public sealed class ChaosProxy : IAsyncDisposable
     private readonly HttpClient _upstream;
     private readonly Random _random;
     private readonly object _sync = new();
-    private int _cuts, _delays, _requests;
+    private int _cuts, _delays, _requests, _rolls;
 
     private ChaosProxy(WebApplication app, HttpClient upstream, int seed)
     {
@@ -76,7 +76,11 @@ public sealed class ChaosProxy : IAsyncDisposable
     {
         lock (_sync)
         {
-            var cut = _random.NextDouble() < CutRate;
+            // Exactly CutRate of the answers are cut (every 1/CutRate-th, so that a short run
+            // still sees cuts); where each one is cut, and which are delayed, is random.
+            var n = ++_rolls;
+            var every = CutRate > 0 ? Math.Max(1, (int)Math.Round(1 / CutRate)) : int.MaxValue;
+            var cut = n % every == every / 2;
             var cutAfter = _random.Next(0, 2000);
             var delay = _random.NextDouble() < DelayRate ? _random.Next(1, MaxDelayMs) : 0;
             return (cut, cutAfter, delay);
