@@ -5,6 +5,7 @@ namespace Comet4Net.Web.Tests;
 
 /// <summary>Thousands of random and malformed requests: each gets a 2xx/4xx, and the server stays healthy.</summary>
 [TestClass]
+[DoNotParallelize] // a thousand sockets (or thousands of requests): alone, so that neither it nor its neighbours time out
 public sealed class FuzzTests
 {
     private static readonly string[] Methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "BREW", "G\u0001T", "GET GET"];
