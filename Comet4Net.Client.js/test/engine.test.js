@@ -235,3 +235,13 @@ for (const file of ['src/comet4j.js', 'dist/comet4j.min.js']) {
     assert.equal(typeof c.JS.on, 'function');
   });
 }
+
+test('dist/comet4j.min.js was built from the current src/comet4j.js (npm run build)', () => {
+  const fs = require('fs');
+  const path = require('path');
+  const crypto = require('crypto');
+  const source = fs.readFileSync(path.join(__dirname, '..', 'src', 'comet4j.js'), 'utf8');
+  const min = fs.readFileSync(path.join(__dirname, '..', 'dist', 'comet4j.min.js'), 'utf8');
+  const hash = crypto.createHash('sha256').update(source).digest('hex').slice(0, 16);
+  assert.match(min.split('\n')[0], new RegExp('src-sha256:' + hash));
+});
