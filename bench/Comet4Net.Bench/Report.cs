@@ -69,7 +69,12 @@ internal static class Report
     /// <summary>Delivered messages/s (burst) and p99 latency against N, one line per server: SVG, and PNG through rsvg-convert.</summary>
     internal static void Chart(List<Result> all, int[] sizes, string[] kinds, string folder)
     {
-        string[] colours = ["#2563eb", "#60a5fa", "#93c5fd", "#dc2626", "#f87171", "#16a34a"];
+        var palette = new Dictionary<string, string>
+        {
+            ["comet-stream"] = "#2563eb", ["comet-lpool"] = "#60a5fa", ["comet-sse"] = "#93c5fd",
+            ["signalr-sse"] = "#dc2626", ["signalr-lpool"] = "#f87171", ["bare"] = "#16a34a",
+        };
+        string Colour(string kind) => palette.GetValueOrDefault(kind, "#6b7280");
         const int W = 1030, H = 420, panel = 440, top = 50, height = 300, left = 90;
         var svg = new StringBuilder();
         svg.AppendLine($"<svg xmlns='http://www.w3.org/2000/svg' width='{W}' height='{H}' font-family='sans-serif' font-size='12'>");
@@ -93,12 +98,12 @@ internal static class Report
             {
                 var points = sizes.Select((n, i) => (i, r: Find(all, kinds[k], n))).Where(t => t.r is not null && double.IsFinite(panels[p].Get(t.r)))
                     .Select(t => (X: X(t.i), Y: top + height - panels[p].Get(t.r!) / maxY * height)).ToArray();
-                if (points.Length > 1) svg.AppendLine($"<polyline fill='none' stroke='{colours[k % colours.Length]}' stroke-width='2' points='{string.Join(" ", points.Select(q => Invariant($"{q.X:F0},{q.Y:F0}")))}'/>");
-                foreach (var q in points) svg.AppendLine(Invariant($"<circle cx='{q.X:F0}' cy='{q.Y:F0}' r='4' fill='{colours[k % colours.Length]}'/>"));
+                if (points.Length > 1) svg.AppendLine($"<polyline fill='none' stroke='{Colour(kinds[k])}' stroke-width='2' points='{string.Join(" ", points.Select(q => Invariant($"{q.X:F0},{q.Y:F0}")))}'/>");
+                foreach (var q in points) svg.AppendLine(Invariant($"<circle cx='{q.X:F0}' cy='{q.Y:F0}' r='4' fill='{Colour(kinds[k])}'/>"));
             }
         }
         for (var k = 0; k < kinds.Length; k++)
-            svg.AppendLine($"<rect x='{left + k * 150}' y='{H - 30}' width='12' height='12' fill='{colours[k % colours.Length]}'/><text x='{left + k * 150 + 16}' y='{H - 20}'>{kinds[k]}</text>");
+            svg.AppendLine($"<rect x='{left + k * 150}' y='{H - 30}' width='12' height='12' fill='{Colour(kinds[k])}'/><text x='{left + k * 150 + 16}' y='{H - 20}'>{kinds[k]}</text>");
         svg.AppendLine("</svg>");
         var svgPath = Path.Combine(folder, "chart.svg");
         File.WriteAllText(svgPath, svg.ToString());
