@@ -39,9 +39,6 @@ internal static class FrameEncoder
         FrameJson(seq, m.Channel, m.DataJson, m.Time, m.Event, m.From, history);
 
     /// <summary>Legacy frame: '&lt;' + encodeURIComponent(json) + '&gt;'.</summary>
-    internal static byte[] Legacy(string channel, string dataJson, long time) =>
-        LegacyFromJson(FrameJson(null, channel, dataJson, time));
-
     internal static byte[] LegacyFromJson(string json)
     {
         var utf8 = Encoding.UTF8.GetBytes(json);
