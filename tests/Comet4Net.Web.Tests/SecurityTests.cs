@@ -153,6 +153,42 @@ public sealed class SecurityTests
         Assert.AreEqual("kicked", (string?)body[0]["error"]);
     }
 
+    [TestMethod]
+    [Timeout(30000, CooperativeCancellation = true)]
+    public async Task X_Forwarded_For_counts_only_when_the_app_trusts_its_proxy()
+    {
+        static async Task<string> ClientIpAsync(CometTestServer server)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/conn?cmd=conn&cv=2.0.0&ws=lpool");
+            request.Headers.Add("X-Forwarded-For", "203.0.113.9");
+            using var response = await server.Client.SendAsync(request);
+            var id = (string)V2Client.Lines(await response.Content.ReadAsStringAsync())[0]["data"]!["cId"]!;
+            return server.Engine.GetConnection(id)!.ClientIp;
+        }
+
+        await using (var untrusting = await CometTestServer.StartAsync())
+        {
+            Assert.AreEqual("127.0.0.1", await ClientIpAsync(untrusting), "a client cannot pick its own address");
+        }
+        await using var trusting = await CometTestServer.StartAsync(o => o.MaxConnectionsPerClient = 1, null,
+            services: s => s.Configure<Microsoft.AspNetCore.Builder.ForwardedHeadersOptions>(o =>
+            {
+                o.ForwardedHeaders = Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedFor;
+                o.KnownProxies.Add(IPAddress.Loopback);
+            }),
+            middleware: app => app.UseForwardedHeaders());
+        Assert.AreEqual("203.0.113.9", await ClientIpAsync(trusting));
+        // The per-client limit applies to the forwarded address.
+        using var second = new HttpRequestMessage(HttpMethod.Get, "/conn?cmd=conn&cv=2.0.0");
+        second.Headers.Add("X-Forwarded-For", "203.0.113.9");
+        using var refused = await trusting.Client.SendAsync(second);
+        Assert.AreEqual((HttpStatusCode)429, refused.StatusCode);
+        using var other = new HttpRequestMessage(HttpMethod.Get, "/conn?cmd=conn&cv=2.0.0");
+        other.Headers.Add("X-Forwarded-For", "203.0.113.10");
+        using var accepted = await trusting.Client.SendAsync(other);
+        Assert.AreEqual(HttpStatusCode.OK, accepted.StatusCode);
+    }
+
     private sealed class HeaderAuthentication(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
         : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
     {
