@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Comet4Net.Connections;
 using Comet4Net.Delivery;
 
 namespace Comet4Net;
@@ -14,23 +15,23 @@ public sealed class CometConnection
     private Attachment? _attachment;
     private long _dyingSince; // timestamp (TimeProvider) when the last request ended
     private int _state = (int)ConnectionState.Dying;
-    private string _workStyle;
+    private int _workStyle;
 
-    internal CometConnection(CometEngine engine, string id, string secret, CometDialect dialect, string workStyle,
+    internal CometConnection(CometEngine engine, string id, string secret, CometDialect dialect, CometWorkStyle workStyle,
         string clientVersion, ICometRequest request, long startSeq, long logPosition, long now)
     {
         Engine = engine;
         Id = id;
         Secret = secret;
         Dialect = dialect;
-        _workStyle = workStyle;
+        _workStyle = (int)workStyle;
         ClientVersion = clientVersion;
         Request = request;
         ClientIp = request.ClientIp;
         StartSeq = startSeq;
         LegacyCursor = new ReadCursor(logPosition, startSeq);
         _dyingSince = now;
-        ConnectedAt = DateTimeOffset.UtcNow;
+        ConnectedAt = engine.Time.GetUtcNow();
     }
 
     /// <summary>The engine that holds the connection.</summary>
@@ -49,12 +50,19 @@ public sealed class CometConnection
     public CometDialect Dialect { get; }
 
     /// <summary><c>stream</c>, <c>lpool</c> or <c>sse</c>. A v2 client may switch (a stream falling back to long polling).</summary>
-    public string WorkStyle { get => Volatile.Read(ref _workStyle); internal set => Volatile.Write(ref _workStyle, value); }
+    public string WorkStyle => WorkStyles.Name(Style);
+
+    /// <summary>The work style as a value of the closed set.</summary>
+    public CometWorkStyle Style
+    {
+        get => (CometWorkStyle)Volatile.Read(ref _workStyle);
+        internal set => Volatile.Write(ref _workStyle, (int)value);
+    }
 
     /// <summary>Alive while a request is attached, Dying between requests, Dropped once removed.</summary>
     public ConnectionState State => (ConnectionState)Volatile.Read(ref _state);
 
-    /// <summary>The <c>conn</c> request: its query (with the page's own parameters), cookies, headers and user.</summary>
+    /// <summary>The <c>conn</c> request as copied when it came: its query (with the page's own parameters), cookies, headers and user.</summary>
     public ICometRequest Request { get; }
 
     /// <summary>The host's object for the request attached now (an <c>HttpContext</c>), or null while dying.</summary>
@@ -80,7 +88,7 @@ public sealed class CometConnection
                 old = _userId;
                 _userId = value;
             }
-            if (Registered && old != value) Engine.Reindex(this, old, value);
+            if (Registered && old != value) Engine.Lifecycle.UserChanged(this, old, value);
         }
     }
 
@@ -199,36 +207,4 @@ public sealed class CometConnection
 
     /// <inheritdoc />
     public override string ToString() => $"{Id} ({Dialect}, {WorkStyle}, {State})";
-}
-
-/// <summary>Where a reader is: the next log position to read and the last sequence number it passed.</summary>
-internal struct ReadCursor(long logPosition, long lastSeq)
-{
-    internal long LogPosition = logPosition;
-    internal long LastSeq = lastSeq;
-}
-
-/// <summary>One HTTP request attached to a connection. Ended when superseded, dropped or timed out.</summary>
-internal sealed class Attachment(object? native)
-{
-    private readonly CancellationTokenSource _cts = new();
-    private int _superseded;
-
-    internal object? Native { get; } = native;
-
-    /// <summary>Cancelled when a newer request takes over or the connection is dropped.</summary>
-    internal CancellationToken Ended => _cts.Token;
-
-    internal bool WasSuperseded => Volatile.Read(ref _superseded) == 1;
-
-    internal void Supersede()
-    {
-        Volatile.Write(ref _superseded, 1);
-        End();
-    }
-
-    internal void End()
-    {
-        try { _cts.Cancel(); } catch (ObjectDisposedException) { }
-    }
 }

@@ -1,4 +1,6 @@
+using System.Diagnostics.Metrics;
 using System.Reflection;
+using Comet4Net.Backplane;
 using Microsoft.Extensions.Logging;
 
 namespace Comet4Net;
@@ -18,11 +20,21 @@ public sealed class CometContext
 
     /// <summary>Creates a context with validated options. Throws <see cref="CometConfigurationException"/> naming a bad setting.</summary>
     public CometContext(CometOptions? options = null, TimeProvider? time = null, ILogger? logger = null)
+        : this(options, time, logger, null, null)
+    {
+    }
+
+    /// <summary>
+    /// Creates a context whose engine shares its log, sessions and presence through
+    /// <paramref name="backplane"/> (null: an <see cref="InMemoryBackplane"/>) and makes its meter with
+    /// <paramref name="meterFactory"/> (null: a meter of its own).
+    /// </summary>
+    public CometContext(CometOptions? options, TimeProvider? time, ILogger? logger, ICometBackplane? backplane, IMeterFactory? meterFactory)
     {
         Options = (options ?? new CometOptions()).Clone();
         Options.Validate();
-        Engine = new CometEngine(this, time ?? TimeProvider.System, logger);
         if (!string.IsNullOrEmpty(Options.TokenKey)) Tokens = new CometTokens(Options.TokenKey, time);
+        Engine = new CometEngine(this, time ?? TimeProvider.System, logger, backplane, meterFactory);
     }
 
     /// <summary>Issues and checks connection tokens; null unless <see cref="CometOptions.TokenKey"/> is set.</summary>

@@ -19,7 +19,7 @@ public static class CometEndpointRouteBuilderExtensions
     public static IEndpointConventionBuilder MapComet(this IEndpointRouteBuilder endpoints, string pattern = "/conn", bool mapClientScript = true)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        var handler = endpoints.ServiceProvider.GetRequiredService<CometRequestHandler>();
+        var handler = endpoints.ServiceProvider.GetRequiredService<CometDispatcher>();
         var builder = endpoints.Map(pattern, handler.HandleAsync)
             .WithDisplayName("Comet4Net " + pattern)
             .WithMetadata(new DisableRequestTimeoutAttribute());

@@ -1,4 +1,6 @@
+using System.Diagnostics.Metrics;
 using Comet4Net;
+using Comet4Net.Backplane;
 using Comet4Net.Web.Internal;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -19,19 +21,20 @@ public static class CometServiceCollectionExtensions
     public static IServiceCollection AddComet(this IServiceCollection services, Action<CometOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        var builder = services.AddOptions<CometOptions>();
-        builder.Configure<IConfiguration>((options, configuration) =>
-            configuration.GetSection(CometOptions.SectionName).Bind(options));
+        var builder = services.AddOptions<CometOptions>().BindConfiguration(CometOptions.SectionName);
         if (configure is not null) builder.Configure(configure);
+        builder.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CometOptions>, CometOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<CometOptions>>().Value;
             var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Comet4Net");
-            return new CometContext(options, sp.GetRequiredService<TimeProvider>(), logger).MakeInstance();
+            return new CometContext(options, sp.GetRequiredService<TimeProvider>(), logger,
+                sp.GetService<ICometBackplane>(), sp.GetService<IMeterFactory>()).MakeInstance();
         });
         services.TryAddSingleton(sp => sp.GetRequiredService<CometContext>().Engine);
-        services.TryAddSingleton<CometRequestHandler>();
+        services.TryAddSingleton<CometDispatcher>();
         services.TryAddSingleton<ClientScriptMarker>();
         services.AddHostedService<CometHostedService>();
         return services;
@@ -46,6 +49,19 @@ public static class CometServiceCollectionExtensions
         services.AddComet(configure);
         services.AddSingleton(new CometSetup(setup));
         return services;
+    }
+}
+
+/// <summary>
+/// Checks the bound options when the host starts (ValidateOnStart), so a bad setting stops it with
+/// a <see cref="CometConfigurationException"/> naming the key, before anything is served.
+/// </summary>
+internal sealed class CometOptionsValidator : IValidateOptions<CometOptions>
+{
+    public ValidateOptionsResult Validate(string? name, CometOptions options)
+    {
+        options.Validate(); // throws, naming the key: the message a user needs, not a generic options failure
+        return ValidateOptionsResult.Success;
     }
 }
 

@@ -9,17 +9,22 @@ public sealed class CometMessage
     private byte[]? _legacyFrame;
     private byte[]? _v2Frame;
     private byte[]? _sseFrame;
+    private byte[]? _sseUnnamedFrame;
 
-    internal CometMessage(long seq, string channel, string dataJson, long time, string? targetId, string? eventName = null, string? from = null)
+    internal CometMessage(long seq, string channel, string dataJson, long time, string[]? targetIds, string? eventName = null, string? from = null)
     {
         Seq = seq;
         Channel = channel;
         DataJson = dataJson;
         Time = time;
-        TargetId = targetId;
+        TargetIds = targetIds;
         Event = eventName;
         From = from;
     }
+
+    /// <summary>The same message with its sequence number: what the backplane makes of an outgoing message.</summary>
+    internal static CometMessage Sequenced(long seq, OutgoingMessage m) =>
+        new(seq, m.Channel, m.DataJson, m.Time, m.TargetIds, m.Event, m.From);
 
     /// <summary>The event within the channel (<c>SendToAll("chat", "typing", …)</c>), or null.</summary>
     public string? Event { get; }
@@ -39,8 +44,16 @@ public sealed class CometMessage
     /// <summary>Send time in milliseconds since 1970 (UTC).</summary>
     public long Time { get; }
 
-    /// <summary>The connection id for a private message (SendTo); null for a broadcast.</summary>
-    public string? TargetId { get; }
+    /// <summary>The connection id of a private message sent to one connection; null for a broadcast or a message to several.</summary>
+    public string? TargetId => TargetIds is [var only] ? only : null;
+
+    /// <summary>The connections a private message is for (SendTo, SendToUser); null for a broadcast.</summary>
+    public IReadOnlyList<string>? Targets => TargetIds;
+
+    internal string[]? TargetIds { get; }
+
+    /// <summary>True for a broadcast (every connection that receives the channel), false for a private message.</summary>
+    public bool IsBroadcast => TargetIds is null;
 
     /// <summary>Approximate bytes the message holds, for the memory limits.</summary>
     public int Size => DataJson.Length * 2 + Channel.Length * 2 + 64;
@@ -48,6 +61,8 @@ public sealed class CometMessage
     internal byte[] LegacyFrame => _legacyFrame ??= FrameEncoder.LegacyFromJson(FrameEncoder.FrameJson(null, this));
 
     internal byte[] V2Frame => _v2Frame ??= FrameEncoder.V2(this, history: false);
+
+    internal byte[] SseUnnamedFrame => _sseUnnamedFrame ??= FrameEncoder.SseUnnamed(this);
 
     internal byte[] SseFrame => _sseFrame ??= FrameEncoder.Sse(Seq, Event is null ? Channel : Channel + "." + Event, DataJson);
 }

@@ -76,6 +76,14 @@ internal static class FrameEncoder
     internal static byte[] Sse(long seq, string channel, string dataJson) =>
         Encoding.UTF8.GetBytes($"id: {seq}\nevent: {channel}\ndata: {dataJson}\n\n");
 
+    /// <summary>SSE event without a name (for clients that read every event through <c>onmessage</c>): id and the whole v2 frame as data.</summary>
+    internal static byte[] SseUnnamed(CometMessage m) =>
+        Encoding.UTF8.GetBytes($"id: {m.Seq}\ndata: {FrameJson(m.Seq, m)}\n\n");
+
+    /// <summary>SSE system frame without a name: the whole v2 system frame as data (no id).</summary>
+    internal static byte[] SseUnnamedSystem(string dataJson, long time) =>
+        Encoding.UTF8.GetBytes($"data: {FrameJson(null, CometProtocol.SystemChannel, dataJson, time)}\n\n");
+
     /// <summary>SSE system event (no id).</summary>
     internal static byte[] SseSystem(string dataJson) =>
         Encoding.UTF8.GetBytes($"event: {CometProtocol.SystemChannel}\ndata: {dataJson}\n\n");

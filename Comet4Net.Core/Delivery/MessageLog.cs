@@ -1,9 +1,9 @@
 namespace Comet4Net.Delivery;
 
 /// <summary>
-/// The shared, bounded log of broadcast messages. Appends happen under one short lock that also
-/// hands out sequence numbers; readers never lock: entries are immutable once published, and a
-/// reader that asks for a position already trimmed is told so (a gap).
+/// This node's copy of the shared, bounded log of broadcast messages. The backplane hands it
+/// messages in sequence order (one writer at a time); readers never lock: entries are immutable
+/// once published, and a reader that asks for a position already trimmed is told so (a gap).
 /// </summary>
 /// <remarks>
 /// Positions are indexes into the log since it was created (not sequence numbers: private
@@ -19,13 +19,9 @@ internal sealed class MessageLog
     private ChunkTable _table = new(new CometMessage?[]?[16], 0);
     private long _published; // positions [0, _published) are written
     private long _first;     // positions below are trimmed
-    private long _seq;       // last sequence number handed out
     private long _visibleSeq; // every message with seq <= this is in the log or its connection's queue
     private long _trimmedThroughSeq; // highest seq trimmed from the log
     private long _bytes;
-
-    /// <summary>Lock that orders every send: taken to hand out a number and insert the message.</summary>
-    internal object SendLock => _sync;
 
     internal long Count => Volatile.Read(ref _published) - Volatile.Read(ref _first);
 
@@ -37,18 +33,27 @@ internal sealed class MessageLog
 
     internal long VisibleSeq => Volatile.Read(ref _visibleSeq);
 
-    internal long LastSeq => Volatile.Read(ref _seq);
+    /// <summary>The highest sequence number this node has seen (broadcast or private).</summary>
+    internal long LastSeq => Volatile.Read(ref _visibleSeq);
 
     internal long TrimmedThroughSeq => Volatile.Read(ref _trimmedThroughSeq);
 
-    /// <summary>Hands out the next number. Call only while holding <see cref="SendLock"/>.</summary>
-    internal long NextSeq() => ++_seq;
+    /// <summary>
+    /// Makes everything up to <paramref name="seq"/> visible: every message numbered at most that is
+    /// in the log or in its connection's queue. Called in sequence order by the delivery.
+    /// </summary>
+    internal void Publish(long seq)
+    {
+        if (seq > Volatile.Read(ref _visibleSeq)) Volatile.Write(ref _visibleSeq, seq);
+    }
 
-    /// <summary>Makes everything up to <paramref name="seq"/> visible. Call only while holding <see cref="SendLock"/>.</summary>
-    internal void Publish(long seq) => Volatile.Write(ref _visibleSeq, seq);
-
-    /// <summary>Appends a broadcast. Call only while holding <see cref="SendLock"/>, before <see cref="Publish"/>.</summary>
+    /// <summary>Appends a broadcast, before <see cref="Publish"/> makes it visible.</summary>
     internal void Append(CometMessage message)
+    {
+        lock (_sync) AppendLocked(message);
+    }
+
+    private void AppendLocked(CometMessage message)
     {
         var pos = _published;
         var table = _table;

@@ -46,6 +46,62 @@ internal static class CometResponses
         }
     }
 
+    /// <summary>The answer to an engine outcome other than Ok: its HTTP status, an error code and the engine's message.</summary>
+    internal static Task OutcomeAsync(HttpContext context, CometOutcome outcome, string message, int listenerStatus = 0, TimeSpan retryAfter = default)
+    {
+        var (status, code) = outcome switch
+        {
+            CometOutcome.Refused => (listenerStatus != 0 ? listenerStatus : StatusCodes.Status403Forbidden, "refused"),
+            CometOutcome.TooManyConnections or CometOutcome.TooManyFromClient => (StatusCodes.Status429TooManyRequests, "too-many-connections"),
+            CometOutcome.InvalidToken => (StatusCodes.Status401Unauthorized, "invalid-token"),
+            CometOutcome.UnknownSession => (StatusCodes.Status404NotFound, "unknown-cid"),
+            CometOutcome.NotOwner or CometOutcome.NotAllowed => (StatusCodes.Status403Forbidden, "forbidden"),
+            CometOutcome.Kicked => (StatusCodes.Status410Gone, "kicked"),
+            CometOutcome.TooLarge => (StatusCodes.Status413PayloadTooLarge, "too-large"),
+            CometOutcome.Vetoed => (StatusCodes.Status409Conflict, "drop-vetoed"),
+            _ => (StatusCodes.Status500InternalServerError, "internal-error"),
+        };
+        return ErrorAsync(context, status, code, message, (int)Math.Ceiling(retryAfter.TotalSeconds));
+    }
+
+    internal static Task BadAckAsync(HttpContext http, CometOptions options) =>
+        ErrorAsync(http, 400, "bad-request", options.Text("'ack' (or Last-Event-ID) must be a whole number, 0 or more.", "ack（或 Last-Event-ID）必须是非负整数。"));
+
+    /// <summary>A whole answer with a known length.</summary>
+    internal static async Task WriteAsync(HttpContext http, string contentType, byte[] body)
+    {
+        var response = http.Response;
+        response.ContentType = contentType;
+        response.ContentLength = body.Length;
+        if (body.Length > 0) await response.Body.WriteAsync(body, http.RequestAborted);
+    }
+
+    /// <summary>A JSON answer (200).</summary>
+    internal static Task JsonAsync(HttpContext http, object value) =>
+        WriteAsync(http, JsonContentType, Encoding.UTF8.GetBytes(JsonConvert.SerializeObject(value)));
+
+    /// <summary>Headers of a long-lived answer: no buffering or transformation by proxies, no compression middleware.</summary>
+    internal static void Streaming(HttpResponse response)
+    {
+        var h = response.Headers;
+        h.CacheControl = "no-cache, no-store, no-transform";
+        h["X-Accel-Buffering"] = "no";
+        h.ContentEncoding = "identity";
+    }
+
+    /// <summary>Echoes client input safely: at most 40 printable ASCII characters.</summary>
+    internal static string Sanitize(string? value)
+    {
+        if (string.IsNullOrEmpty(value)) return "";
+        var sb = new StringBuilder();
+        foreach (var c in value)
+        {
+            if (sb.Length >= 40) { sb.Append('…'); break; }
+            sb.Append(c is >= ' ' and <= '~' ? c : '?');
+        }
+        return sb.ToString();
+    }
+
     /// <summary>The data of a v2 system frame, as JSON.</summary>
     internal static string SystemData(string type, object? fields = null)
     {
@@ -60,6 +116,13 @@ internal static class CometResponses
 
     internal static byte[] SseSystem(string type, object? fields = null) =>
         FrameEncoder.SseSystem(SystemData(type, fields));
+
+    internal static byte[] SseUnnamedSystem(string type, object? fields = null) =>
+        FrameEncoder.SseUnnamedSystem(SystemData(type, fields), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+
+    /// <summary>The fields of a gap notice.</summary>
+    internal static IDictionary<string, object?> GapFields(DeliveryGap gap) =>
+        new Dictionary<string, object?> { ["from"] = gap.From, ["to"] = gap.To };
 
     /// <summary>
     /// What a v2 request says when its connection was dropped while it was attached: <c>kicked</c>

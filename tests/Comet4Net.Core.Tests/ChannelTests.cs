@@ -63,9 +63,9 @@ public sealed class ChannelTests
         engine.On<BeforeConnectEvent>(e => { e.Connection!.UserId = "ann"; return true; });
         var sender = TestSupport.Connect(engine);
         var reader = TestSupport.Connect(engine);
-        Assert.AreEqual(403, engine.Publish(sender, "news", null, new JValue(1)).Status);
+        Assert.AreEqual(CometOutcome.NotAllowed, engine.Publish(sender, "news", null, new JValue(1)).Outcome);
         var result = engine.Publish(sender, "room", "say", JObject.Parse("{\"text\":\"hi\"}"));
-        Assert.AreEqual(200, result.Status);
+        Assert.AreEqual(CometOutcome.Ok, result.Outcome);
         Assert.AreEqual(2, result.Delivered);
         var m = TestSupport.Read(engine, reader, 0).Messages.Single(x => x.Event == "say");
         Assert.AreEqual("ann", m.From);

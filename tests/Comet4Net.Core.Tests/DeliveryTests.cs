@@ -170,7 +170,7 @@ public sealed class DeliveryTests
         var engine = new CometContext().Engine;
         var a = TestSupport.Connect(engine);
         var b = TestSupport.Connect(engine);
-        var broadcast = engine.BroadcastSignal.WaitTask;
+        var broadcast = engine.Delivery.BroadcastSignal.WaitTask;
         var wokeA = 0;
         var wokeB = 0;
         a.SetWaker(() => wokeA++);

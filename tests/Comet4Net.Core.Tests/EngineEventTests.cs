@@ -45,24 +45,26 @@ public sealed class EngineEventTests
             if (e.Request.Cookie("token") != "ok") e.Refuse(401, "log in first");
             return true;
         });
-        var refused = engine.Connect(TestSupport.Request(), CometDialect.V2, WorkStyles.Stream, "2.0.0");
+        var refused = engine.Connect(TestSupport.Request(), CometDialect.V2, CometWorkStyle.Stream, "2.0.0");
         Assert.IsNull(refused.Connection);
-        Assert.AreEqual(401, refused.Status);
+        Assert.AreEqual(CometOutcome.Refused, refused.Outcome);
+        Assert.AreEqual(401, refused.ListenerStatus);
         Assert.AreEqual("log in first", refused.Message);
         Assert.AreEqual(0, engine.ConnectionCount);
 
-        var accepted = engine.Connect(TestSupport.Request(cookies: new() { ["token"] = "ok" }), CometDialect.V2, WorkStyles.Stream, "2.0.0");
+        var accepted = engine.Connect(TestSupport.Request(cookies: new() { ["token"] = "ok" }), CometDialect.V2, CometWorkStyle.Stream, "2.0.0");
         Assert.IsNotNull(accepted.Connection);
         Assert.AreEqual(1, engine.ConnectionCount);
     }
 
     [TestMethod]
-    public void BeforeConnect_returning_false_refuses_with_403()
+    public void BeforeConnect_returning_false_refuses_leaving_the_status_to_the_host()
     {
         var engine = new CometContext().Engine;
         engine.On<BeforeConnectEvent>(_ => false);
-        var result = engine.Connect(TestSupport.Request(), CometDialect.V2, WorkStyles.Stream, "2.0.0");
-        Assert.AreEqual(403, result.Status);
+        var result = engine.Connect(TestSupport.Request(), CometDialect.V2, CometWorkStyle.Stream, "2.0.0");
+        Assert.AreEqual(CometOutcome.Refused, result.Outcome);
+        Assert.AreEqual(0, result.ListenerStatus); // Comet4Net.Web answers 403 (tested in the Web tests)
         Assert.IsNull(engine.GetConnection(result.Connection?.Id));
     }
 
@@ -147,25 +149,26 @@ public sealed class EngineEventTests
         {
             var c = TestSupport.Connect(engine);
             Assert.AreEqual(22, c.Id.Length);
-            Assert.IsTrue(CometEngine.IsValidId(c.Id));
+            Assert.IsTrue(Comet4Net.Connections.ConnectionIds.IsValid(c.Id));
             Assert.IsTrue(ids.Add(c.Id));
             Assert.AreNotEqual(c.Id, c.Secret);
         }
     }
 
     [TestMethod]
-    public void Connection_limits_refuse_with_429()
+    public void Connection_limits_refuse_with_too_many_connections()
     {
         var engine = new CometContext(new CometOptions { MaxConnections = 3, MaxConnectionsPerClient = 2 }).Engine;
         TestSupport.Connect(engine, ip: "1.1.1.1");
         var second = TestSupport.Connect(engine, ip: "1.1.1.1");
-        var third = engine.Connect(TestSupport.Request("1.1.1.1"), CometDialect.V2, WorkStyles.Stream, "2.0.0");
-        Assert.AreEqual(429, third.Status);
+        var third = engine.Connect(TestSupport.Request("1.1.1.1"), CometDialect.V2, CometWorkStyle.Stream, "2.0.0");
+        Assert.AreEqual(CometOutcome.TooManyFromClient, third.Outcome);
+        Assert.AreEqual(TimeSpan.FromSeconds(5), third.RetryAfter);
         TestSupport.Connect(engine, ip: "2.2.2.2");
-        var fourth = engine.Connect(TestSupport.Request("3.3.3.3"), CometDialect.V2, WorkStyles.Stream, "2.0.0");
-        Assert.AreEqual(429, fourth.Status);
+        var fourth = engine.Connect(TestSupport.Request("3.3.3.3"), CometDialect.V2, CometWorkStyle.Stream, "2.0.0");
+        Assert.AreEqual(CometOutcome.TooManyConnections, fourth.Outcome);
         Assert.AreEqual(3, engine.ConnectionCount);
         engine.Drop(second);
-        Assert.IsNotNull(engine.Connect(TestSupport.Request("1.1.1.1"), CometDialect.V2, WorkStyles.Stream, "2.0.0").Connection);
+        Assert.IsNotNull(engine.Connect(TestSupport.Request("1.1.1.1"), CometDialect.V2, CometWorkStyle.Stream, "2.0.0").Connection);
     }
 }

@@ -79,9 +79,9 @@ public sealed class FrameTests
     public void Application_objects_serialise_with_camelCase_names()
     {
         var engine = new CometContext().Engine;
-        Assert.AreEqual("{\"userName\":\"a\",\"count\":1}", engine.Serialize(new { UserName = "a", Count = 1 }));
-        Assert.AreEqual("\"plain\"", engine.Serialize("plain"));
-        Assert.AreEqual("null", engine.Serialize(null));
-        Assert.AreEqual("{\"Keep\":1}", engine.Serialize(new Dictionary<string, int> { ["Keep"] = 1 }));
+        Assert.AreEqual("{\"userName\":\"a\",\"count\":1}", engine.Sender.Serialize(new { UserName = "a", Count = 1 }));
+        Assert.AreEqual("\"plain\"", engine.Sender.Serialize("plain"));
+        Assert.AreEqual("null", engine.Sender.Serialize(null));
+        Assert.AreEqual("{\"Keep\":1}", engine.Sender.Serialize(new Dictionary<string, int> { ["Keep"] = 1 }));
     }
 }

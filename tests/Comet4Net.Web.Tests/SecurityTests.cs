@@ -56,7 +56,7 @@ public sealed class SecurityTests
         using var thief = server.NewClient("127.0.0.3");
         for (var i = 0; i < 20; i++)
         {
-            using var stolen = await thief.GetAsync($"/conn?cmd=revival&cid={owner.Id}&cs={CometEngine.NewId()}&ack=0");
+            using var stolen = await thief.GetAsync($"/conn?cmd=revival&cid={owner.Id}&cs={Comet4Net.Connections.ConnectionIds.NewId()}&ack=0");
             Assert.AreEqual(HttpStatusCode.Forbidden, stolen.StatusCode);
         }
         using var drop = await thief.GetAsync($"/conn?cmd=drop&cid={owner.Id}&cs=");

@@ -1,4 +1,4 @@
-using Comet4Net.Delivery;
+using Comet4Net.Connections;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -64,7 +64,7 @@ internal sealed class RequestScope : IDisposable
     }
 
     /// <summary>The signals to take before checking for work (so that no pulse is missed).</summary>
-    internal (Task Broadcast, long Private) Signals() => (_engine.BroadcastSignal.WaitTask, _connection.PrivateVersion);
+    internal (Task Broadcast, long Private) Signals() => (_engine.Delivery.BroadcastSignal.WaitTask, _connection.PrivateVersion);
 
     /// <summary>
     /// Waits for a broadcast, a private message, the end of the request or (streams) a heartbeat
@@ -79,7 +79,7 @@ internal sealed class RequestScope : IDisposable
         var wake = new TaskCompletionSource();
         Volatile.Write(ref _wake, wake);
         Register(ref _onBroadcast, signals.Broadcast);
-        var beat = heartbeat ? _engine.HeartbeatSignal.WaitTask : null;
+        var beat = heartbeat ? _engine.Delivery.HeartbeatSignal.WaitTask : null;
         if (beat is not null) Register(ref _onHeartbeat, beat);
         // A signal that fired before this wake was published woke the previous one: look again.
         if (signals.Broadcast.IsCompleted || _connection.PrivateVersion != signals.Private || beat?.IsCompleted == true || _cts.IsCancellationRequested)

@@ -1,9 +1,9 @@
-using Microsoft.Extensions.Logging;
+using Comet4Net.Diagnostics;
 
 namespace Comet4Net;
 
 /// <summary>
-/// The one timer of an engine: expires dying connections every ConnFrequency, trims kept
+/// The one timer of an engine: expires dying connections (and sessions past their window) every ConnFrequency, trims kept
 /// messages every CacheFrequency and paces heartbeats. No thread per task; one async loop.
 /// </summary>
 public sealed class CometScheduler : IAsyncDisposable
@@ -47,7 +47,7 @@ public sealed class CometScheduler : IAsyncDisposable
                 if (time.GetElapsedTime(lastBeat) >= heartbeatEvery)
                 {
                     lastBeat = time.GetTimestamp();
-                    _engine.HeartbeatSignal.Pulse();
+                    _engine.Delivery.HeartbeatSignal.Pulse();
                 }
                 if (time.GetElapsedTime(lastConn) >= connEvery)
                 {
@@ -55,7 +55,7 @@ public sealed class CometScheduler : IAsyncDisposable
                     _engine.ExpireConnections();
                     // Waiters register once on the broadcast signal; a pulse now and then clears
                     // those left by finished requests when the application seldom broadcasts.
-                    _engine.BroadcastSignal.Pulse();
+                    _engine.Delivery.BroadcastSignal.Pulse();
                 }
                 if (time.GetElapsedTime(lastCache) >= cacheEvery)
                 {
@@ -65,7 +65,7 @@ public sealed class CometScheduler : IAsyncDisposable
             }
             catch (Exception ex)
             {
-                _engine.Logger.LogError(ex, "Comet maintenance failed; it runs again at the next tick");
+                CometLog.MaintenanceFailed(_engine.Logger, ex);
             }
         }
     }

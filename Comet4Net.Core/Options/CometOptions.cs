@@ -161,26 +161,3 @@ public sealed class CometConfigurationException(string key, string message) : Ex
     /// <summary>The setting at fault, without the <c>Comet:</c> prefix.</summary>
     public string Key { get; } = key;
 }
-
-/// <summary>The work styles a connection can have.</summary>
-public static class WorkStyles
-{
-    /// <summary>Let the server pick per client.</summary>
-    public const string Auto = "auto";
-    /// <summary>A chunked answer held open, frames written as they come.</summary>
-    public const string Stream = "stream";
-    /// <summary>Long polling: the answer ends after each delivery.</summary>
-    public const string LongPoll = "lpool";
-    /// <summary>Server-Sent Events (<c>text/event-stream</c>).</summary>
-    public const string Sse = "sse";
-
-    /// <summary>The canonical name of a work style, or null if <paramref name="value"/> is none.</summary>
-    public static string? Parse(string? value) => value?.Trim().ToLowerInvariant() switch
-    {
-        "auto" => Auto,
-        "stream" => Stream,
-        "lpool" or "longpoll" or "long-poll" => LongPoll,
-        "sse" => Sse,
-        _ => null,
-    };
-}

@@ -1,0 +1,76 @@
+using Comet4Net.Delivery;
+
+namespace Comet4Net.Backplane;
+
+/// <summary>
+/// The seam between one node's engine and the others: the shared log, the sessions a client can
+/// resume from any node, and cluster-wide presence counts. <see cref="InMemoryBackplane"/> (the
+/// default) is a cluster of one; <c>Comet4Net.Redis</c> shares all three through Redis.
+/// </summary>
+/// <remarks>
+/// Fan-out stays local: every node keeps its own copy of the log, fed by <see cref="Start"/>'s
+/// receiver, and writes to its own sockets. An implementation never calls back into the engine
+/// other than through that receiver.
+/// </remarks>
+public interface ICometBackplane
+{
+    /// <summary>
+    /// The identity of the shared log's numbering. It changes whenever the log lost what it held
+    /// and numbering restarted (a process restart in memory, an emptied Redis), so that a client
+    /// resuming with an old epoch is told of a gap instead of being matched against new numbers.
+    /// </summary>
+    string Epoch { get; }
+
+    /// <summary>The highest sequence number handed out so far (0 before the first message).</summary>
+    long LastSequence { get; }
+
+    /// <summary>
+    /// Connects this node: from now on <paramref name="receiver"/> gets every message appended by
+    /// any node, this one included, once each, in sequence order, never two at a time.
+    /// </summary>
+    void Start(IBackplaneReceiver receiver);
+
+    /// <summary>
+    /// Appends a message to the shared log: gives it the next sequence number (the numbering and
+    /// the append are one atomic step, so numbers never reorder) and returns it with that number.
+    /// When this returns, this node's receiver has received the message.
+    /// </summary>
+    CometMessage Append(OutgoingMessage message);
+
+    /// <summary>Stores what resuming a connection needs, kept for <paramref name="keepFor"/> after the last save.</summary>
+    void SaveSession(SessionState session, TimeSpan keepFor);
+
+    /// <summary>The session with this connection id, or null if none is kept (never existed, dropped, or past its window).</summary>
+    SessionState? FindSession(string connectionId);
+
+    /// <summary>Forgets a session (the connection was dropped for good). Returns false if none was kept.</summary>
+    bool RemoveSession(string connectionId);
+
+    /// <summary>
+    /// Forgets sessions past their window and returns how many; the engine's scheduler calls it.
+    /// A store that expires entries by itself (Redis) returns 0.
+    /// </summary>
+    int ExpireSessions();
+
+    /// <summary>Records that a connection receives a channel (<see cref="ChannelCounts.EveryChannel"/>: every channel it is allowed).</summary>
+    void Join(string channel, string connectionId, string? userId);
+
+    /// <summary>Records that a connection no longer receives a channel. Returns false if it did not.</summary>
+    bool Leave(string channel, string connectionId, string? userId);
+
+    /// <summary>
+    /// How many connections, and distinct users among them, receive a channel across the cluster;
+    /// <paramref name="includeEveryChannel"/> adds the connections that receive every channel.
+    /// </summary>
+    ChannelCount Count(string channel, bool includeEveryChannel);
+}
+
+/// <summary>Calls from the backplane into one node.</summary>
+public interface IBackplaneReceiver
+{
+    /// <summary>A message of the shared log, in sequence order: the node files it for its connections.</summary>
+    void Receive(CometMessage message);
+}
+
+/// <summary>How many connections, and distinct users among them, receive a channel.</summary>
+public readonly record struct ChannelCount(int Connections, int Users);

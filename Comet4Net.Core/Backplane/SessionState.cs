@@ -1,0 +1,22 @@
+namespace Comet4Net.Backplane;
+
+/// <summary>
+/// What resuming a v2 connection needs, kept apart from the connection object so that it outlives
+/// it (for the resume window) and can be read on any node: who the client is, what it listens to,
+/// and where it is in the log.
+/// </summary>
+/// <param name="Id">The connection id.</param>
+/// <param name="Secret">The connection secret the client must present.</param>
+/// <param name="UserId">The user the connection belongs to, or null.</param>
+/// <param name="Dialect">The dialect it speaks.</param>
+/// <param name="StartSeq">Messages numbered above this are for the connection.</param>
+/// <param name="Subscriptions">Each channel it listens on with the number its subscription starts after; null: every channel.</param>
+/// <param name="Position">The last sequence number the client acknowledged.</param>
+public sealed record SessionState(
+    string Id,
+    string Secret,
+    string? UserId,
+    CometDialect Dialect,
+    long StartSeq,
+    IReadOnlyDictionary<string, long>? Subscriptions,
+    long Position);

@@ -1,0 +1,116 @@
+using System.Collections.Concurrent;
+using Comet4Net.Backplane;
+using Comet4Net.Delivery;
+using Comet4Net.Events;
+using Newtonsoft.Json;
+
+namespace Comet4Net.Channels;
+
+/// <summary>
+/// Which channels each connection receives, the counts kept per channel (through the backplane,
+/// so they are cluster-wide), and the join/leave notices of presence channels.
+/// </summary>
+internal sealed class Subscriptions(CometEngine engine, ICometBackplane backplane, ChannelHistory history)
+{
+    /// <summary>
+    /// Makes a connection listen on <paramref name="channel"/> from now on, if the subscribe
+    /// listeners agree. Returns up to <paramref name="max"/> messages of the channel's history that
+    /// came before, oldest first (with the live messages after them: no gap, no duplicate), or null if refused.
+    /// </summary>
+    internal List<CometMessage>? Subscribe(CometConnection connection, string channel, int max)
+    {
+        if (!engine.Bus.Fire(new SubscribeEvent(engine, connection, channel))) return null;
+        var added = false;
+        var wasEveryChannel = false;
+        var past = history.Snapshot(channel, max, last =>
+        {
+            lock (connection.Sync)
+            {
+                var subscriptions = connection.Subscriptions;
+                wasEveryChannel = subscriptions is null;
+                subscriptions ??= connection.Subscriptions = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
+                added = subscriptions.TryAdd(channel, last);
+                return subscriptions[channel];
+            }
+        });
+        if (added && connection.Registered)
+        {
+            if (wasEveryChannel) backplane.Leave(ChannelCounts.EveryChannel, connection.Id, connection.UserId);
+            backplane.Join(channel, connection.Id, connection.UserId);
+            Notice(connection, channel, "join");
+        }
+        return past;
+    }
+
+    /// <summary>Stops a connection listening on a channel. Returns false if it was not.</summary>
+    internal bool Unsubscribe(CometConnection connection, string channel)
+    {
+        if (connection.Subscriptions is not { } subscriptions || !subscriptions.TryRemove(channel, out _)) return false;
+        backplane.Leave(channel, connection.Id, connection.UserId);
+        engine.Bus.Fire(new UnsubscribeEvent(engine, connection, channel));
+        Notice(connection, channel, "leave");
+        return true;
+    }
+
+    /// <summary>Counts a newly registered connection on the channels it receives.</summary>
+    internal void Register(CometConnection connection)
+    {
+        if (connection.Subscriptions is not { } subscribed)
+        {
+            backplane.Join(ChannelCounts.EveryChannel, connection.Id, connection.UserId);
+            return;
+        }
+        foreach (var channel in subscribed.Keys) backplane.Join(channel, connection.Id, connection.UserId);
+    }
+
+    /// <summary>After the connect event: the subscribe events and presence notices of the channels named at connect.</summary>
+    internal void Announce(CometConnection connection)
+    {
+        if (connection.Subscriptions is not { } initial) return;
+        foreach (var channel in initial.Keys)
+        {
+            engine.Bus.Fire(new SubscribeEvent(engine, connection, channel));
+            Notice(connection, channel, "join");
+        }
+    }
+
+    /// <summary>Takes a removed connection off every channel it received.</summary>
+    internal void Unregister(CometConnection connection, DropReason reason)
+    {
+        backplane.Leave(ChannelCounts.EveryChannel, connection.Id, connection.UserId);
+        if (connection.Subscriptions is not { } subscribed) return;
+        foreach (var channel in subscribed.Keys)
+        {
+            backplane.Leave(channel, connection.Id, connection.UserId);
+            engine.Bus.Fire(new UnsubscribeEvent(engine, connection, channel));
+            if (reason != DropReason.Shutdown) Notice(connection, channel, "leave");
+        }
+    }
+
+    /// <summary>Recounts a connection under its new user on every channel it receives.</summary>
+    internal void MoveUser(CometConnection connection, string? oldUser, string? newUser)
+    {
+        IEnumerable<string> channels = connection.Subscriptions?.Keys ?? (IEnumerable<string>)[ChannelCounts.EveryChannel];
+        foreach (var channel in channels)
+        {
+            if (backplane.Leave(channel, connection.Id, oldUser)) backplane.Join(channel, connection.Id, newUser);
+        }
+    }
+
+    /// <summary>How many connections, and distinct users among them, receive a channel now.</summary>
+    internal ChannelCount Count(string channel) => backplane.Count(channel, includeEveryChannel: true);
+
+    /// <summary>On a presence channel, tells the subscribers who joined or left, with the new counts.</summary>
+    private void Notice(CometConnection connection, string channel, string what)
+    {
+        if (engine.Context.GetChannelOptions(channel) is not { Presence: true }) return;
+        var count = Count(channel);
+        engine.Sender.Broadcast(channel, what, JsonConvert.SerializeObject(new Dictionary<string, object?>
+        {
+            ["user"] = connection.UserId,
+            ["cId"] = connection.Id,
+            ["connections"] = count.Connections,
+            ["users"] = count.Users,
+        }), null);
+    }
+}

@@ -1,0 +1,71 @@
+using Comet4Net.Connections;
+using Comet4Net.Delivery;
+using Comet4Net.Events;
+using Newtonsoft.Json.Linq;
+
+namespace Comet4Net;
+
+/// <summary>
+/// What a host (Comet4Net.Web) calls to serve clients: open, find and end connections, attach
+/// requests, read what is due, publish. Each call answers with an outcome, never a transport status.
+/// </summary>
+public sealed partial class CometEngine
+{
+    /// <summary>Opens a connection for a <c>conn</c> command.</summary>
+    internal ConnectResult Connect(ICometRequest request, CometDialect dialect, CometWorkStyle style, string clientVersion,
+        long? resumeAfter = null, IReadOnlyCollection<string>? subscribe = null) =>
+        Lifecycle.Connect(request, dialect, style, clientVersion, resumeAfter, subscribe);
+
+    /// <summary>
+    /// The connection a command names, if the request may use it: a v2 client proves it with the
+    /// secret, a legacy one by coming from the same address.
+    /// </summary>
+    internal (CometConnection? Connection, CometOutcome Outcome) Find(string id, string? secret, string clientIp)
+    {
+        if (GetConnection(id) is not { } connection) return (null, CometOutcome.UnknownSession);
+        var owner = connection.Dialect == CometDialect.V2
+            ? ConnectionIds.SecretMatches(secret, connection.Secret)
+            : clientIp == connection.ClientIp;
+        return owner ? (connection, CometOutcome.Ok) : (null, CometOutcome.NotOwner);
+    }
+
+    /// <summary>A client's <c>drop</c>.</summary>
+    internal bool DropByClient(CometConnection connection) => Lifecycle.Drop(connection, DropReason.Client);
+
+    /// <summary>A client's publish (<c>cmd=pub</c>).</summary>
+    internal PublishResult Publish(CometConnection connection, string channel, string? eventName, JToken? data) =>
+        Publishing.Publish(connection, channel, eventName, data);
+
+    /// <summary>The reason a recently kicked connection was given, or null.</summary>
+    internal string? KickedReason(string id) => Lifecycle.KickedReason(id);
+
+    /// <summary>Attaches a request to a connection (Revival if it was dying).</summary>
+    internal Attachment Attach(CometConnection connection, object? native) => Lifecycle.Attach(connection, native);
+
+    /// <summary>Detaches a finished request (Dying if no newer one took over).</summary>
+    internal void Detach(CometConnection connection, Attachment attachment) => Lifecycle.Detach(connection, attachment);
+
+    /// <summary>A cursor just after <paramref name="after"/> for the connection.</summary>
+    internal ReadCursor CursorAfter(CometConnection connection, long after) => Reader.CursorAfter(connection, after);
+
+    /// <summary>Takes what is due to the connection after its cursor (see <see cref="DeliveryReader.Collect"/>).</summary>
+    internal DeliveryGap? Collect(CometConnection connection, ref ReadCursor cursor, List<CometMessage> into, int max) =>
+        Reader.Collect(connection, ref cursor, into, max);
+
+    /// <summary>Reports a transport's failure (logged, and raised as an <see cref="ErrorEvent"/>).</summary>
+    internal void ReportError(CometConnection? connection, Exception exception, CometEvent? source) =>
+        Bus.ReportError(this, connection, exception, source);
+
+    /// <summary>Removes connections dying longer than ConnExpires. Called by the scheduler.</summary>
+    internal int ExpireConnections()
+    {
+        Backplane.ExpireSessions();
+        return Lifecycle.ExpireConnections();
+    }
+
+    /// <summary>Discards kept messages older than CacheExpires. Called by the scheduler.</summary>
+    internal int TrimCache() => Delivery.TrimOlderThan(NowMs - Options.CacheExpires);
+
+    /// <summary>Ends every connection (the host is stopping).</summary>
+    internal void Shutdown() => Lifecycle.Shutdown();
+}

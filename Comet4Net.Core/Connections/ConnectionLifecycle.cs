@@ -1,0 +1,143 @@
+using System.Collections.Concurrent;
+using Comet4Net.Backplane;
+using Comet4Net.Delivery;
+using Comet4Net.Diagnostics;
+using Comet4Net.Events;
+
+namespace Comet4Net.Connections;
+
+/// <summary>
+/// A connection's life on this node, with Comet4J's events: admitted and connected, alive while a
+/// request is attached, dying between requests, removed (dropped, kicked, expired).
+/// </summary>
+internal sealed class ConnectionLifecycle(
+    CometEngine engine, ConnectionRegistry registry, Admission admission, UserIndex users, KickedList kicked,
+    ICometBackplane backplane, EngineCounters counters)
+{
+    private CometOptions Options => engine.Options;
+
+    /// <summary>
+    /// Opens a connection: limits and token, then the before-connect listeners, then it is held and
+    /// the connect event fires. <paramref name="resumeAfter"/> starts it after that number (SSE's Last-Event-ID).
+    /// </summary>
+    internal ConnectResult Connect(ICometRequest request, CometDialect dialect, CometWorkStyle style, string clientVersion,
+        long? resumeAfter = null, IReadOnlyCollection<string>? subscribe = null)
+    {
+        var admitted = admission.Admit(request, out var userId);
+        if (admitted.Outcome != CometOutcome.Ok) return admitted;
+
+        var log = engine.Delivery.Log;
+        var last = log.LastSeq;
+        var start = resumeAfter is { } r && r >= 0 && r < last ? r : last;
+        var connection = new CometConnection(engine, ConnectionIds.NewId(), ConnectionIds.NewId(), dialect, style, clientVersion, request,
+            start, start == last ? log.Published : log.PositionAfter(start), engine.Timestamp)
+        {
+            UserId = userId,
+        };
+        if (subscribe is not null)
+        {
+            connection.Subscriptions = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
+            foreach (var channel in subscribe) connection.Subscriptions[channel] = start;
+        }
+
+        var before = new BeforeConnectEvent(engine, connection, request);
+        if (!engine.Bus.Fire(before) || before.Refused)
+        {
+            admission.Release(request.ClientIp);
+            return new ConnectResult(null, CometOutcome.Refused,
+                before.Reason ?? Options.Text("The application refused the connection.", "应用拒绝了连接。"), before.Status);
+        }
+        registry.Add(connection);
+        connection.Registered = true;
+        if (connection.UserId is { } owner) UserChanged(connection, null, owner);
+        engine.Subscriptions.Register(connection);
+        SaveSession(connection);
+        counters.AddConnect();
+        CometLog.ConnectionOpened(engine.Logger, connection.Id, connection.ClientIp, dialect, connection.WorkStyle);
+        engine.Bus.Fire(new ConnectEvent(engine, connection));
+        engine.Subscriptions.Announce(connection);
+        return ConnectResult.Accepted(connection);
+    }
+
+    /// <summary>Ends a connection unless a before-drop listener vetoes. Returns false if vetoed or already gone.</summary>
+    internal bool Drop(CometConnection connection, DropReason reason, string? message = null)
+    {
+        if (connection.State == ConnectionState.Dropped) return false;
+        if (!engine.Bus.Fire(new BeforeDropEvent(engine, connection, reason))) return false;
+        Remove(connection, reason, message);
+        return true;
+    }
+
+    /// <summary>Removes a connection: its request ends, its slot is freed, the drop, unsubscribe and removed events fire.</summary>
+    internal void Remove(CometConnection connection, DropReason reason, string? message = null)
+    {
+        if (!connection.MarkDropped(reason, message)) return;
+        if (registry.Remove(connection)) admission.Release(connection.ClientIp);
+        backplane.RemoveSession(connection.Id);
+        if (reason is DropReason.Server or DropReason.Overflow) kicked.Add(connection.Id, message ?? reason.ToString());
+        counters.AddDrop();
+        CometLog.ConnectionRemoved(engine.Logger, connection.Id, reason);
+        engine.Bus.Fire(new DropEvent(engine, connection, reason));
+        engine.Subscriptions.Unregister(connection, reason);
+        if (connection.UserId is { } user) UserChanged(connection, user, null);
+        engine.Bus.Fire(new RemovedEvent(engine, connection, reason));
+    }
+
+    /// <summary>The reason a recently kicked connection was given, or null.</summary>
+    internal string? KickedReason(string id) => kicked.ReasonFor(id);
+
+    /// <summary>Attaches a request to a connection and raises Revival if it was dying.</summary>
+    internal Attachment Attach(CometConnection connection, object? native)
+    {
+        var attachment = connection.Attach(native, out var revived);
+        if (revived) engine.Bus.Fire(new RevivalEvent(engine, connection));
+        return attachment;
+    }
+
+    /// <summary>Detaches a finished request and raises Dying if no newer one took over.</summary>
+    internal void Detach(CometConnection connection, Attachment attachment)
+    {
+        if (connection.Detach(attachment, engine.Timestamp)) engine.Bus.Fire(new DyingEvent(engine, connection));
+    }
+
+    /// <summary>Moves a connection between users in the index and the channel counts; raises UserOffline / UserOnline.</summary>
+    internal void UserChanged(CometConnection connection, string? oldUser, string? newUser)
+    {
+        var (wentOffline, cameOnline) = users.Move(connection, oldUser, newUser);
+        if (oldUser != newUser) engine.Subscriptions.MoveUser(connection, oldUser, newUser);
+        if (wentOffline) engine.Bus.Fire(new UserOfflineEvent(engine, connection, oldUser!));
+        if (cameOnline) engine.Bus.Fire(new UserOnlineEvent(engine, connection, newUser!));
+    }
+
+    /// <summary>Removes connections dying longer than ConnExpires (unless a before-remove listener keeps them). Returns how many.</summary>
+    internal int ExpireConnections()
+    {
+        kicked.Expire();
+        var removed = 0;
+        var limit = TimeSpan.FromMilliseconds(Options.ConnExpires);
+        foreach (var connection in registry.Enumerate())
+        {
+            if (connection.State != ConnectionState.Dying || engine.Elapsed(connection.DyingSince) <= limit) continue;
+            if (!engine.Bus.Fire(new BeforeRemoveEvent(engine, connection))) continue;
+            Remove(connection, DropReason.Expired);
+            counters.AddExpired();
+            removed++;
+        }
+        return removed;
+    }
+
+    /// <summary>Ends every connection (the host is stopping).</summary>
+    internal void Shutdown()
+    {
+        foreach (var connection in registry.Snapshot()) Remove(connection, DropReason.Shutdown);
+    }
+
+    /// <summary>Keeps what resuming the connection needs, for the resume window.</summary>
+    internal void SaveSession(CometConnection connection)
+    {
+        if (connection.Dialect != CometDialect.V2) return;
+        var subscriptions = connection.Subscriptions is { } s ? new Dictionary<string, long>(s, StringComparer.Ordinal) : null;
+        backplane.SaveSession(new SessionState(connection.Id, connection.Secret, connection.UserId, connection.Dialect,
+            connection.StartSeq, subscriptions, connection.StartSeq), TimeSpan.FromMilliseconds(Options.CacheExpires));
+    }
+}

@@ -1,0 +1,76 @@
+using Comet4Net.Diagnostics;
+
+namespace Comet4Net.Delivery;
+
+/// <summary>A gap: messages with sequence numbers in [From, To] meant for the reader are no longer held.</summary>
+internal readonly record struct DeliveryGap(long From, long To);
+
+/// <summary>
+/// Reads what one connection should receive: the broadcasts of the local log it listens to and
+/// its own queue of private messages, merged in sequence order, after a cursor.
+/// </summary>
+internal sealed class DeliveryReader(MessageLog log, EngineCounters counters)
+{
+    /// <summary>A cursor positioned just after sequence number <paramref name="after"/>.</summary>
+    internal ReadCursor CursorAfter(CometConnection connection, long after)
+    {
+        var basis = Math.Max(after, connection.StartSeq);
+        return new ReadCursor(log.PositionAfter(basis), basis);
+    }
+
+    /// <summary>
+    /// Takes up to <paramref name="max"/> messages after <paramref name="cursor"/> for
+    /// <paramref name="connection"/>, in sequence order, broadcasts and private messages merged,
+    /// and moves the cursor past them. Returns the gap found first, if any.
+    /// </summary>
+    internal DeliveryGap? Collect(CometConnection connection, ref ReadCursor cursor, List<CometMessage> into, int max)
+    {
+        var visible = log.VisibleSeq;
+        var basis = Math.Max(cursor.LastSeq, connection.StartSeq);
+        DeliveryGap? gap = null;
+        var gapTo = Math.Max(log.TrimmedThroughSeq, connection.Pending.DroppedThroughSeq);
+        if (gapTo > basis)
+        {
+            gap = new DeliveryGap(basis + 1, gapTo);
+            basis = gapTo;
+            counters.AddGap();
+        }
+        if (cursor.LogPosition < log.First) cursor.LogPosition = log.First;
+
+        List<CometMessage>? pending = null;
+        if (connection.Pending.Count > 0)
+        {
+            pending = new List<CometMessage>();
+            connection.Pending.CopyRange(basis, visible, pending);
+        }
+
+        var pos = cursor.LogPosition;
+        var pi = 0;
+        var last = basis;
+        var taken = 0;
+        while (taken < max)
+        {
+            var m = log.At(pos);
+            var fromLog = m is not null && m.Seq <= visible;
+            if (fromLog && (m!.Seq <= basis || !connection.Receives(m.Channel, m.Seq))) { pos++; continue; }
+            var p = pending is not null && pi < pending.Count ? pending[pi] : null;
+            if (!fromLog && p is null) break;
+            if (p is not null && (!fromLog || p.Seq < m!.Seq))
+            {
+                into.Add(p);
+                pi++;
+                last = p.Seq;
+            }
+            else
+            {
+                into.Add(m!);
+                pos++;
+                last = m!.Seq;
+            }
+            taken++;
+        }
+        cursor.LogPosition = pos;
+        cursor.LastSeq = last;
+        return gap;
+    }
+}

@@ -1,0 +1,69 @@
+using System.Collections.Concurrent;
+using Comet4Net.Backplane;
+using Comet4Net.Channels;
+using Comet4Net.Connections;
+using Comet4Net.Diagnostics;
+
+namespace Comet4Net.Delivery;
+
+/// <summary>
+/// This node's side of the shared log: files each message the backplane hands it (in sequence
+/// order) for the node's connections, then wakes their writers. A broadcast is one entry in the
+/// local <see cref="MessageLog"/>; a private message goes to the queue of each target held here.
+/// </summary>
+internal sealed class LocalDelivery(CometOptions options, ConnectionRegistry registry, ChannelHistory history, EngineCounters counters)
+    : IBackplaneReceiver
+{
+    private readonly ConcurrentQueue<(CometConnection Connection, int Dropped)> _overflows = new();
+
+    internal MessageLog Log { get; } = new();
+
+    /// <summary>Pulsed on every broadcast: wakes every waiting writer at once.</summary>
+    internal AsyncSignal BroadcastSignal { get; } = new();
+
+    /// <summary>Pulsed every half heartbeat interval by the scheduler.</summary>
+    internal AsyncSignal HeartbeatSignal { get; } = new();
+
+    /// <inheritdoc />
+    public void Receive(CometMessage message)
+    {
+        if (message.TargetIds is not { } targets)
+        {
+            history.Offer(message);
+            Log.Append(message);
+            if (Log.Count > options.MaxLogMessages || Log.Bytes > options.MaxLogBytes)
+                counters.AddLogTrimmed(Log.Trim(long.MinValue, options.MaxLogMessages, options.MaxLogBytes));
+            Log.Publish(message.Seq);
+            BroadcastSignal.Pulse();
+            return;
+        }
+        var held = new List<CometConnection>(targets.Length);
+        foreach (var id in targets)
+        {
+            if (registry.Find(id) is not { State: not ConnectionState.Dropped } connection) continue;
+            var dropped = connection.Pending.Add(message, options.MaxPendingMessages, options.MaxPendingBytes);
+            if (dropped > 0) _overflows.Enqueue((connection, dropped));
+            held.Add(connection);
+        }
+        Log.Publish(message.Seq);
+        foreach (var connection in held) connection.WakePrivate();
+    }
+
+    /// <summary>Forgets broadcasts and private messages older than <paramref name="olderThan"/> (ms since 1970). Returns how many.</summary>
+    internal int TrimOlderThan(long olderThan)
+    {
+        var removed = Log.Trim(olderThan, options.MaxLogMessages, options.MaxLogBytes);
+        counters.AddLogTrimmed(removed);
+        history.Trim();
+        foreach (var connection in registry.Enumerate())
+        {
+            var dropped = connection.Pending.TrimOlderThan(olderThan);
+            if (dropped > 0) counters.AddPendingDropped(dropped);
+            removed += dropped;
+        }
+        return removed;
+    }
+
+    /// <summary>Takes the connections whose queues overflowed since the last call (handled outside the append).</summary>
+    internal bool TryTakeOverflow(out (CometConnection Connection, int Dropped) overflow) => _overflows.TryDequeue(out overflow);
+}

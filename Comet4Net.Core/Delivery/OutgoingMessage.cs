@@ -1,0 +1,13 @@
+namespace Comet4Net.Delivery;
+
+/// <summary>
+/// A message on its way to the shared log, before it has a sequence number. The backplane gives
+/// it one (<see cref="CometMessage.Seq"/>) and hands the result to every node.
+/// </summary>
+/// <param name="Channel">The channel.</param>
+/// <param name="DataJson">The application's data, serialised once.</param>
+/// <param name="Time">Send time in milliseconds since 1970.</param>
+/// <param name="TargetIds">The connections a private message is for; null for a broadcast.</param>
+/// <param name="Event">The event within the channel, or null.</param>
+/// <param name="From">Who published it (client messages), or null.</param>
+public sealed record OutgoingMessage(string Channel, string DataJson, long Time, string[]? TargetIds = null, string? Event = null, string? From = null);

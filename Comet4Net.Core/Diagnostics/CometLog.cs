@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Logging;
+
+namespace Comet4Net.Diagnostics;
+
+/// <summary>The core's log lines, with event ids (1xx: connections, 2xx: delivery, 9xx: failures).</summary>
+internal static partial class CometLog
+{
+    [LoggerMessage(EventId = 101, Level = LogLevel.Debug, Message = "Comet connection {Id} opened from {Ip} ({Dialect}, {WorkStyle})")]
+    internal static partial void ConnectionOpened(ILogger logger, string id, string ip, CometDialect dialect, string workStyle);
+
+    [LoggerMessage(EventId = 102, Level = LogLevel.Debug, Message = "Comet connection {Id} removed ({Reason})")]
+    internal static partial void ConnectionRemoved(ILogger logger, string id, Events.DropReason reason);
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Debug, Message = "Comet connection {Id} resumed its session from {Ip}")]
+    internal static partial void SessionResumed(ILogger logger, string id, string ip);
+
+    [LoggerMessage(EventId = 201, Level = LogLevel.Warning, Message = "Comet connection {Id} passed its backlog limit: {Dropped} messages dropped (policy {Policy})")]
+    internal static partial void Overflow(ILogger logger, string id, int dropped, CometOverflowPolicy policy);
+
+    [LoggerMessage(EventId = 901, Level = LogLevel.Error, Message = "Comet listener or transport failed ({Event})")]
+    internal static partial void ListenerFailed(ILogger logger, string @event, Exception exception);
+
+    [LoggerMessage(EventId = 902, Level = LogLevel.Error, Message = "Comet error listener failed")]
+    internal static partial void ErrorListenerFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 903, Level = LogLevel.Error, Message = "Comet maintenance failed; it runs again at the next tick")]
+    internal static partial void MaintenanceFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,45 @@
+namespace Comet4Net;
+
+/// <summary>
+/// What the engine answers a client's command with. The core knows no transport: a host maps
+/// each outcome to its own answer (Comet4Net.Web: an HTTP status and a JSON body).
+/// </summary>
+public enum CometOutcome
+{
+    /// <summary>Done.</summary>
+    Ok,
+    /// <summary>A listener of the application refused (before-connect, subscribe, before-publish).</summary>
+    Refused,
+    /// <summary>The node holds its maximum of connections; try again later.</summary>
+    TooManyConnections,
+    /// <summary>This client address holds its maximum of connections; try again later.</summary>
+    TooManyFromClient,
+    /// <summary>The token is missing where one is required, expired, forged or malformed.</summary>
+    InvalidToken,
+    /// <summary>No connection or session with that id is kept (expired, dropped, or the server restarted).</summary>
+    UnknownSession,
+    /// <summary>The secret does not match the connection, or the request does not come from its owner.</summary>
+    NotOwner,
+    /// <summary>The application ended the connection (kick); the client must not reconnect.</summary>
+    Kicked,
+    /// <summary>The channel does not allow this (publishing, counts) for clients.</summary>
+    NotAllowed,
+    /// <summary>The message is larger than the limit.</summary>
+    TooLarge,
+    /// <summary>A before-drop listener kept the connection.</summary>
+    Vetoed,
+}
+
+/// <summary>The outcome of opening (or resuming) a connection.</summary>
+/// <param name="Connection">The connection, when the outcome is <see cref="CometOutcome.Ok"/>.</param>
+/// <param name="Outcome">What happened.</param>
+/// <param name="Message">Why it was refused, for a person to read.</param>
+/// <param name="ListenerStatus">The status a refusing before-connect listener chose (0: none).</param>
+/// <param name="RetryAfter">When a limit was reached: how long the client should wait.</param>
+internal readonly record struct ConnectResult(CometConnection? Connection, CometOutcome Outcome, string? Message, int ListenerStatus = 0, TimeSpan RetryAfter = default)
+{
+    internal static ConnectResult Accepted(CometConnection connection) => new(connection, CometOutcome.Ok, null);
+}
+
+/// <summary>The outcome of a client's publish: on success its sequence number and how many connections receive the channel.</summary>
+internal readonly record struct PublishResult(CometOutcome Outcome, string? Message, long Seq = 0, int Delivered = 0);

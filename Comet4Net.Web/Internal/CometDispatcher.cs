@@ -1,0 +1,124 @@
+using Comet4Net.Web.Internal.Commands;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
+
+namespace Comet4Net.Web.Internal;
+
+/// <summary>
+/// The <c>/conn</c> endpoint: checks the method and sizes, reads the parameters (query, and a form
+/// body for POST), parses them once and hands the request to its command. Every bad input ends
+/// with a 4xx and a JSON body; nothing a client sends reaches a 500.
+/// </summary>
+internal sealed partial class CometDispatcher
+{
+    private readonly CometContext _context;
+    private readonly ILogger<CometDispatcher> _logger;
+    private readonly Dictionary<string, ICometCommand> _commands = new(StringComparer.Ordinal);
+
+    public CometDispatcher(CometContext context, ILogger<CometDispatcher> logger)
+    {
+        _context = context;
+        _logger = logger;
+        var lookup = new ConnectionLookup(context);
+        ICometCommand[] commands =
+        [
+            new ConnectCommand(context), new RevivalCommand(context, lookup), new DropCommand(context, lookup),
+            new SubscribeCommand(context, lookup), new UnsubscribeCommand(context, lookup),
+            new PublishCommand(context, lookup), new CountCommand(context, lookup),
+        ];
+        foreach (var command in commands) _commands[command.Name] = command;
+    }
+
+    private CometOptions Options => _context.Options;
+
+    internal async Task HandleAsync(HttpContext http)
+    {
+        try
+        {
+            await DispatchAsync(http);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException && http.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away mid-request.
+        }
+        catch (BadHttpRequestException e)
+        {
+            await CometResponses.ErrorAsync(http, e.StatusCode, "bad-request", e.Message);
+        }
+        catch (Exception e)
+        {
+            LogRequestFailed(_logger, e);
+            _context.Engine.ReportError(null, e, null);
+            await CometResponses.ErrorAsync(http, 500, "internal-error", Options.Text("The server failed to handle the request.", "服务器处理请求失败。"));
+        }
+    }
+
+    private async Task DispatchAsync(HttpContext http)
+    {
+        var request = http.Request;
+        var isPost = HttpMethods.IsPost(request.Method);
+        if (!HttpMethods.IsGet(request.Method) && !isPost && !HttpMethods.IsHead(request.Method))
+        {
+            http.Response.Headers.Allow = "GET, POST";
+            await CometResponses.ErrorAsync(http, 405, "method-not-allowed", Options.Text($"{CometResponses.Sanitize(request.Method)} is not allowed on this endpoint: use GET or POST.", "仅支持 GET 或 POST。"));
+            return;
+        }
+        if ((request.QueryString.Value?.Length ?? 0) > Options.MaxQueryLength)
+        {
+            await CometResponses.ErrorAsync(http, 414, "query-too-long", Options.Text($"The query string is longer than {Options.MaxQueryLength} characters.", $"查询字符串超过 {Options.MaxQueryLength} 个字符。"));
+            return;
+        }
+        var parameters = await ReadParametersAsync(http, isPost);
+        if (parameters is null) return;
+        var parsed = CommandRequest.Parse(http, parameters);
+        if (parsed.Command is { } name && _commands.TryGetValue(name, out var command))
+        {
+            await command.ExecuteAsync(parsed);
+            return;
+        }
+        var expected = "conn, revival, drop, sub, unsub, pub or count";
+        await CometResponses.ErrorAsync(http, 400, "bad-request", string.IsNullOrEmpty(parsed.Command)
+            ? Options.Text($"The parameter 'cmd' is missing: expected {expected}.", "缺少参数 cmd（应为 conn、revival 或 drop）。")
+            : Options.Text($"Unknown cmd '{CometResponses.Sanitize(parsed.Command)}': expected {expected}.", $"未知的 cmd '{CometResponses.Sanitize(parsed.Command)}'（应为 conn、revival 或 drop）。"));
+    }
+
+    /// <summary>Query parameters, plus form fields for a form POST. Null if the request was bad (already answered).</summary>
+    private async Task<Dictionary<string, string>?> ReadParametersAsync(HttpContext http, bool isPost)
+    {
+        var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in http.Request.Query) Add(parameters, key, value);
+        if (!isPost || !http.Request.HasFormContentType) return parameters;
+        if (http.Request.ContentLength > Options.MaxQueryLength)
+        {
+            await CometResponses.ErrorAsync(http, 413, "body-too-large", Options.Text($"The form body is longer than {Options.MaxQueryLength} bytes.", "请求体过大。"));
+            return null;
+        }
+        try
+        {
+            var form = await http.Request.ReadFormAsync(new Microsoft.AspNetCore.Http.Features.FormOptions
+            {
+                ValueCountLimit = 64,
+                KeyLengthLimit = 256,
+                ValueLengthLimit = Options.MaxQueryLength,
+                BufferBodyLengthLimit = Options.MaxQueryLength,
+                MultipartBodyLengthLimit = Options.MaxQueryLength,
+            }, http.RequestAborted);
+            foreach (var (key, value) in form) Add(parameters, key, value);
+        }
+        catch (Exception e) when (e is InvalidDataException or BadHttpRequestException or FormatException or IOException && !http.RequestAborted.IsCancellationRequested)
+        {
+            await CometResponses.ErrorAsync(http, 400, "bad-request", Options.Text("The form body could not be read: " + e.Message, "无法读取表单：" + e.Message));
+            return null;
+        }
+        return parameters;
+    }
+
+    private static void Add(Dictionary<string, string> parameters, string key, StringValues value)
+    {
+        if (value.Count > 0) parameters.TryAdd(key, value[0] ?? "");
+    }
+
+    [LoggerMessage(EventId = 904, Level = LogLevel.Error, Message = "Comet request failed")]
+    private static partial void LogRequestFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,130 @@
+using Comet4Net.Delivery;
+using Comet4Net.Web.Internal.Transports;
+using Microsoft.AspNetCore.Http;
+using Newtonsoft.Json;
+
+namespace Comet4Net.Web.Internal.Commands;
+
+/// <summary>
+/// <c>cmd=conn</c>: picks the dialect and work style, opens the connection and answers its
+/// <c>conn</c> frame (for SSE, the frame opens the event stream that follows in the same answer).
+/// </summary>
+internal sealed class ConnectCommand(CometContext context) : ICometCommand
+{
+    private CometEngine Engine => context.Engine;
+    private CometOptions Options => context.Options;
+
+    public string Name => CometProtocol.CmdConnect;
+
+    public async Task ExecuteAsync(CommandRequest r)
+    {
+        var http = r.Http;
+        CometWorkStyle? requested = null;
+        if (r.WorkStyleText is not null)
+        {
+            if (r.WorkStyleIsBad)
+            {
+                await CometResponses.ErrorAsync(http, 400, "bad-request", Options.Text($"Unknown ws '{CometResponses.Sanitize(r.WorkStyleText)}': expected stream, lpool, sse or auto.", $"未知的 ws '{CometResponses.Sanitize(r.WorkStyleText)}'。"));
+                return;
+            }
+            if (r.WorkStyle != CometWorkStyle.Auto) requested = r.WorkStyle;
+        }
+        var dialect = r.ClientIsV2() || requested == CometWorkStyle.Sse ? CometDialect.V2 : CometDialect.Legacy;
+        if (dialect == CometDialect.Legacy && !Options.AllowLegacyClients)
+        {
+            await CometResponses.ErrorAsync(http, 403, "forbidden", Options.Text(
+                "Legacy clients (comet4j 0.x) are not allowed here: they cannot prove they own their connection. The application can allow them with Comet:AllowLegacyClients=true.",
+                "此服务器不接受旧版客户端（comet4j 0.x）；应用可设置 Comet:AllowLegacyClients=true 允许。"));
+            return;
+        }
+        var style = WorkStyleChooser.Choose(Options, http, dialect, requested);
+        long? resumeAfter = null;
+        if (style == CometWorkStyle.Sse)
+        {
+            if (r.AckIsBad)
+            {
+                await CometResponses.BadAckAsync(http, Options);
+                return;
+            }
+            if (r.Ack > 0) resumeAfter = r.Ack;
+        }
+
+        List<string>? subscribe = null;
+        if (dialect == CometDialect.V2 && r.Get("sub") is { } subText)
+        {
+            subscribe = ParseChannels(subText);
+            if (subscribe is null)
+            {
+                await CometResponses.ErrorAsync(http, 400, "bad-request", Options.Text("'sub' must be channel names (A-Z a-z 0-9 _ . -, at most 64 characters) separated by commas.", "sub 参数格式错误。"));
+                return;
+            }
+        }
+        var snapshot = new HttpCometRequest(http, r.Parameters);
+        try
+        {
+            var cv = r.ClientVersion;
+            var result = Engine.Connect(snapshot, dialect, style, cv.Length > 32 ? cv[..32] : cv, resumeAfter, subscribe);
+            if (result.Connection is not { } connection)
+            {
+                await CometResponses.OutcomeAsync(http, result.Outcome, result.Message!, result.ListenerStatus, result.RetryAfter);
+                return;
+            }
+            await AnswerAsync(r, connection, dialect, style);
+        }
+        finally
+        {
+            snapshot.Release();
+        }
+    }
+
+    private async Task AnswerAsync(CommandRequest r, CometConnection connection, CometDialect dialect, CometWorkStyle style)
+    {
+        var http = r.Http;
+        CometResponses.NoCache(http.Response);
+        if (dialect == CometDialect.Legacy)
+        {
+            var data = JsonConvert.SerializeObject(new Dictionary<string, object?>
+            {
+                ["cId"] = connection.Id,
+                ["channels"] = context.Channels,
+                ["ws"] = connection.WorkStyle,
+                ["timeout"] = Options.Timeout,
+            });
+            var frame = FrameEncoder.LegacyFromJson(FrameEncoder.FrameJson(null, CometProtocol.SystemChannel, data, Engine.NowMs));
+            await CometResponses.WriteAsync(http, CometResponses.LegacyContentType, frame);
+            return;
+        }
+
+        var connectData = CometResponses.SystemData("conn", new Dictionary<string, object?>
+        {
+            ["cId"] = connection.Id,
+            ["cs"] = connection.Secret,
+            ["channels"] = context.Channels,
+            ["ws"] = connection.WorkStyle,
+            ["timeout"] = Options.Timeout,
+            ["heartbeat"] = Options.Heartbeat,
+            ["seq"] = connection.StartSeq,
+            ["epoch"] = Engine.Backplane.Epoch,
+            ["resume"] = Options.CacheExpires,
+            ["v"] = 2,
+        });
+        if (style == CometWorkStyle.Sse)
+        {
+            var frames = new SseFrames(Engine, r.SseNamedEvents);
+            await DeliveryPump.RunAsync(Engine, connection, http, connection.StartSeq, style, frames, frames.Preamble(connectData));
+            return;
+        }
+        await CometResponses.WriteAsync(http, CometResponses.V2ContentType, FrameEncoder.V2System(connectData, Engine.NowMs));
+    }
+
+    private static List<string>? ParseChannels(string text)
+    {
+        var channels = new List<string>();
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!CometContext.IsValidChannelName(part) || channels.Count >= 256) return null;
+            if (!channels.Contains(part)) channels.Add(part);
+        }
+        return channels;
+    }
+}

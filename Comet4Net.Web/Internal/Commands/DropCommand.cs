@@ -1,0 +1,26 @@
+namespace Comet4Net.Web.Internal.Commands;
+
+/// <summary><c>cmd=drop</c>: the client closes its connection (a before-drop listener may keep it: 409).</summary>
+internal sealed class DropCommand(CometContext context, ConnectionLookup lookup) : ICometCommand
+{
+    public string Name => CometProtocol.CmdDrop;
+
+    public async Task ExecuteAsync(CommandRequest r)
+    {
+        var connection = await lookup.FindAsync(r);
+        if (connection is null) return;
+        var dropped = context.Engine.DropByClient(connection);
+        CometResponses.NoCache(r.Http.Response);
+        if (connection.Dialect == CometDialect.Legacy)
+        {
+            await CometResponses.WriteAsync(r.Http, CometResponses.LegacyContentType, []);
+            return;
+        }
+        if (!dropped)
+        {
+            await CometResponses.OutcomeAsync(r.Http, CometOutcome.Vetoed, context.Options.Text("The application kept the connection open.", "应用拒绝断开该连接。"));
+            return;
+        }
+        await CometResponses.WriteAsync(r.Http, CometResponses.JsonContentType, "{\"ok\":true}"u8.ToArray());
+    }
+}
