@@ -68,6 +68,24 @@
   }
   function extra(param) { return param ? (param.charAt(0) === '&' ? param : '&' + param) : ''; }
   function parse(text) { try { return JSON.parse(text); } catch (e) { return null; } }
+  function hasSse() { return typeof window.EventSource === 'function'; }
+
+  /**
+   * The data of the conn system frame in a conn answer, once complete: the first line of NDJSON, or
+   * the first event of a text/event-stream (its data lines, ended by a blank line). Else null.
+   */
+  function connData(text) {
+    var lines = text.split(/\r\n|\r|\n/), data = null, f = null;
+    lines.pop(); // an unfinished line
+    for (var i = 0; i < lines.length && !f; i++) {
+      var l = lines[i];
+      if (data === null && l.charAt(0) === '{') f = parse(l) || {};
+      else if (l.slice(0, 5) === 'data:') { l = l.slice(l.charAt(5) === ' ' ? 6 : 5); data = data === null ? l : data + '\n' + l; }
+      else if (!l && data !== null) f = parse(data) || {};
+    }
+    f = f && (f.type ? f : f.data); // an SSE event carries the system frame's data, NDJSON the whole frame
+    return f && f.type === 'conn' ? f : null;
+  }
 
   /** JS.AJAX.post(url, params, callback, scope) and get(...): the callback receives the XMLHttpRequest. */
   function ajax(method, url, params, callback, scope, async) {
@@ -96,6 +114,7 @@
     Observable.call(this);
     this.cId = ''; this.cs = ''; this.channels = []; this.workStyle = ''; this.running = false;
     this.url = ''; this.param = ''; this.lastSeq = 0; this.timeout = 60000; this.heartbeat = 15000;
+    this.epoch = ''; this.resume = 0; // from the conn frame: the server's epoch, and how long (ms) it keeps a position for resume
     this.retryBase = 500; this.retryMax = 15000; this.streamProbeTimeout = 4000;
     this.forceStyle = ''; this.subs = null; this._retries = 0; this._xhr = null; this._timer = null;
     var self = this;
@@ -116,6 +135,7 @@
       this.param = param || this.param || '';
       options = options || {};
       this.forceStyle = options.ws || this.forceStyle || '';
+      if (this.forceStyle === 'sse' && !hasSse()) this.forceStyle = 'stream';
       this.running = true;
       this._connect();
     },
@@ -137,29 +157,38 @@
 
     _abort: function () {
       clearTimeout(this._timer); clearTimeout(this._probe);
-      var x = this._xhr;
-      this._xhr = null;
+      var x = this._xhr, es = this._es;
+      this._xhr = this._es = null;
       if (x) { x.onreadystatechange = null; try { x.abort(); } catch (e) {} }
+      if (es) { es.onmessage = es.onerror = null; try { es.close(); } catch (e) {} }
     },
 
     _drop: function () {
       if (!this.running || !this.cId) return;
+      // Never a synchronous request (browsers refuse them on unload): a beacon, else a keepalive fetch.
       var url = this._url({ cmd: 'drop', cid: this.cId, cs: this.cs });
       try {
-        if (navigator.sendBeacon && navigator.sendBeacon(url)) return;
+        if (typeof navigator !== 'undefined' && navigator.sendBeacon && navigator.sendBeacon(url)) return;
       } catch (e) {}
-      try { ajax('GET', url, null, null, null, false); } catch (e) {}
+      try {
+        if (window.fetch) { var p = window.fetch(url, { keepalive: true }); if (p && p.catch) p.catch(function () {}); return; }
+      } catch (e) {}
+      try { ajax('GET', url); } catch (e) {}
     },
 
     _retry: function (delay) {
       var self = this;
       this._abort();
       if (!this.running) return;
-      if (delay === undefined) {
-        var cap = Math.min(this.retryMax, this.retryBase * Math.pow(2, this._retries++));
-        delay = Math.random() * cap; // full jitter
-      }
+      if (delay === undefined) delay = this._backoff(this._retries++);
       this._timer = setTimeout(function () { if (self.running) { if (self.cId) self._revive(); else self._connect(); } }, delay);
+    },
+
+    /** Exponential backoff with full jitter, never longer than a quarter of the server's resume window. */
+    _backoff: function (n) {
+      var cap = this.retryMax;
+      if (this.resume > 0) cap = Math.min(cap, Math.max(1000, this.resume / 4));
+      return Math.random() * Math.min(cap, this.retryBase * Math.pow(2, n));
     },
 
     _send: function (url, onText, onDone, timeout) {
@@ -172,36 +201,45 @@
         if (x.readyState === 3 || x.readyState === 4) {
           var text = '';
           try { text = x.responseText || ''; } catch (e) {}
-          if (text.length > seen && x.status >= 200 && x.status < 300 && onText) { onText(text.substring(seen)); seen = text.length; }
+          if (text.length > seen && x.status >= 200 && x.status < 300 && onText) {
+            var chunk = text.substring(seen);
+            seen = text.length;
+            onText(chunk);
+            if (self._xhr !== x) return; // the handler moved on (stopped, switched, reconnected)
+          }
           if (x.readyState === 4) { clearTimeout(self._timer); self._xhr = null; onDone(x, text); }
         }
       };
       this._arm(timeout);
       x.send(null);
+      return x;
     },
 
-    /** (Re)arms the client-side timeout of the current request: no byte for that long means a dead request. */
-    _arm: function (ms) {
+    /** (Re)arms the client-side timeout of the current request: no byte for that long calls fn (default: retry). */
+    _arm: function (ms, fn) {
       var self = this, x = this._xhr;
       clearTimeout(this._timer);
-      this._timer = setTimeout(function () { if (self._xhr === x) self._retry(); }, ms);
+      this._timer = setTimeout(function () { if (self._xhr === x) (fn || self._retry).call(self); }, ms);
+    },
+
+    /** A proxy buffers the stream: long polling for the rest of the session. */
+    _poll: function () {
+      this.forceStyle = this.workStyle = 'lpool';
+      this._revive();
     },
 
     _connect: function () {
-      var self = this, params = { cmd: 'conn', cv: JS.version, ws: this.forceStyle || undefined };
+      var self = this, seen = '', params = { cmd: 'conn', cv: JS.version, ws: this.forceStyle || undefined };
       if (this.subs) params.sub = this.subs().join(',');
-      this._send(this._url(params), null, function (x, text) {
+      this._send(this._url(params), function (chunk) {
+        // An SSE answer stays open after its conn event: take the event, leave the rest to the EventSource.
+        var d = connData(seen += chunk);
+        if (d) { self._abort(); self._opened(d); }
+      }, function (x, text) {
         if (!self.running) return;
-        var frame = x.status === 200 ? parse(text.split('\n')[0]) : null;
-        if (frame && frame.data && frame.data.type === 'conn') {
-          var d = frame.data;
-          self._retries = 0;
-          self.cId = d.cId; self.cs = d.cs; self.channels = d.channels || []; self.timeout = d.timeout; self.heartbeat = d.heartbeat;
-          self.lastSeq = d.seq;
-          self.workStyle = self.forceStyle || (d.ws === 'lpool' ? 'lpool' : 'stream');
-          self.fireEvent('connect', d.cId, self.channels, self.workStyle, d.timeout, self);
-          self._revive();
-        } else if (x.status === 429) {
+        var d = x.status === 200 ? connData(text + '\n\n') : null;
+        if (d) self._opened(d);
+        else if (x.status === 429) {
           self._retry(1000 * (parseInt(x.getResponseHeader('Retry-After'), 10) || 1) * (1 + Math.random()));
         } else if (x.status >= 400 && x.status < 500) {
           var body = parse(text);
@@ -212,19 +250,48 @@
       }, 30000);
     },
 
+    _opened: function (d) {
+      var ws = this.forceStyle || d.ws;
+      this._retries = 0;
+      this.cId = d.cId; this.cs = d.cs; this.channels = d.channels || []; this.timeout = d.timeout; this.heartbeat = d.heartbeat;
+      this.lastSeq = d.seq; this.epoch = d.epoch || ''; this.resume = d.resume > 0 ? d.resume : 0;
+      this.workStyle = ws === 'lpool' ? 'lpool' : ws === 'sse' && hasSse() ? 'sse' : 'stream';
+      this.fireEvent('connect', d.cId, this.channels, this.workStyle, d.timeout, this);
+      this._revive();
+    },
+
+    /**
+     * Revives on an EventSource. names=0: the server sends every frame as an unnamed event whose data
+     * is the v2 frame, so onmessage sees them all. On an error the EventSource is closed (it would
+     * reconnect to its first URL, with a stale ack) and the revival retried with backoff.
+     */
+    _sse: function () {
+      var self = this, es;
+      this._abort();
+      es = this._es = new window.EventSource(this._url({ cmd: 'revival', cid: this.cId, cs: this.cs, ws: 'sse', ack: this.lastSeq, ep: this.epoch || undefined, names: 0 }));
+      es.onmessage = function (e) {
+        // dying: the server ends this answer; reopen with the current ack.
+        if (self._es === es && self._frame(e.data) === 'dying' && self._es === es) self._revive();
+      };
+      es.onerror = function () { if (self._es === es) self._retry(); };
+      this.fireEvent('revival', this.url, this.cId, this);
+    },
+
     _revive: function () {
       if (!this.running) return;
+      if (this.workStyle === 'sse') return this._sse();
       var self = this, style = this.workStyle, pending = '', probing = style === 'stream', alive = false;
-      var url = this._url({ cmd: 'revival', cid: this.cId, cs: this.cs, ack: this.lastSeq, ws: this.forceStyle || style });
-      var idle = style === 'stream' ? (this.heartbeat > 0 ? this.heartbeat * 2 : this.timeout) + 5000 : this.timeout + 5000;
-      this._send(url, function (chunk) {
+      var url = this._url({ cmd: 'revival', cid: this.cId, cs: this.cs, ack: this.lastSeq, ws: this.forceStyle || style, ep: this.epoch || undefined });
+      var hb = this.heartbeat > 0, idle = style === 'stream' ? (hb ? this.heartbeat * 2 : this.timeout) + 5000 : this.timeout + 5000;
+      var req = this._send(url, function (chunk) {
         alive = true;
         if (probing) { probing = false; clearTimeout(self._probe); }
-        if (style === 'stream') self._arm(idle);
+        // Bytes that stop coming, not even a heartbeat, while the request is still open: a proxy buffers it.
+        if (style === 'stream') { if (hb) self._arm(self.heartbeat * 1.5, self._poll); else self._arm(idle); }
         pending += chunk;
         var lines = pending.split('\n');
         pending = lines.pop(); // an unfinished frame waits for the rest of it
-        for (var i = 0; i < lines.length && self.running && self._xhr; i++) if (lines[i]) self._frame(lines[i]);
+        for (var i = 0; i < lines.length && self.running && self._xhr === req; i++) if (lines[i]) self._frame(lines[i]);
       }, function (x, text) {
         if (!self.running) return;
         clearTimeout(self._probe);
@@ -244,10 +311,7 @@
       if (probing && this.streamProbeTimeout > 0) {
         this._probe = setTimeout(function () {
           // No byte at all, not even the heartbeat the server writes at once: a buffering proxy. Poll instead.
-          if (!self.running || alive) return;
-          self.forceStyle = self.workStyle = 'lpool';
-          self._abort();
-          self._revive();
+          if (self.running && !alive) self._poll();
         }, this.streamProbeTimeout);
       }
       this.fireEvent('revival', this.url, this.cId, this);
@@ -255,6 +319,7 @@
 
     /** The server forgot the connection (expired, restarted): connect again and say so. */
     _reset: function () {
+      this._abort();
       var from = this.lastSeq + 1, cId = this.cId;
       this.fireEvent('stop', 'reconnect', cId, this.url, this);
       this.cId = ''; this.cs = '';
@@ -270,7 +335,8 @@
         var d = f.data || {};
         if (d.type === 'gap') this.fireEvent('gap', { from: d.from, to: d.to }, this);
         else if (d.type === 'kicked') this.stop(d.reason || 'kicked', true);
-        return; // conn, hb, dying, superseded: nothing to do (a finished answer is followed by a revival)
+        else if (d.type === 'reconnect') this._reset();
+        return d.type; // conn, hb, dying, superseded: nothing to do here (a finished answer is followed by a revival)
       }
       if (f.seq !== undefined && !f.history) {
         if (f.seq <= this.lastSeq) return; // already dispatched: a re-send after a cut
@@ -291,12 +357,13 @@
   });
   JS.Connector = Connector;
 
-  var RESERVED = { start: 1, stop: 1, gap: 1 };
+  var RESERVED = { start: 1, stop: 1, gap: 1, error: 1 };
 
   /**
    * JS.Engine: one per page. start(url, param, options), stop(cause), on(name, fn, scope, options),
    * removeListener, getId(), getConnector(), running, send(channel, data, callback), count(channel, fn).
-   * Events: start(cId, channels, engine), stop(cause, cId, url, engine), gap(info, engine), and one
+   * Events: start(cId, channels, engine, workStyle), stop(cause, cId, url, engine), gap(info, engine),
+   * error({cmd, channel, message}, engine) (a sub or unsub that failed for good), and one
    * event per channel (data, time, engine, frame); 'channel.event' for events within a channel.
    */
   function Engine() {
@@ -306,13 +373,14 @@
     this._subscribed = {};
     this._holding = {};
     this._names = {};
+    this._refused = {};
     c.subs = function () { return self._channels(); };
     c.on({
-      connect: function (cId, channels) {
+      connect: function (cId, channels, workStyle) {
         self._subscribed = {};
         var subs = self._channels();
         for (var i = 0; i < subs.length; i++) self._subscribed[subs[i]] = 1;
-        self.fireEvent('start', cId, channels, self);
+        self.fireEvent('start', cId, channels, self, workStyle);
         for (var name in self._history) self._loadHistory(name, self._history[name]);
       },
       stop: function (cause, cId, url) {
@@ -342,7 +410,7 @@
         if (RESERVED[key] || !this.events[key].length) continue;
         var name = this._channelOf(key), names = [name], dot = name.lastIndexOf('.');
         if (dot > 0) names.push(name.substring(0, dot));
-        for (var i = 0; i < names.length; i++) if (!seen[names[i]]) { seen[names[i]] = 1; out.push(names[i]); }
+        for (var i = 0; i < names.length; i++) if (!seen[names[i]] && !this._refused[names[i]]) { seen[names[i]] = 1; out.push(names[i]); }
       }
       return out;
     },
@@ -358,6 +426,7 @@
       if (RESERVED[key]) return added;
       this._names[key] = this._names[key] || String(name);
       var channel = this._channelOf(key);
+      delete this._refused[channel]; // a new listener asks again
       if (o && o.history > 0) {
         this._history[channel] = o.history;
         if (this.connector.cId) this._loadHistory(channel, o.history);
@@ -367,8 +436,9 @@
         if (dot > 0) list.push(channel.substring(0, dot));
         for (var i = 0; i < list.length; i++) {
           if (this._subscribed[list[i]] || this._holding[list[i]]) continue;
+          delete this._refused[list[i]];
           this._subscribed[list[i]] = 1;
-          this.connector.command({ cmd: 'sub', channel: list[i] });
+          this._command('sub', list[i]);
         }
       }
       return added;
@@ -381,15 +451,44 @@
         var still = this._channels();
         for (var i = 0; i < still.length; i++) if (still[i] === channel) return removed;
         delete this._subscribed[channel];
-        this.connector.command({ cmd: 'unsub', channel: channel });
+        this._command('unsub', channel);
       }
       return removed;
+    },
+    /**
+     * sub / unsub for this connection, retried with backoff (5 tries at most, while the same connection
+     * runs: a new one subscribes afresh). A refused sub (403) is not retried and the subscription is
+     * forgotten. What fails for good fires error({cmd, channel, message}). fn(err, xhr).
+     */
+    _command: function (cmd, channel, history, fn) {
+      var self = this, c = this.connector, cId = c.cId, tries = 0;
+      var go = function () {
+        if (!c.running || c.cId !== cId) { if (fn) fn(new Error('reconnected')); return; }
+        c.command({ cmd: cmd, channel: channel, history: history }, function (err, x) {
+          var status = x ? x.status : 0, same = c.running && c.cId === cId;
+          if (err && same && (!status || status === 404 || status === 408 || status === 429 || status >= 500) && ++tries < 5) {
+            setTimeout(go, c._backoff(tries - 1));
+            return;
+          }
+          if (err && same) {
+            if (cmd === 'sub') {
+              delete self._subscribed[channel];
+              if (status === 403) { self._refused[channel] = 1; delete self._history[channel]; }
+            }
+            self.fireEvent('error', { cmd: cmd, channel: channel, message: err.message }, self);
+          }
+          if (fn) fn(err, x);
+        });
+      };
+      go();
     },
     /** Asks for a channel's history; live frames of the channel wait until it has been dispatched. */
     _loadHistory: function (channel, n) {
       var self = this, held = this._holding[channel] = [];
       this._subscribed[channel] = 1;
-      this.connector.command({ cmd: 'sub', channel: channel, history: n }, function (err, x) {
+      this._command('sub', channel, n, function (err, x) {
+        var now = self._holding[channel];
+        if (now && now !== held) { now.unshift.apply(now, held); return; } // asked again since (a new connection): that answer releases them
         delete self._holding[channel];
         var last = 0;
         if (!err) {

@@ -4,12 +4,18 @@ const fs = require('fs');
 const path = require('path');
 const vm = require('vm');
 
-function load(file) {
+// options: { es: true } gives the window an EventSource (FakeEventSource); { beacon: false } takes
+// navigator.sendBeacon away ('fail': it refuses); { fetch: true } gives the window a fetch.
+function load(file, options) {
+  options = options || {};
   const requests = [];
+  const xhrs = []; // every XMLHttpRequest made, synchronous ones too
   const beacons = [];
+  const fetches = [];
+  const sources = [];
   const listeners = {};
   class FakeXHR {
-    constructor() { this.readyState = 0; this.status = 0; this.responseText = ''; this.headers = {}; this.aborted = false; }
+    constructor() { this.readyState = 0; this.status = 0; this.responseText = ''; this.headers = {}; this.aborted = false; xhrs.push(this); }
     open(method, url, async) { this.method = method; this.url = url; this.async = async; this.readyState = 1; }
     setRequestHeader(name, value) { this.headers[name] = value; }
     send(body) { this.body = body; if (this.async !== false) requests.push(this); else this.sync = true; }
@@ -24,16 +30,37 @@ function load(file) {
     fail() { this.status = 0; this.readyState = 4; this.onreadystatechange && this.onreadystatechange(); }
     get query() { return Object.fromEntries(new URL(this.url, 'http://x').searchParams); }
   }
+  // An EventSource the test drives: emit(data) delivers an unnamed message, error() reports a failure.
+  // It never reconnects by itself (the client must not rely on that: it closes it on error).
+  class FakeEventSource {
+    constructor(url) { this.url = url; this.readyState = 0; this.closed = false; this.onmessage = null; this.onerror = null; sources.push(this); }
+    close() { this.closed = true; this.readyState = 2; }
+    // Test side:
+    open() { this.readyState = 1; this.onopen && this.onopen({}); }
+    emit(data) {
+      if (this.closed) throw new Error('emit on a closed EventSource');
+      this.readyState = 1;
+      this.onmessage && this.onmessage({ data: typeof data === 'string' ? data : JSON.stringify(data), lastEventId: '' });
+    }
+    error(closed) { this.readyState = closed ? 2 : 0; this.onerror && this.onerror({}); }
+    get query() { return Object.fromEntries(new URL(this.url, 'http://x').searchParams); }
+  }
   const window = {
     addEventListener(name, fn) { (listeners[name] = listeners[name] || []).push(fn); },
     removeEventListener() {},
     console: { error() {} , log() {} },
   };
+  if (options.es) window.EventSource = FakeEventSource;
+  const fetch = (url, init) => { fetches.push({ url, init }); return { then() { return this; }, catch() { return this; } }; };
+  if (options.fetch) window.fetch = fetch;
+  const navigator = {};
+  if (options.beacon !== false) navigator.sendBeacon = (url) => { beacons.push(url); return options.beacon !== 'fail'; };
   const context = {
     window, XMLHttpRequest: FakeXHR, setTimeout, clearTimeout, console: window.console, JSON, Math, Object, String, Error,
-    navigator: { sendBeacon(url) { beacons.push(url); return true; } },
-    encodeURIComponent, decodeURIComponent, parseInt,
+    navigator, encodeURIComponent, decodeURIComponent, parseInt,
   };
+  if (options.es) context.EventSource = FakeEventSource;
+  if (options.fetch) context.fetch = fetch;
   window.window = window;
   vm.createContext(context);
   vm.runInContext(fs.readFileSync(path.join(__dirname, '..', file), 'utf8'), context);
@@ -42,11 +69,20 @@ function load(file) {
     if (!r) throw new Error('no pending request; made: ' + requests.map((x) => x.url).join(' | '));
     return r;
   };
-  return { JS: window.JS, requests, beacons, next, fire: (name) => (listeners[name] || []).forEach((f) => f({})) };
+  const source = () => {
+    const open = sources.filter((s) => !s.closed);
+    if (open.length !== 1) throw new Error(open.length + ' open EventSources; made: ' + sources.map((s) => s.url).join(' | '));
+    return open[0];
+  };
+  const pending = () => requests.filter((x) => x.readyState < 4 && !x.aborted);
+  return { JS: window.JS, requests, xhrs, beacons, fetches, sources, source, next, pending, fire: (name) => (listeners[name] || []).forEach((f) => f({})) };
 }
 
 const line = (o) => JSON.stringify(o) + '\n';
-const connFrame = (extra) => line({ channel: 'c4j', data: Object.assign({ type: 'conn', cId: 'C'.repeat(22), cs: 'S'.repeat(22), channels: ['news', 'hello'], ws: 'stream', timeout: 60000, heartbeat: 15000, seq: 10, v: 2 }, extra), time: 1 });
+const connData = (extra) => Object.assign({ type: 'conn', cId: 'C'.repeat(22), cs: 'S'.repeat(22), channels: ['news', 'hello'], ws: 'stream', timeout: 60000, heartbeat: 15000, seq: 10, v: 2 }, extra);
+const connFrame = (extra) => line({ channel: 'c4j', data: connData(extra), time: 1 });
+// The start of a cmd=conn&ws=sse answer: the retry field, then the conn event (the stream stays open).
+const sseConn = (extra) => 'retry: 1000\n\nevent: c4j\ndata: ' + JSON.stringify(connData(Object.assign({ ws: 'sse' }, extra))) + '\n\n';
 const msg = (seq, channel, data, extra) => line(Object.assign({ seq, channel, data, time: 1700000000000 + seq }, extra));
 
-module.exports = { load, line, connFrame, msg };
+module.exports = { load, line, connFrame, sseConn, msg };
