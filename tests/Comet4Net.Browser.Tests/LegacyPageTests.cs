@@ -57,7 +57,13 @@ public sealed class LegacyPageTests
         await Assertions.Expect(legacy.Locator("#errors")).ToHaveTextAsync("");
 
         // A message sent while the legacy page sits through a timeout (dying frame, revival) still arrives.
-        await Task.Delay(3500, TestContext.CancellationToken);
+        var timedOut = 0;
+        var watch = engine.On<Events.RevivalEvent>(e => { if (e.Connection!.Dialect == CometDialect.Legacy) Interlocked.Increment(ref timedOut); });
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        var before = Volatile.Read(ref timedOut);
+        while (Volatile.Read(ref timedOut) < before + 2 && DateTime.UtcNow < deadline) await Task.Delay(50, TestContext.CancellationToken);
+        engine.Off(watch);
+        Assert.IsGreaterThanOrEqualTo(before + 2, Volatile.Read(ref timedOut), "the legacy page revived after a timeout");
         engine.SendToAll("talker", new { type = "talk", name = "srv", text = "after a timeout" });
         await Assertions.Expect(legacy.Locator("#log li.talk").Last).ToHaveTextAsync("srv: after a timeout");
 

@@ -72,23 +72,26 @@ public sealed class UserTests
     }
 
     [TestMethod]
-    public void The_meter_reports_connections_and_messages()
+    public void The_meter_reports_connections_and_messages_of_its_own_engine_only()
     {
         var engine = new CometContext().Engine;
         TestSupport.Connect(engine);
         engine.SendToAll("n", 1);
+        var other = new CometContext().Engine; // another engine in the same process: its figures must not mix in
+        for (var i = 0; i < 3; i++) TestSupport.Connect(other);
         var seen = new Dictionary<string, long>();
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == CometMetrics.MeterName) l.EnableMeasurementEvents(instrument);
+            if (ReferenceEquals(instrument.Meter, engine.Metrics.Meter)) l.EnableMeasurementEvents(instrument);
         };
         listener.SetMeasurementEventCallback<long>((i, v, _, _) => seen[i.Name] = v);
         listener.SetMeasurementEventCallback<int>((i, v, _, _) => seen[i.Name] = seen.GetValueOrDefault(i.Name) + v);
         listener.Start();
         listener.RecordObservableInstruments();
-        Assert.IsGreaterThanOrEqualTo(1, seen["comet.connections"]);
-        Assert.IsGreaterThanOrEqualTo(1, seen["comet.messages"]);
-        Assert.IsGreaterThanOrEqualTo(1, seen["comet.connects"]);
+        Assert.AreEqual(1, seen["comet.connections"]);
+        Assert.AreEqual(1, seen["comet.messages"]);
+        Assert.AreEqual(1, seen["comet.connects"]);
+        Assert.AreEqual(CometMetrics.MeterName, engine.Metrics.Meter.Name);
     }
 }

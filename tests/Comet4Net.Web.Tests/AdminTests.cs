@@ -103,7 +103,7 @@ public sealed class AdminTests
                 if (e.Name == "offline") return;
             }
         }, cts.Token);
-        await Task.Delay(100, cts.Token);
+        await Wait.UntilAsync(() => server.Engine.Bus.Has<UserOnlineEvent>(), 10, "the presence stream to listen");
         using var conn = await server.Client.GetAsync("/conn?cmd=conn&cv=2.0.0&ws=lpool&user=bob", cts.Token);
         var bob = new V2Client(server.Client);
         bob.Accept(V2Client.Lines(await conn.Content.ReadAsStringAsync(cts.Token))[0]);

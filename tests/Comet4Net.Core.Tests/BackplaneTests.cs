@@ -1,0 +1,66 @@
+using Comet4Net.Backplane;
+using Comet4Net.Delivery;
+
+namespace Comet4Net.Core.Tests;
+
+[TestClass]
+public sealed class BackplaneTests
+{
+    private sealed class Recorder : IBackplaneReceiver
+    {
+        internal readonly List<CometMessage> Received = new();
+        public void Receive(CometMessage message) { lock (Received) Received.Add(message); }
+    }
+
+    [TestMethod]
+    public void Appends_are_numbered_in_order_and_reach_the_receiver_before_Append_returns()
+    {
+        var backplane = new InMemoryBackplane();
+        var receiver = new Recorder();
+        backplane.Start(receiver);
+        Parallel.For(0, 1000, i => backplane.Append(new OutgoingMessage("n", i.ToString(), 0)));
+        Assert.AreEqual(1000, backplane.LastSequence);
+        CollectionAssert.AreEqual(Enumerable.Range(1, 1000).Select(i => (long)i).ToArray(), receiver.Received.Select(m => m.Seq).ToArray());
+        var last = backplane.Append(new OutgoingMessage("n", "\"x\"", 0, ["a", "b"]));
+        Assert.AreSame(last, receiver.Received[^1]);
+        Assert.IsFalse(last.IsBroadcast);
+    }
+
+    [TestMethod]
+    public void A_backplane_serves_one_engine_and_a_new_one_has_a_new_epoch()
+    {
+        var backplane = new InMemoryBackplane();
+        backplane.Start(new Recorder());
+        Assert.ThrowsExactly<InvalidOperationException>(() => backplane.Start(new Recorder()));
+        Assert.AreNotEqual(backplane.Epoch, new InMemoryBackplane().Epoch);
+    }
+
+    [TestMethod]
+    public void Sessions_are_kept_for_their_window_then_forgotten()
+    {
+        var time = new ManualTime();
+        var backplane = new InMemoryBackplane(time);
+        var session = new SessionState("id", "secret", "ann", CometDialect.V2, 5, null, 7);
+        backplane.SaveSession(session, TimeSpan.FromSeconds(60));
+        time.Advance(TimeSpan.FromSeconds(59));
+        Assert.AreSame(session, backplane.FindSession("id"));
+        Assert.AreEqual(0, backplane.ExpireSessions());
+        time.Advance(TimeSpan.FromSeconds(2));
+        Assert.IsNull(backplane.FindSession("id"));
+        backplane.SaveSession(session, TimeSpan.FromSeconds(1));
+        time.Advance(TimeSpan.FromSeconds(2));
+        Assert.AreEqual(1, backplane.ExpireSessions());
+        Assert.AreEqual(0, backplane.SessionCount);
+        Assert.IsFalse(backplane.RemoveSession("id"));
+    }
+
+    [TestMethod]
+    public void An_engine_on_a_given_backplane_numbers_its_messages_there()
+    {
+        var backplane = new InMemoryBackplane();
+        var context = new CometContext(null, null, null, backplane, null);
+        Assert.AreSame(backplane, context.Engine.Backplane);
+        var seq = context.Engine.SendToAll("n", 1);
+        Assert.AreEqual(backplane.LastSequence, seq);
+    }
+}
