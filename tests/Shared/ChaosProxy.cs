@@ -10,7 +10,9 @@ namespace Comet4Net.Tests.Shared;
 /// An HTTP proxy on 127.0.0.1 between clients and a server that misbehaves on <c>/conn</c>: it cuts
 /// a share of the answers part-way (closing the connection, as a network fault or a proxy would)
 /// and delays others. Everything else passes untouched. <see cref="Blackhole"/> makes it hold every
-/// <c>/conn</c> request unanswered (a client gone away).
+/// <c>/conn</c> request unanswered (a client gone away). <see cref="ChunkCutRate"/> is a harsher mode
+/// that may cut any answer after any chunk; <see cref="Outage"/> drops every <c>/conn</c> connection
+/// (new and in flight) while it lasts, as a network that went down.
 /// </summary>
 public sealed class ChaosProxy : IAsyncDisposable
 {
@@ -18,7 +20,10 @@ public sealed class ChaosProxy : IAsyncDisposable
     private readonly HttpClient _upstream;
     private readonly Random _random;
     private readonly object _sync = new();
-    private int _cuts, _delays, _requests, _rolls;
+    private int _cuts, _delays, _requests, _rolls, _outageCuts;
+    private volatile bool _outage;
+    // Cancelled when an outage begins (stays cancelled while it lasts); replaced when it ends.
+    private CancellationTokenSource _outageCts = new();
 
     private ChaosProxy(WebApplication app, HttpClient upstream, int seed)
     {
@@ -48,9 +53,56 @@ public sealed class ChaosProxy : IAsyncDisposable
     /// <summary>While true, /conn requests are held and never answered (then cut when it ends).</summary>
     public bool Blackhole { get; set; }
 
+    /// <summary>
+    /// Harsher mode: after each chunk of a /conn answer is forwarded, the answer is cut (the client's
+    /// connection closed abruptly) with this probability, so a long streamed answer may be cut after any
+    /// chunk and every new answer may be cut again. Counted in <see cref="Cuts"/>. Applies only while
+    /// <see cref="Enabled"/>. Default 0 (off).
+    /// </summary>
+    public double ChunkCutRate { get; set; }
+
+    /// <summary>
+    /// While true, the network is down for /conn: every new /conn request is refused (its connection
+    /// closed without an answer) and every one in flight (waiting, delayed, held by
+    /// <see cref="Blackhole"/> or streaming an answer) is cut at once. When it turns false, traffic
+    /// passes again. Applies whatever <see cref="Enabled"/> says. Counted in <see cref="OutageCuts"/>.
+    /// </summary>
+    public bool Outage
+    {
+        get => _outage;
+        set
+        {
+            lock (_sync)
+            {
+                if (value == _outage) return;
+                _outage = value;
+                // The old source is not disposed: requests may still hold its (cancelled) token.
+                if (value) _outageCts.Cancel();
+                else _outageCts = new CancellationTokenSource();
+            }
+        }
+    }
+
+    /// <summary>Turns <see cref="Outage"/> on for <paramref name="duration"/>, then off again.</summary>
+    public async Task OutageAsync(TimeSpan duration, CancellationToken cancellationToken = default)
+    {
+        Outage = true;
+        try
+        {
+            await Task.Delay(duration, cancellationToken);
+        }
+        finally
+        {
+            Outage = false;
+        }
+    }
+
     public int Cuts => Volatile.Read(ref _cuts);
     public int Delays => Volatile.Read(ref _delays);
     public int Requests => Volatile.Read(ref _requests);
+
+    /// <summary>/conn requests refused or cut by an <see cref="Outage"/> (not counted in <see cref="Cuts"/>).</summary>
+    public int OutageCuts => Volatile.Read(ref _outageCuts);
 
     public static async Task<ChaosProxy> StartAsync(Uri target, int seed = 7)
     {
@@ -87,22 +139,69 @@ public sealed class ChaosProxy : IAsyncDisposable
         }
     }
 
+    private bool RollChunkCut()
+    {
+        var rate = ChunkCutRate;
+        if (rate <= 0) return false;
+        lock (_sync) return _random.NextDouble() < rate;
+    }
+
+    private int NextRandom(int maxValue)
+    {
+        lock (_sync) return _random.Next(maxValue);
+    }
+
+    private int NextRandom(int minValue, int maxValue)
+    {
+        lock (_sync) return _random.Next(minValue, maxValue);
+    }
+
+    private CancellationToken OutageToken()
+    {
+        lock (_sync) return _outageCts.Token;
+    }
+
+    /// <summary>Drops the client's connection because of an outage.</summary>
+    private void OutageCut(HttpContext context)
+    {
+        Interlocked.Increment(ref _outageCuts);
+        context.Abort();
+    }
+
     private async Task ForwardAsync(HttpContext context)
     {
         var isConn = context.Request.Path.StartsWithSegments("/conn");
         var chaos = isConn && Enabled;
         var (cut, cutAfter, delay) = chaos ? Roll() : (false, 0, 0);
         if (isConn) Interlocked.Increment(ref _requests);
+        // Taken before Outage is read: an outage that begins after the check cancels this token.
+        var outage = isConn ? OutageToken() : CancellationToken.None;
+        if (isConn && (Outage || outage.IsCancellationRequested))
+        {
+            OutageCut(context);
+            return;
+        }
+        using var linked = isConn ? CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, outage) : null;
+        var aborted = linked?.Token ?? context.RequestAborted;
         if (isConn && Blackhole)
         {
-            while (Blackhole && !context.RequestAborted.IsCancellationRequested) await Task.Delay(50);
+            while (Blackhole && !aborted.IsCancellationRequested) await Task.Delay(50);
+            if (outage.IsCancellationRequested) Interlocked.Increment(ref _outageCuts);
             context.Abort();
             return;
         }
         if (delay > 0)
         {
             Interlocked.Increment(ref _delays);
-            await Task.Delay(delay);
+            try
+            {
+                await Task.Delay(delay, outage);
+            }
+            catch (OperationCanceledException)
+            {
+                OutageCut(context);
+                return;
+            }
         }
 
         var request = new HttpRequestMessage(new HttpMethod(context.Request.Method),
@@ -121,11 +220,12 @@ public sealed class ChaosProxy : IAsyncDisposable
         HttpResponseMessage response;
         try
         {
-            response = await _upstream.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
+            response = await _upstream.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, aborted);
         }
         catch (Exception) when (!context.RequestAborted.IsCancellationRequested)
         {
-            context.Abort(); // the server is down: the client sees a network error
+            if (outage.IsCancellationRequested) Interlocked.Increment(ref _outageCuts);
+            context.Abort(); // the server (or, in an outage, the network) is down: the client sees a network error
             return;
         }
         catch (OperationCanceledException)
@@ -143,9 +243,14 @@ public sealed class ChaosProxy : IAsyncDisposable
             long sent = 0;
             try
             {
+                if (outage.IsCancellationRequested)
+                {
+                    OutageCut(context);
+                    return;
+                }
                 while (true)
                 {
-                    var n = await body.ReadAsync(buffer, context.RequestAborted);
+                    var n = await body.ReadAsync(buffer, aborted);
                     if (n == 0) break;
                     if (cut && sent + n > cutAfter)
                     {
@@ -156,14 +261,21 @@ public sealed class ChaosProxy : IAsyncDisposable
                         context.Abort();
                         return;
                     }
-                    await context.Response.Body.WriteAsync(buffer.AsMemory(0, n), context.RequestAborted);
-                    await context.Response.Body.FlushAsync(context.RequestAborted);
+                    await context.Response.Body.WriteAsync(buffer.AsMemory(0, n), aborted);
+                    await context.Response.Body.FlushAsync(aborted);
                     sent += n;
-                    if (chaos && delay > 0 && _random.Next(4) == 0) await Task.Delay(_random.Next(1, 50));
+                    if (chaos && RollChunkCut())
+                    {
+                        Interlocked.Increment(ref _cuts);
+                        context.Abort();
+                        return;
+                    }
+                    if (chaos && delay > 0 && NextRandom(4) == 0) await Task.Delay(NextRandom(1, 50), aborted);
                 }
             }
             catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException)
             {
+                if (outage.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested) Interlocked.Increment(ref _outageCuts);
                 context.Abort();
             }
         }
@@ -172,6 +284,7 @@ public sealed class ChaosProxy : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Blackhole = false;
+        Outage = false;
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         await _app.StopAsync(cts.Token);
         await _app.DisposeAsync();
