@@ -110,8 +110,16 @@ public sealed class CometConnection
     internal bool Receives(string channel, long seq)
     {
         var subscriptions = Subscriptions;
-        return subscriptions is null || (subscriptions.TryGetValue(channel, out var after) && seq > after);
+        return subscriptions is null
+            ? Engine.Access.AllowsImplicit(this, channel)
+            : subscriptions.TryGetValue(channel, out var after) && seq > after;
     }
+
+    private ConcurrentDictionary<string, bool>? _implicit;
+
+    /// <summary>For a connection that named no channel: the subscribe listeners' answer per channel, asked once.</summary>
+    internal ConcurrentDictionary<string, bool> ImplicitChannels =>
+        Volatile.Read(ref _implicit) ?? Interlocked.CompareExchange(ref _implicit, new(StringComparer.Ordinal), null) ?? _implicit!;
 
     private ConcurrentDictionary<string, object?>? _items;
 

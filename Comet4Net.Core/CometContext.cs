@@ -16,7 +16,7 @@ public sealed class CometContext
     private static CometContext? _instance;
     private readonly object _sync = new();
     private string[] _channels = [];
-    private readonly Dictionary<string, ChannelOptions> _channelOptions = new(StringComparer.Ordinal);
+    private Dictionary<string, ChannelOptions> _channelOptions = new(StringComparer.Ordinal); // copied on write: read on every delivery
 
     /// <summary>Creates a context with validated options. Throws <see cref="CometConfigurationException"/> naming a bad setting.</summary>
     public CometContext(CometOptions? options = null, TimeProvider? time = null, ILogger? logger = null)
@@ -97,15 +97,17 @@ public sealed class CometContext
             if (Array.IndexOf(_channels, channel) >= 0)
                 throw new DuplicateChannelException(channel);
             _channels = [.. _channels, channel];
-            _channelOptions[channel] = options;
+            Volatile.Write(ref _channelOptions, new Dictionary<string, ChannelOptions>(_channelOptions, StringComparer.Ordinal) { [channel] = options });
+            if (options.RequireSubscription) HasPrivateChannels = true;
         }
     }
 
+    /// <summary>True once a channel with <see cref="ChannelOptions.RequireSubscription"/> was registered.</summary>
+    internal bool HasPrivateChannels { get; private set; }
+
     /// <summary>The options of a registered channel, or null if it is not registered.</summary>
-    public ChannelOptions? GetChannelOptions(string channel)
-    {
-        lock (_sync) return _channelOptions.TryGetValue(channel, out var o) ? o : null;
-    }
+    public ChannelOptions? GetChannelOptions(string channel) =>
+        Volatile.Read(ref _channelOptions).TryGetValue(channel, out var o) ? o : null;
 
     /// <summary>Comet4J's name for <see cref="RegisterChannel"/>.</summary>
     public void RegistChannel(string channel) => RegisterChannel(channel);
@@ -117,7 +119,9 @@ public sealed class CometContext
         {
             if (Array.IndexOf(_channels, channel) < 0) return false;
             _channels = _channels.Where(c => c != channel).ToArray();
-            _channelOptions.Remove(channel);
+            var options = new Dictionary<string, ChannelOptions>(_channelOptions, StringComparer.Ordinal);
+            options.Remove(channel);
+            Volatile.Write(ref _channelOptions, options);
             return true;
         }
     }

@@ -29,6 +29,23 @@ public sealed partial class CometEngine
         return owner ? (connection, CometOutcome.Ok) : (null, CometOutcome.NotOwner);
     }
 
+    /// <summary>
+    /// Resumes the session <paramref name="id"/> (its connection was dropped after ConnExpires, the
+    /// session is kept for the resume window) for a request that presents its secret.
+    /// UnknownSession if none is kept, NotOwner if the secret is wrong.
+    /// </summary>
+    internal ConnectResult Resume(string id, string? secret, ICometRequest request, CometWorkStyle? style, long ack)
+    {
+        if (Backplane.FindSession(id) is not { } session) return new ConnectResult(null, CometOutcome.UnknownSession, null);
+        if (!ConnectionIds.SecretMatches(secret, session.Secret)) return new ConnectResult(null, CometOutcome.NotOwner, null);
+        var chosen = style is { } s && s != CometWorkStyle.Auto ? s : Options.Style() is var configured && configured != CometWorkStyle.Auto ? configured : CometWorkStyle.Stream;
+        return Lifecycle.Resume(session, request, chosen, ack);
+    }
+
+    /// <summary>A client's <c>drop</c> of a session it is away from: forgets it. Returns false if none was kept or the secret is wrong.</summary>
+    internal bool ForgetSession(string id, string? secret) =>
+        Backplane.FindSession(id) is { } session && ConnectionIds.SecretMatches(secret, session.Secret) && Backplane.RemoveSession(id);
+
     /// <summary>A client's <c>drop</c>.</summary>
     internal bool DropByClient(CometConnection connection) => Lifecycle.Drop(connection, DropReason.Client);
 

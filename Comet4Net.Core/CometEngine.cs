@@ -43,6 +43,8 @@ public sealed partial class CometEngine
         Publishing = new ClientPublishing(this);
         Lifecycle = new ConnectionLifecycle(this, _registry, _admission, _users, new KickedList(time), Backplane, Counters);
         Metrics = new CometMetrics(this, meterFactory);
+        Access = new ChannelAccess(this);
+        Delivery.Begin(Backplane.LastSequence);
         Backplane.Start(Delivery);
     }
 
@@ -66,6 +68,7 @@ public sealed partial class CometEngine
     internal ChannelHistory History { get; }
     internal Subscriptions Subscriptions { get; }
     internal ClientPublishing Publishing { get; }
+    internal ChannelAccess Access { get; }
     internal ConnectionLifecycle Lifecycle { get; }
 
     /// <summary>The current time in milliseconds since 1970, as frames carry it.</summary>
@@ -147,9 +150,17 @@ public sealed partial class CometEngine
         return SendTo(channel, [connection], data) == 1;
     }
 
-    /// <summary>Sends to the connection with this id. Returns false if there is none.</summary>
-    public bool SendTo(string channel, string connectionId, object? data) =>
-        GetConnection(connectionId) is { } connection && SendTo(channel, connection, data);
+    /// <summary>
+    /// Sends to the connection with this id. A connection that is away (dropped after ConnExpires,
+    /// its session kept for resume) gets the message when it comes back. Returns false if the id
+    /// is neither held nor kept, or a message listener cancelled the send.
+    /// </summary>
+    public bool SendTo(string channel, string connectionId, object? data)
+    {
+        if (GetConnection(connectionId) is { } connection) return SendTo(channel, connection, data);
+        CheckChannel(channel);
+        return connectionId is not null && Backplane.FindSession(connectionId) is not null && Sender.SendAway(channel, connectionId, data);
+    }
 
     /// <summary>
     /// Sends one message to several connections: stored once, queued for each. Returns how many
@@ -162,12 +173,15 @@ public sealed partial class CometEngine
         return Sender.SendPrivate(channel, connections, data);
     }
 
-    /// <summary>Sends to every connection of a user; the message is stored once. Returns how many connections it was queued for.</summary>
+    /// <summary>
+    /// Sends to every connection of a user; the message is stored once, and a session of the user
+    /// that resumes within the resume window gets it too. Returns how many connections it was queued for now.
+    /// </summary>
     public int SendToUser(string userId, string channel, object? data)
     {
         ArgumentNullException.ThrowIfNull(userId);
-        var connections = GetConnections(userId);
-        return connections.Count == 0 ? 0 : SendTo(channel, connections, data);
+        CheckChannel(channel);
+        return Sender.SendPrivate(channel, GetConnections(userId), data, userId);
     }
 
     // ------------------------------------------------------------------ channels

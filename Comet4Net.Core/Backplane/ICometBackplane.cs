@@ -21,12 +21,16 @@ public interface ICometBackplane
     /// </summary>
     string Epoch { get; }
 
-    /// <summary>The highest sequence number handed out so far (0 before the first message).</summary>
+    /// <summary>
+    /// The highest sequence number handed out so far. A new log starts above every number an
+    /// earlier log of another epoch handed out, so an old position is always before the log's start.
+    /// </summary>
     long LastSequence { get; }
 
     /// <summary>
     /// Connects this node: from now on <paramref name="receiver"/> gets every message appended by
-    /// any node, this one included, once each, in sequence order, never two at a time.
+    /// any node, this one included, once each, in sequence order, never two at a time. The node's
+    /// log begins after <see cref="LastSequence"/> as read when this is called.
     /// </summary>
     void Start(IBackplaneReceiver receiver);
 

@@ -8,7 +8,9 @@ namespace Comet4Net.Backplane;
 /// <summary>
 /// The backplane of a single process: the sequence is a counter under one short lock, the log is
 /// this node's own, sessions and presence live in memory. Its epoch is new every time it is created,
-/// so clients of a restarted process are told of a gap.
+/// and its numbers start above any number an earlier process handed out (at the start time in
+/// milliseconds × 1000), so a client of a restarted process, even a plain EventSource that only
+/// knows its Last-Event-ID, is told of a gap instead of being matched against new numbers.
 /// </summary>
 public sealed class InMemoryBackplane : ICometBackplane
 {
@@ -19,8 +21,12 @@ public sealed class InMemoryBackplane : ICometBackplane
     private IBackplaneReceiver? _receiver;
     private long _seq;
 
-    /// <summary>Creates a backplane; <paramref name="time"/> times session expiry (default: the system clock).</summary>
-    public InMemoryBackplane(TimeProvider? time = null) => _time = time ?? TimeProvider.System;
+    /// <summary>Creates a backplane; <paramref name="time"/> times session expiry and sets where numbering starts (default: the system clock).</summary>
+    public InMemoryBackplane(TimeProvider? time = null)
+    {
+        _time = time ?? TimeProvider.System;
+        _seq = _time.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
+    }
 
     /// <inheritdoc />
     public string Epoch { get; } = ConnectionIds.NewId()[..8];

@@ -63,15 +63,11 @@ internal sealed class Subscriptions(CometEngine engine, ICometBackplane backplan
         foreach (var channel in subscribed.Keys) backplane.Join(channel, connection.Id, connection.UserId);
     }
 
-    /// <summary>After the connect event: the subscribe events and presence notices of the channels named at connect.</summary>
+    /// <summary>After the connect event: the presence notices of the channels named at connect (their subscribe listeners already agreed).</summary>
     internal void Announce(CometConnection connection)
     {
         if (connection.Subscriptions is not { } initial) return;
-        foreach (var channel in initial.Keys)
-        {
-            engine.Bus.Fire(new SubscribeEvent(engine, connection, channel));
-            Notice(connection, channel, "join");
-        }
+        foreach (var channel in initial.Keys) Notice(connection, channel, "join");
     }
 
     /// <summary>Takes a removed connection off every channel it received.</summary>

@@ -15,8 +15,11 @@ internal sealed class Admission(CometOptions options, CometTokens? tokens, Diagn
     /// <summary>Slots held: the node's connections, plus any being admitted now.</summary>
     internal int Held => Volatile.Read(ref _held);
 
-    /// <summary>Takes a slot for <paramref name="request"/>'s client and reads its token. On anything but Ok no slot is held.</summary>
-    internal ConnectResult Admit(ICometRequest request, out string? userId)
+    /// <summary>
+    /// Takes a slot for <paramref name="request"/>'s client and (unless <paramref name="checkToken"/>
+    /// is false: a resumed session proved who it is with its secret) reads its token. On anything but Ok no slot is held.
+    /// </summary>
+    internal ConnectResult Admit(ICometRequest request, out string? userId, bool checkToken = true)
     {
         userId = null;
         if (Interlocked.Increment(ref _held) > options.MaxConnections)
@@ -35,7 +38,7 @@ internal sealed class Admission(CometOptions options, CometTokens? tokens, Diagn
             return new ConnectResult(null, CometOutcome.TooManyFromClient, options.Text(
                 $"This client already has {limit} connections, the most allowed (Comet:MaxConnectionsPerClient).", $"该客户端连接数已达上限（{limit}）。"), 0, RetryAfter);
         }
-        if (tokens is null) return new ConnectResult(null, CometOutcome.Ok, null);
+        if (tokens is null || !checkToken) return new ConnectResult(null, CometOutcome.Ok, null);
         var token = request.Query("token");
         if (token is not null)
         {

@@ -17,8 +17,9 @@ internal sealed class ConnectionLifecycle(
     private CometOptions Options => engine.Options;
 
     /// <summary>
-    /// Opens a connection: limits and token, then the before-connect listeners, then it is held and
-    /// the connect event fires. <paramref name="resumeAfter"/> starts it after that number (SSE's Last-Event-ID).
+    /// Opens a connection: limits and token, then the before-connect listeners, then the subscribe
+    /// listeners for the channels it names, then it is held and the connect event fires.
+    /// <paramref name="resumeAfter"/> starts it after that number (SSE's Last-Event-ID).
     /// </summary>
     internal ConnectResult Connect(ICometRequest request, CometDialect dialect, CometWorkStyle style, string clientVersion,
         long? resumeAfter = null, IReadOnlyCollection<string>? subscribe = null)
@@ -39,7 +40,34 @@ internal sealed class ConnectionLifecycle(
             connection.Subscriptions = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
             foreach (var channel in subscribe) connection.Subscriptions[channel] = start;
         }
+        return Admit(connection, request, checkSubscriptions: true);
+    }
 
+    /// <summary>
+    /// Brings back a session whose connection was dropped (it stayed away longer than ConnExpires)
+    /// within the resume window: a new connection object with the same id, user and subscriptions,
+    /// connected again with Comet4J's events, its private messages after <paramref name="ack"/> refilled.
+    /// The subscribe listeners are asked again: a channel refused now is not received.
+    /// </summary>
+    internal ConnectResult Resume(SessionState session, ICometRequest request, CometWorkStyle style, long ack)
+    {
+        var admitted = admission.Admit(request, out _, checkToken: false);
+        if (admitted.Outcome != CometOutcome.Ok) return admitted;
+        var log = engine.Delivery.Log;
+        var connection = new CometConnection(engine, session.Id, session.Secret, session.Dialect, style, "resumed", request,
+            session.StartSeq, log.PositionAfter(session.StartSeq), engine.Timestamp)
+        {
+            UserId = session.UserId,
+        };
+        if (session.Subscriptions is { } kept) connection.Subscriptions = new ConcurrentDictionary<string, long>(kept, StringComparer.Ordinal);
+        var result = Admit(connection, request, checkSubscriptions: true, () => engine.Delivery.Refill(connection, ack));
+        if (result.Outcome == CometOutcome.Ok) CometLog.SessionResumed(engine.Logger, connection.Id, connection.ClientIp);
+        return result;
+    }
+
+    /// <summary>The second half of connect and resume: before-connect and subscribe listeners, then the connection is held.</summary>
+    private ConnectResult Admit(CometConnection connection, ICometRequest request, bool checkSubscriptions, Action? beforeRegister = null)
+    {
         var before = new BeforeConnectEvent(engine, connection, request);
         if (!engine.Bus.Fire(before) || before.Refused)
         {
@@ -47,16 +75,28 @@ internal sealed class ConnectionLifecycle(
             return new ConnectResult(null, CometOutcome.Refused,
                 before.Reason ?? Options.Text("The application refused the connection.", "应用拒绝了连接。"), before.Status);
         }
-        registry.Add(connection);
+        List<string>? refused = null;
+        if (checkSubscriptions && connection.Subscriptions is { } named)
+        {
+            refused = engine.Access.Check(connection, named.Keys);
+            foreach (var channel in refused) named.TryRemove(channel, out _);
+        }
+        if (!registry.TryAdd(connection))
+        {
+            // The same session resumed by two requests at once: the first one's connection serves both.
+            admission.Release(request.ClientIp);
+            return registry.Find(connection.Id) is { } winner ? ConnectResult.Accepted(winner) : new ConnectResult(null, CometOutcome.UnknownSession, null);
+        }
+        backplane.RemoveSession(connection.Id); // held again; kept anew when it is dropped by expiry
+        beforeRegister?.Invoke();
         connection.Registered = true;
         if (connection.UserId is { } owner) UserChanged(connection, null, owner);
         engine.Subscriptions.Register(connection);
-        SaveSession(connection);
         counters.AddConnect();
-        CometLog.ConnectionOpened(engine.Logger, connection.Id, connection.ClientIp, dialect, connection.WorkStyle);
+        CometLog.ConnectionOpened(engine.Logger, connection.Id, connection.ClientIp, connection.Dialect, connection.WorkStyle);
         engine.Bus.Fire(new ConnectEvent(engine, connection));
         engine.Subscriptions.Announce(connection);
-        return ConnectResult.Accepted(connection);
+        return ConnectResult.Accepted(connection, refused);
     }
 
     /// <summary>Ends a connection unless a before-drop listener vetoes. Returns false if vetoed or already gone.</summary>
@@ -73,7 +113,9 @@ internal sealed class ConnectionLifecycle(
     {
         if (!connection.MarkDropped(reason, message)) return;
         if (registry.Remove(connection)) admission.Release(connection.ClientIp);
-        backplane.RemoveSession(connection.Id);
+        // Away too long: Comet4J's drop, but the client may still resume within the resume window.
+        if (reason == DropReason.Expired) SaveSession(connection);
+        else backplane.RemoveSession(connection.Id);
         if (reason is DropReason.Server or DropReason.Overflow) kicked.Add(connection.Id, message ?? reason.ToString());
         counters.AddDrop();
         CometLog.ConnectionRemoved(engine.Logger, connection.Id, reason);
@@ -132,8 +174,8 @@ internal sealed class ConnectionLifecycle(
         foreach (var connection in registry.Snapshot()) Remove(connection, DropReason.Shutdown);
     }
 
-    /// <summary>Keeps what resuming the connection needs, for the resume window.</summary>
-    internal void SaveSession(CometConnection connection)
+    /// <summary>Keeps what resuming the connection needs, for the resume window (CacheExpires).</summary>
+    private void SaveSession(CometConnection connection)
     {
         if (connection.Dialect != CometDialect.V2) return;
         var subscriptions = connection.Subscriptions is { } s ? new Dictionary<string, long>(s, StringComparer.Ordinal) : null;

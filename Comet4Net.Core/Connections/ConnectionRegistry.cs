@@ -9,7 +9,8 @@ internal sealed class ConnectionRegistry
 
     internal CometConnection? Find(string? id) => id is not null && _byId.TryGetValue(id, out var c) ? c : null;
 
-    internal void Add(CometConnection connection) => _byId[connection.Id] = connection;
+    /// <summary>Holds a connection. Returns false if one with the same id is held already (a session resumed twice at once).</summary>
+    internal bool TryAdd(CometConnection connection) => _byId.TryAdd(connection.Id, connection);
 
     /// <summary>Removes exactly this connection object (not a newer one with the same id). Returns false if it was not held.</summary>
     internal bool Remove(CometConnection connection) =>

@@ -11,8 +11,10 @@ public sealed class CometMessage
     private byte[]? _sseFrame;
     private byte[]? _sseUnnamedFrame;
 
-    internal CometMessage(long seq, string channel, string dataJson, long time, string[]? targetIds, string? eventName = null, string? from = null)
+    internal CometMessage(long seq, string channel, string dataJson, long time, string[]? targetIds, string? eventName = null, string? from = null,
+        string? targetUser = null)
     {
+        TargetUser = targetUser;
         Seq = seq;
         Channel = channel;
         DataJson = dataJson;
@@ -22,9 +24,9 @@ public sealed class CometMessage
         From = from;
     }
 
-    /// <summary>The same message with its sequence number: what the backplane makes of an outgoing message.</summary>
-    internal static CometMessage Sequenced(long seq, OutgoingMessage m) =>
-        new(seq, m.Channel, m.DataJson, m.Time, m.TargetIds, m.Event, m.From);
+    /// <summary>The same message with its sequence number: what a backplane makes of an outgoing message.</summary>
+    public static CometMessage Sequenced(long seq, OutgoingMessage m) =>
+        new(seq, m.Channel, m.DataJson, m.Time, m.TargetIds ?? (m.TargetUser is null ? null : []), m.Event, m.From, m.TargetUser);
 
     /// <summary>The event within the channel (<c>SendToAll("chat", "typing", …)</c>), or null.</summary>
     public string? Event { get; }
@@ -51,6 +53,16 @@ public sealed class CometMessage
     public IReadOnlyList<string>? Targets => TargetIds;
 
     internal string[]? TargetIds { get; }
+
+    /// <summary>The user a private message was sent to (SendToUser), or null.</summary>
+    public string? TargetUser { get; }
+
+    /// <summary>True if this private message is for the connection <paramref name="id"/> or its user.</summary>
+    internal bool IsFor(string id, string? user)
+    {
+        if (user is not null && TargetUser == user) return true;
+        return TargetIds is { } ids && Array.IndexOf(ids, id) >= 0;
+    }
 
     /// <summary>True for a broadcast (every connection that receives the channel), false for a private message.</summary>
     public bool IsBroadcast => TargetIds is null;

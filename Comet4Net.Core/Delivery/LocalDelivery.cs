@@ -9,7 +9,8 @@ namespace Comet4Net.Delivery;
 /// <summary>
 /// This node's side of the shared log: files each message the backplane hands it (in sequence
 /// order) for the node's connections, then wakes their writers. A broadcast is one entry in the
-/// local <see cref="MessageLog"/>; a private message goes to the queue of each target held here.
+/// local <see cref="MessageLog"/>; a private message goes to the queue of each target held here,
+/// and into <see cref="Addressed"/>, from which a session that resumes later takes what is its own.
 /// </summary>
 internal sealed class LocalDelivery(CometOptions options, ConnectionRegistry registry, ChannelHistory history, EngineCounters counters)
     : IBackplaneReceiver
@@ -17,6 +18,16 @@ internal sealed class LocalDelivery(CometOptions options, ConnectionRegistry reg
     private readonly ConcurrentQueue<(CometConnection Connection, int Dropped)> _overflows = new();
 
     internal MessageLog Log { get; } = new();
+
+    /// <summary>Private messages (SendTo, SendToUser), kept as long as broadcasts are, for sessions that resume.</summary>
+    internal MessageLog Addressed { get; } = new();
+
+    /// <summary>Starts both logs after <paramref name="seq"/> (the backplane's last number when the node starts).</summary>
+    internal void Begin(long seq)
+    {
+        Log.Begin(seq);
+        Addressed.Begin(seq);
+    }
 
     /// <summary>Pulsed on every broadcast: wakes every waiting writer at once.</summary>
     internal AsyncSignal BroadcastSignal { get; } = new();
@@ -37,6 +48,10 @@ internal sealed class LocalDelivery(CometOptions options, ConnectionRegistry reg
             BroadcastSignal.Pulse();
             return;
         }
+        Addressed.Append(message);
+        if (Addressed.Count > options.MaxLogMessages || Addressed.Bytes > options.MaxLogBytes)
+            counters.AddLogTrimmed(Addressed.Trim(long.MinValue, options.MaxLogMessages, options.MaxLogBytes));
+        Addressed.Publish(message.Seq);
         var held = new List<CometConnection>(targets.Length);
         foreach (var id in targets)
         {
@@ -52,7 +67,8 @@ internal sealed class LocalDelivery(CometOptions options, ConnectionRegistry reg
     /// <summary>Forgets broadcasts and private messages older than <paramref name="olderThan"/> (ms since 1970). Returns how many.</summary>
     internal int TrimOlderThan(long olderThan)
     {
-        var removed = Log.Trim(olderThan, options.MaxLogMessages, options.MaxLogBytes);
+        var removed = Log.Trim(olderThan, options.MaxLogMessages, options.MaxLogBytes)
+            + Addressed.Trim(olderThan, options.MaxLogMessages, options.MaxLogBytes);
         counters.AddLogTrimmed(removed);
         history.Trim();
         foreach (var connection in registry.Enumerate())
@@ -62,6 +78,22 @@ internal sealed class LocalDelivery(CometOptions options, ConnectionRegistry reg
             removed += dropped;
         }
         return removed;
+    }
+
+    /// <summary>
+    /// Refills a resumed connection's private queue with what the addressed log still holds for it
+    /// (by id or by user) after position <paramref name="after"/>; what was trimmed meanwhile becomes a gap.
+    /// </summary>
+    internal void Refill(CometConnection connection, long after)
+    {
+        after = Math.Max(after, connection.StartSeq);
+        var trimmed = Addressed.TrimmedThroughSeq;
+        if (trimmed > after) connection.Pending.MarkDroppedThrough(trimmed);
+        for (var pos = Math.Max(Addressed.PositionAfter(after), Addressed.First); Addressed.At(pos) is { } m; pos++)
+        {
+            if (m.Seq > after && m.IsFor(connection.Id, connection.UserId))
+                connection.Pending.Add(m, options.MaxPendingMessages, options.MaxPendingBytes);
+        }
     }
 
     /// <summary>Takes the connections whose queues overflowed since the last call (handled outside the append).</summary>

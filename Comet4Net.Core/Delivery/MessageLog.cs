@@ -39,6 +39,20 @@ internal sealed class MessageLog
     internal long TrimmedThroughSeq => Volatile.Read(ref _trimmedThroughSeq);
 
     /// <summary>
+    /// Starts an empty log after <paramref name="seq"/>: every number up to it counts as no longer
+    /// held, so a reader asking for an older position (another epoch's) is told of a gap.
+    /// </summary>
+    internal void Begin(long seq)
+    {
+        lock (_sync)
+        {
+            if (_published != _first) throw new InvalidOperationException("The log already holds messages.");
+            Volatile.Write(ref _visibleSeq, seq);
+            Volatile.Write(ref _trimmedThroughSeq, seq);
+        }
+    }
+
+    /// <summary>
     /// Makes everything up to <paramref name="seq"/> visible: every message numbered at most that is
     /// in the log or in its connection's queue. Called in sequence order by the delivery.
     /// </summary>

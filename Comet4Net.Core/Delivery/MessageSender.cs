@@ -27,21 +27,33 @@ internal sealed class MessageSender(CometEngine engine, ICometBackplane backplan
     /// Sends one message to several connections: stored once, queued for each that the message
     /// listeners let through. Returns how many it was queued for.
     /// </summary>
-    internal int SendPrivate(string channel, IEnumerable<CometConnection> connections, object? data)
+    internal int SendPrivate(string channel, IEnumerable<CometConnection> connections, object? data, string? user = null)
     {
         var json = Serialize(data);
         var targets = new List<string>();
+        var considered = false;
         foreach (var c in connections)
         {
+            considered = true;
             if (c is null || c.State == ConnectionState.Dropped || !ReferenceEquals(c.Engine, engine)) continue;
             if (!engine.Bus.Fire(new MessageEvent(engine, c, channel, data))) continue;
             targets.Add(c.Id);
         }
-        if (targets.Count == 0) return 0;
-        backplane.Append(new OutgoingMessage(channel, json, engine.NowMs, targets.ToArray()));
+        if (targets.Count == 0 && (user is null || considered)) return 0;
+        backplane.Append(new OutgoingMessage(channel, json, engine.NowMs, targets.ToArray(), TargetUser: user));
         counters.AddSent(1);
         HandleOverflows();
         return targets.Count;
+    }
+
+    /// <summary>A message for a connection that is away (its session kept for resume): delivered when it comes back.</summary>
+    internal bool SendAway(string channel, string connectionId, object? data)
+    {
+        var json = Serialize(data);
+        if (!engine.Bus.Fire(new MessageEvent(engine, null, channel, data))) return false;
+        backplane.Append(new OutgoingMessage(channel, json, engine.NowMs, [connectionId]));
+        counters.AddSent(1);
+        return true;
     }
 
     /// <summary>Connections whose private queue passed its limit: counted, told (gap) or ended (policy drop).</summary>

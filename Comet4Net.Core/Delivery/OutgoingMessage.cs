@@ -10,4 +10,5 @@ namespace Comet4Net.Delivery;
 /// <param name="TargetIds">The connections a private message is for; null for a broadcast.</param>
 /// <param name="Event">The event within the channel, or null.</param>
 /// <param name="From">Who published it (client messages), or null.</param>
-public sealed record OutgoingMessage(string Channel, string DataJson, long Time, string[]? TargetIds = null, string? Event = null, string? From = null);
+/// <param name="TargetUser">The user a private message is for (<c>SendToUser</c>): a session of that user resuming later gets it too.</param>
+public sealed record OutgoingMessage(string Channel, string DataJson, long Time, string[]? TargetIds = null, string? Event = null, string? From = null, string? TargetUser = null);

@@ -42,6 +42,15 @@ internal sealed class PendingQueue
         if (first.Seq > _droppedThroughSeq) _droppedThroughSeq = first.Seq;
     }
 
+    /// <summary>Records that messages numbered up to <paramref name="seq"/> that were meant for the connection may be lost.</summary>
+    internal void MarkDroppedThrough(long seq)
+    {
+        lock (_items)
+        {
+            if (seq > _droppedThroughSeq) _droppedThroughSeq = seq;
+        }
+    }
+
     /// <summary>Forgets messages the client has (sequence number at most <paramref name="seq"/>).</summary>
     internal void RemoveThrough(long seq)
     {

@@ -21,6 +21,13 @@ public sealed class ChannelOptions
     /// <summary>Clients may publish on the channel (<c>JS.Engine.send</c>); before-publish listeners still decide.</summary>
     public bool AllowPublish { get; init; }
 
+    /// <summary>
+    /// A private channel: a connection receives it only after an explicit subscription that the
+    /// subscribe listeners accepted (<c>JS.Engine.on(channel, …)</c>, <c>sub=</c> or <c>cmd=sub</c>).
+    /// Clients that name no channel (and legacy clients, which cannot) never receive it. Default false.
+    /// </summary>
+    public bool RequireSubscription { get; init; }
+
     /// <summary>Clients may ask how many connections and users are subscribed (<c>JS.Engine.count</c>).</summary>
     public bool AllowCount { get; init; }
 

@@ -36,9 +36,12 @@ public enum CometOutcome
 /// <param name="Message">Why it was refused, for a person to read.</param>
 /// <param name="ListenerStatus">The status a refusing before-connect listener chose (0: none).</param>
 /// <param name="RetryAfter">When a limit was reached: how long the client should wait.</param>
-internal readonly record struct ConnectResult(CometConnection? Connection, CometOutcome Outcome, string? Message, int ListenerStatus = 0, TimeSpan RetryAfter = default)
+/// <param name="RefusedChannels">Channels named at connect (or kept by a resumed session) that the subscribe listeners refused.</param>
+internal readonly record struct ConnectResult(CometConnection? Connection, CometOutcome Outcome, string? Message, int ListenerStatus = 0,
+    TimeSpan RetryAfter = default, IReadOnlyList<string>? RefusedChannels = null)
 {
-    internal static ConnectResult Accepted(CometConnection connection) => new(connection, CometOutcome.Ok, null);
+    internal static ConnectResult Accepted(CometConnection connection, IReadOnlyList<string>? refused = null) =>
+        new(connection, CometOutcome.Ok, null, RefusedChannels: refused is { Count: > 0 } ? refused : null);
 }
 
 /// <summary>The outcome of a client's publish: on success its sequence number and how many connections receive the channel.</summary>

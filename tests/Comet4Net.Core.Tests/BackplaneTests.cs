@@ -18,12 +18,26 @@ public sealed class BackplaneTests
         var backplane = new InMemoryBackplane();
         var receiver = new Recorder();
         backplane.Start(receiver);
+        var first = backplane.LastSequence;
         Parallel.For(0, 1000, i => backplane.Append(new OutgoingMessage("n", i.ToString(), 0)));
-        Assert.AreEqual(1000, backplane.LastSequence);
-        CollectionAssert.AreEqual(Enumerable.Range(1, 1000).Select(i => (long)i).ToArray(), receiver.Received.Select(m => m.Seq).ToArray());
+        Assert.AreEqual(first + 1000, backplane.LastSequence);
+        CollectionAssert.AreEqual(Enumerable.Range(1, 1000).Select(i => first + i).ToArray(), receiver.Received.Select(m => m.Seq).ToArray());
         var last = backplane.Append(new OutgoingMessage("n", "\"x\"", 0, ["a", "b"]));
         Assert.AreSame(last, receiver.Received[^1]);
         Assert.IsFalse(last.IsBroadcast);
+    }
+
+    [TestMethod]
+    public void A_later_epoch_numbers_above_every_number_of_an_earlier_one()
+    {
+        var time = new ManualTime();
+        var earlier = new InMemoryBackplane(time);
+        earlier.Start(new Recorder());
+        for (var i = 0; i < 5000; i++) earlier.Append(new OutgoingMessage("n", "1", 0));
+        time.Advance(TimeSpan.FromSeconds(1)); // a restart a second later
+        var later = new InMemoryBackplane(time);
+        Assert.IsGreaterThan(earlier.LastSequence, later.LastSequence);
+        Assert.IsLessThan(1L << 53, later.LastSequence, "numbers stay exact in JavaScript");
     }
 
     [TestMethod]

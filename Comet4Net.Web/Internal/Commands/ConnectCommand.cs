@@ -69,7 +69,7 @@ internal sealed class ConnectCommand(CometContext context) : ICometCommand
                 await CometResponses.OutcomeAsync(http, result.Outcome, result.Message!, result.ListenerStatus, result.RetryAfter);
                 return;
             }
-            await AnswerAsync(r, connection, dialect, style);
+            await AnswerAsync(r, connection, dialect, style, result.RefusedChannels);
         }
         finally
         {
@@ -77,7 +77,7 @@ internal sealed class ConnectCommand(CometContext context) : ICometCommand
         }
     }
 
-    private async Task AnswerAsync(CommandRequest r, CometConnection connection, CometDialect dialect, CometWorkStyle style)
+    private async Task AnswerAsync(CommandRequest r, CometConnection connection, CometDialect dialect, CometWorkStyle style, IReadOnlyList<string>? refused)
     {
         var http = r.Http;
         CometResponses.NoCache(http.Response);
@@ -95,7 +95,7 @@ internal sealed class ConnectCommand(CometContext context) : ICometCommand
             return;
         }
 
-        var connectData = CometResponses.SystemData("conn", new Dictionary<string, object?>
+        var fields = new Dictionary<string, object?>
         {
             ["cId"] = connection.Id,
             ["cs"] = connection.Secret,
@@ -107,7 +107,9 @@ internal sealed class ConnectCommand(CometContext context) : ICometCommand
             ["epoch"] = Engine.Backplane.Epoch,
             ["resume"] = Options.CacheExpires,
             ["v"] = 2,
-        });
+        };
+        if (refused is not null) fields["refused"] = refused; // named in sub= but refused by a subscribe listener
+        var connectData = CometResponses.SystemData("conn", fields);
         if (style == CometWorkStyle.Sse)
         {
             var frames = new SseFrames(Engine, r.SseNamedEvents);

@@ -30,6 +30,8 @@ internal sealed class ConnectionLookup(CometContext context)
         {
             case CometOutcome.Ok:
                 return connection;
+            case CometOutcome.UnknownSession when r.Secret is not null && r.Command != CometProtocol.CmdDrop:
+                return await ResumeAsync(r);
             case CometOutcome.NotOwner:
                 await CometResponses.OutcomeAsync(http, outcome, r.Secret is not null || r.AsksV2
                     ? Options.Text("The connection secret 'cs' is missing or wrong for this cid.", "连接密钥 cs 缺失或错误。")
@@ -38,6 +40,37 @@ internal sealed class ConnectionLookup(CometContext context)
             default:
                 await UnknownAsync(r);
                 return null;
+        }
+    }
+
+    /// <summary>
+    /// The client comes back after its connection was dropped (away longer than ConnExpires) but
+    /// within the resume window: its session is resumed, and it gets everything after its ack.
+    /// </summary>
+    private async Task<CometConnection?> ResumeAsync(CommandRequest r)
+    {
+        var snapshot = new HttpCometRequest(r.Http, r.Parameters);
+        try
+        {
+            var result = context.Engine.Resume(r.ConnectionId!, r.Secret, snapshot, r.WorkStyleIsBad ? null : r.WorkStyle, r.AckIsBad ? 0 : r.Ack);
+            switch (result.Outcome)
+            {
+                case CometOutcome.Ok:
+                    return result.Connection;
+                case CometOutcome.UnknownSession:
+                    await UnknownAsync(r);
+                    return null;
+                case CometOutcome.NotOwner:
+                    await CometResponses.OutcomeAsync(r.Http, result.Outcome, Options.Text("The connection secret 'cs' is missing or wrong for this cid.", "连接密钥 cs 缺失或错误。"));
+                    return null;
+                default:
+                    await CometResponses.OutcomeAsync(r.Http, result.Outcome, result.Message!, result.ListenerStatus, result.RetryAfter);
+                    return null;
+            }
+        }
+        finally
+        {
+            snapshot.Release();
         }
     }
 

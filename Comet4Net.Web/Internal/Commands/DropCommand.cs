@@ -7,6 +7,13 @@ internal sealed class DropCommand(CometContext context, ConnectionLookup lookup)
 
     public async Task ExecuteAsync(CommandRequest r)
     {
+        if (r.Secret is not null && r.ConnectionId is { } id && Connections.ConnectionIds.IsValid(id) && context.Engine.GetConnection(id) is null
+            && context.Engine.ForgetSession(id, r.Secret))
+        {
+            // A client leaving while away (its connection already dropped): its kept session is forgotten.
+            await CometResponses.WriteAsync(r.Http, CometResponses.JsonContentType, "{\"ok\":true}"u8.ToArray());
+            return;
+        }
         var connection = await lookup.FindAsync(r);
         if (connection is null) return;
         var dropped = context.Engine.DropByClient(connection);
