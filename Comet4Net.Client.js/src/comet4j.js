@@ -114,7 +114,7 @@
     Observable.call(this);
     this.cId = ''; this.cs = ''; this.channels = []; this.workStyle = ''; this.running = false;
     this.url = ''; this.param = ''; this.lastSeq = 0; this.timeout = 60000; this.heartbeat = 15000;
-    this.epoch = ''; this.resume = 0; // from the conn frame: the server's epoch, and how long (ms) it keeps a position for resume
+    this.epoch = ''; this.resume = 0; this.refused = []; // from the conn frame: the server's epoch, and how long (ms) it keeps a position for resume
     this.retryBase = 500; this.retryMax = 15000; this.streamProbeTimeout = 4000;
     this.forceStyle = ''; this.subs = null; this._retries = 0; this._xhr = null; this._timer = null;
     var self = this;
@@ -255,6 +255,7 @@
       this._retries = 0;
       this.cId = d.cId; this.cs = d.cs; this.channels = d.channels || []; this.timeout = d.timeout; this.heartbeat = d.heartbeat;
       this.lastSeq = d.seq; this.epoch = d.epoch || ''; this.resume = d.resume > 0 ? d.resume : 0;
+      this.refused = d.refused || []; // channels named at connect that the server's subscribe listeners refused
       this.workStyle = ws === 'lpool' ? 'lpool' : ws === 'sse' && hasSse() ? 'sse' : 'stream';
       this.fireEvent('connect', d.cId, this.channels, this.workStyle, d.timeout, this);
       this._revive();
@@ -269,11 +270,20 @@
       var self = this, es;
       this._abort();
       es = this._es = new window.EventSource(this._url({ cmd: 'revival', cid: this.cId, cs: this.cs, ws: 'sse', ack: this.lastSeq, ep: this.epoch || undefined, names: 0 }));
+      // Frames that stop coming, not even a heartbeat, while the stream is open: a proxy buffers it. Poll instead.
+      var watch = function () {
+        if (!(self.heartbeat > 0)) return;
+        clearTimeout(self._timer);
+        self._timer = setTimeout(function () { if (self._es === es) self._poll(); }, self.heartbeat * 1.5 + 1000);
+      };
       es.onmessage = function (e) {
+        if (self._es !== es) return;
+        watch();
         // dying: the server ends this answer; reopen with the current ack.
-        if (self._es === es && self._frame(e.data) === 'dying' && self._es === es) self._revive();
+        if (self._frame(e.data) === 'dying' && self._es === es) self._revive();
       };
       es.onerror = function () { if (self._es === es) self._retry(); };
+      watch();
       this.fireEvent('revival', this.url, this.cId, this);
     },
 
@@ -380,7 +390,12 @@
         self._subscribed = {};
         var subs = self._channels();
         for (var i = 0; i < subs.length; i++) self._subscribed[subs[i]] = 1;
+        for (var j = 0; j < c.refused.length; j++) {
+          delete self._subscribed[c.refused[j]];
+          self._refused[c.refused[j]] = 1;
+        }
         self.fireEvent('start', cId, channels, self, workStyle);
+        for (var k = 0; k < c.refused.length; k++) self.fireEvent('error', { cmd: 'sub', channel: c.refused[k], message: 'refused' }, self);
         for (var name in self._history) self._loadHistory(name, self._history[name]);
       },
       stop: function (cause, cId, url) {

@@ -404,4 +404,37 @@ for (const file of ['src/comet4j.js', 'dist/comet4j.min.js']) {
     assert.equal(drop.async, true);
     assert.ok(c.xhrs.every((x) => x.async !== false));
   });
+
+  // Channels the server refused at connect, and an EventSource that a proxy buffers.
+
+  t('channels refused at connect are reported once as errors and not asked for again', () => {
+    const c = load(file);
+    const errors = [];
+    c.JS.Engine.on('secret', () => {});
+    c.JS.Engine.on('news', () => {});
+    c.JS.Engine.on('error', (e) => errors.push(e.cmd + ':' + e.channel + ':' + e.message));
+    c.JS.Engine.start('/conn');
+    const conn = c.next();
+    assert.equal(conn.query.sub, 'secret,news');
+    conn.respond(200, connFrame({ refused: ['secret'] }));
+    assert.deepEqual(errors, ['sub:secret:refused']);
+    c.next().respond(404, JSON.stringify({ error: 'unknown-cid' })); // the server forgot it: a new conn
+    assert.equal(c.next().query.sub, 'news');
+  });
+
+  t('sse: an EventSource whose frames stop, heartbeats included, is buffered: the page falls back to long polling', () => {
+    const c = onSse({ heartbeat: 1000 });
+    const es = c.sources[0];
+    es.emit(frame(11, 'news', 1));
+    mock.timers.tick(1000);
+    es.emit(sys({ type: 'hb' })); // a heartbeat keeps it alive
+    mock.timers.tick(2000);
+    assert.equal(es.closed, false);
+    mock.timers.tick(1000); // nothing for 1.5 heartbeats (+1 s)
+    assert.equal(es.closed, true);
+    const poll = c.next();
+    assert.equal(poll.query.ws, 'lpool');
+    assert.equal(poll.query.ack, '11');
+    assert.deepEqual(c.got, [1]);
+  });
 }

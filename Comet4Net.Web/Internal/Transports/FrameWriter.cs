@@ -78,7 +78,8 @@ internal sealed class SseFrames(CometEngine engine, bool named) : FrameWriter
     internal override string ContentType => CometResponses.SseContentType;
     internal override byte[] Frame(CometMessage message) => named ? message.SseFrame : message.SseUnnamedFrame;
     internal override byte[]? Gap(DeliveryGap gap) => System("gap", CometResponses.GapFields(gap));
-    internal override byte[]? Heartbeat() => Beat;
+    // Named events: a comment line. Unnamed (the bundled client): a c4j frame its onmessage sees, so it can tell a buffering proxy from a quiet stream.
+    internal override byte[]? Heartbeat() => named ? Beat : System("hb");
 
     /// <summary>The stream's first bytes: the reconnect delay, and the connect event when the stream is also the connect answer.</summary>
     internal byte[] Preamble(string? connectData)
