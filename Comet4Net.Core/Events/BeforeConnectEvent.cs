@@ -15,8 +15,8 @@ public sealed class BeforeConnectEvent(CometEngine engine, CometConnection conne
     public bool Refused { get; private set; }
 
     /// <summary>
-    /// The status the host answers a refusal with, as the listener chose it (401 or 403 usually in
-    /// an HTTP host); 0 when the listener did not choose, and the host uses its own (403 in Comet4Net.Web).
+    /// The status the host answers a refusal with, as the listener chose it (in an HTTP host, a
+    /// client-error status such as "unauthorized"); 0 when the listener did not choose, and the host uses its own.
     /// </summary>
     public int Status { get; private set; }
 
@@ -25,7 +25,7 @@ public sealed class BeforeConnectEvent(CometEngine engine, CometConnection conne
 
     /// <summary>
     /// Refuses the connection with a reason the client sees. <paramref name="status"/> is the
-    /// client-error status the host should answer with (e.g. 401); 0 lets the host choose.
+    /// client-error status the host should answer with; 0 lets the host choose.
     /// </summary>
     public void Refuse(int status = 0, string? reason = null)
     {

@@ -46,10 +46,10 @@ public sealed class CometOptions
     /// <summary>Accept clients of the legacy dialect (comet4j-0.1.7.js), which cannot prove they own their connection id. Default false.</summary>
     public bool AllowLegacyClients { get; set; }
 
-    /// <summary>Most connections the server holds; past it <c>conn</c> gets 429. Default 10000.</summary>
+    /// <summary>Most connections the server holds; past it <c>conn</c> is refused (TooManyConnections). Default 10000.</summary>
     public int MaxConnections { get; set; } = 10000;
 
-    /// <summary>Most connections from one client IP address; past it <c>conn</c> gets 429. 0 means no limit. Default 100.</summary>
+    /// <summary>Most connections from one client IP address; past it <c>conn</c> is refused (TooManyFromClient). 0 means no limit. Default 100.</summary>
     public int MaxConnectionsPerClient { get; set; } = 100;
 
     /// <summary>Most messages the shared log keeps, whatever their age. Default 100000.</summary>
@@ -79,7 +79,7 @@ public sealed class CometOptions
     /// </summary>
     public string? TokenKey { get; set; }
 
-    /// <summary>Refuse (401) a <c>conn</c> without a valid <c>token</c>. Needs <see cref="TokenKey"/>. Default false.</summary>
+    /// <summary>Refuse (InvalidToken) a <c>conn</c> without a valid <c>token</c>. Needs <see cref="TokenKey"/>. Default false.</summary>
     public bool RequireToken { get; set; }
 
     /// <summary>What happens when a connection's kept private messages pass their limit: <c>gap</c> (drop the oldest, tell the client) or <c>drop</c> (end the connection). Default <c>gap</c>.</summary>
