@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of Comet4Net: the JS client's (node), then unit, functional and browser tests (dotnet test).
-# Installs what a fresh machine lacks: Debian's Chromium (browser tests) and nginx (the buffering-proxy
-# tests), npm packages by restore.
+# Installs what a fresh machine lacks: Debian's Chromium (browser tests), nginx (the buffering-proxy
+# tests) and redis-server (the cluster tests start their own on a free port), npm packages by restore.
 # Ends with one line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -15,6 +15,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then missing+=(chromium); fi
 if [ ! -x /usr/sbin/nginx ]; then missing+=(nginx-light); fi
+if [ ! -x /usr/bin/redis-server ]; then missing+=(redis-server); fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing ${missing[*]} (Debian packages) for the browser tests"
   as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null

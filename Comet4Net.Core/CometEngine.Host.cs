@@ -38,7 +38,7 @@ public sealed partial class CometEngine
     {
         if (Backplane.FindSession(id) is not { } session) return new ConnectResult(null, CometOutcome.UnknownSession, null);
         if (!ConnectionIds.SecretMatches(secret, session.Secret)) return new ConnectResult(null, CometOutcome.NotOwner, null);
-        var chosen = style is { } s && s != CometWorkStyle.Auto ? s : Options.Style() is var configured && configured != CometWorkStyle.Auto ? configured : CometWorkStyle.Stream;
+        var chosen = style is { } s && s != CometWorkStyle.Auto ? s : session.Style;
         return Lifecycle.Resume(session, request, chosen, ack);
     }
 
@@ -76,8 +76,10 @@ public sealed partial class CometEngine
     /// <summary>Removes connections dying longer than ConnExpires. Called by the scheduler.</summary>
     internal int ExpireConnections()
     {
+        var removed = Lifecycle.ExpireConnections();
+        Lifecycle.KeepSessions();
         Backplane.ExpireSessions();
-        return Lifecycle.ExpireConnections();
+        return removed;
     }
 
     /// <summary>Discards kept messages older than CacheExpires. Called by the scheduler.</summary>

@@ -41,8 +41,15 @@ public interface ICometBackplane
     /// </summary>
     CometMessage Append(OutgoingMessage message);
 
-    /// <summary>Stores what resuming a connection needs, kept for <paramref name="keepFor"/> after the last save.</summary>
+    /// <summary>
+    /// Stores what resuming a connection needs, kept for <paramref name="keepFor"/> after the last
+    /// save or <see cref="KeepSessions"/>. The engine saves when a connection opens, when its
+    /// subscriptions change and when it is dropped by expiry.
+    /// </summary>
     void SaveSession(SessionState session, TimeSpan keepFor);
+
+    /// <summary>Extends the sessions of the connections this node holds (called every ConnFrequency).</summary>
+    void KeepSessions(IEnumerable<string> connectionIds, TimeSpan keepFor);
 
     /// <summary>The session with this connection id, or null if none is kept (never existed, dropped, or past its window).</summary>
     SessionState? FindSession(string connectionId);

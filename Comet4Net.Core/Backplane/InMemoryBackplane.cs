@@ -60,6 +60,16 @@ public sealed class InMemoryBackplane : ICometBackplane
         _sessions[session.Id] = (session, _time.GetTimestamp() + (long)(keepFor.TotalSeconds * _time.TimestampFrequency));
 
     /// <inheritdoc />
+    public void KeepSessions(IEnumerable<string> connectionIds, TimeSpan keepFor)
+    {
+        var until = _time.GetTimestamp() + (long)(keepFor.TotalSeconds * _time.TimestampFrequency);
+        foreach (var id in connectionIds)
+        {
+            if (_sessions.TryGetValue(id, out var kept)) _sessions.TryUpdate(id, (kept.State, until), kept);
+        }
+    }
+
+    /// <inheritdoc />
     public SessionState? FindSession(string connectionId)
     {
         if (!_sessions.TryGetValue(connectionId, out var kept)) return null;

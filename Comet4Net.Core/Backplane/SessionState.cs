@@ -11,7 +11,8 @@ namespace Comet4Net.Backplane;
 /// <param name="Dialect">The dialect it speaks.</param>
 /// <param name="StartSeq">Messages numbered above this are for the connection.</param>
 /// <param name="Subscriptions">Each channel it listens on with the number its subscription starts after; null: every channel.</param>
-/// <param name="Position">The last sequence number the client acknowledged.</param>
+/// <param name="Position">The position when the session was last saved (the client's own ack is what a resume starts from).</param>
+/// <param name="Style">The work style it used, for a client that resumes without naming one.</param>
 public sealed record SessionState(
     string Id,
     string Secret,
@@ -19,4 +20,5 @@ public sealed record SessionState(
     CometDialect Dialect,
     long StartSeq,
     IReadOnlyDictionary<string, long>? Subscriptions,
-    long Position);
+    long Position,
+    CometWorkStyle Style = CometWorkStyle.Stream);

@@ -14,7 +14,7 @@ internal sealed class ChannelAccess(CometEngine engine)
     internal bool AllowsImplicit(CometConnection connection, string channel)
     {
         if (engine.Context.HasPrivateChannels && engine.Context.GetChannelOptions(channel) is { RequireSubscription: true }) return false;
-        if (!engine.Bus.Has<SubscribeEvent>()) return true;
+        if (!engine.Bus.HasSubscribeListeners) return true;
         return connection.ImplicitChannels.GetOrAdd(channel, static (ch, s) => s.engine.Bus.Fire(new SubscribeEvent(s.engine, s.connection, ch)),
             (engine, connection));
     }

@@ -37,6 +37,7 @@ internal sealed class Subscriptions(CometEngine engine, ICometBackplane backplan
         {
             if (wasEveryChannel) backplane.Leave(ChannelCounts.EveryChannel, connection.Id, connection.UserId);
             backplane.Join(channel, connection.Id, connection.UserId);
+            engine.Lifecycle.SaveSession(connection);
             Notice(connection, channel, "join");
         }
         return past;
@@ -47,6 +48,7 @@ internal sealed class Subscriptions(CometEngine engine, ICometBackplane backplan
     {
         if (connection.Subscriptions is not { } subscriptions || !subscriptions.TryRemove(channel, out _)) return false;
         backplane.Leave(channel, connection.Id, connection.UserId);
+        if (connection.Registered && connection.State != ConnectionState.Dropped) engine.Lifecycle.SaveSession(connection);
         engine.Bus.Fire(new UnsubscribeEvent(engine, connection, channel));
         Notice(connection, channel, "leave");
         return true;

@@ -87,9 +87,9 @@ internal sealed class ConnectionLifecycle(
             admission.Release(request.ClientIp);
             return registry.Find(connection.Id) is { } winner ? ConnectResult.Accepted(winner) : new ConnectResult(null, CometOutcome.UnknownSession, null);
         }
-        backplane.RemoveSession(connection.Id); // held again; kept anew when it is dropped by expiry
         beforeRegister?.Invoke();
         connection.Registered = true;
+        SaveSession(connection); // any node can resume it from now on
         if (connection.UserId is { } owner) UserChanged(connection, null, owner);
         engine.Subscriptions.Register(connection);
         counters.AddConnect();
@@ -113,8 +113,9 @@ internal sealed class ConnectionLifecycle(
     {
         if (!connection.MarkDropped(reason, message)) return;
         if (registry.Remove(connection)) admission.Release(connection.ClientIp);
-        // Away too long: Comet4J's drop, but the client may still resume within the resume window.
-        if (reason == DropReason.Expired) SaveSession(connection);
+        // Away too long, or this node stopping: Comet4J's drop, but the client may still resume
+        // (on another node, in a cluster) within the resume window.
+        if (reason is DropReason.Expired or DropReason.Shutdown) SaveSession(connection);
         else backplane.RemoveSession(connection.Id);
         if (reason is DropReason.Server or DropReason.Overflow) kicked.Add(connection.Id, message ?? reason.ToString());
         counters.AddDrop();
@@ -174,12 +175,18 @@ internal sealed class ConnectionLifecycle(
         foreach (var connection in registry.Snapshot()) Remove(connection, DropReason.Shutdown);
     }
 
+    /// <summary>Extends the sessions of the v2 connections held here (they are kept as long as held, then for the resume window).</summary>
+    internal void KeepSessions() =>
+        backplane.KeepSessions(registry.Enumerate().Where(c => c.Dialect == CometDialect.V2).Select(c => c.Id), ResumeWindow);
+
+    private TimeSpan ResumeWindow => TimeSpan.FromMilliseconds(Options.CacheExpires + Options.ConnFrequency);
+
     /// <summary>Keeps what resuming the connection needs, for the resume window (CacheExpires).</summary>
-    private void SaveSession(CometConnection connection)
+    internal void SaveSession(CometConnection connection)
     {
-        if (connection.Dialect != CometDialect.V2) return;
+        if (connection.Dialect != CometDialect.V2 || connection.State == ConnectionState.Dropped && connection.DropReason is not (DropReason.Expired or DropReason.Shutdown)) return;
         var subscriptions = connection.Subscriptions is { } s ? new Dictionary<string, long>(s, StringComparer.Ordinal) : null;
         backplane.SaveSession(new SessionState(connection.Id, connection.Secret, connection.UserId, connection.Dialect,
-            connection.StartSeq, subscriptions, connection.StartSeq), TimeSpan.FromMilliseconds(Options.CacheExpires));
+            connection.StartSeq, subscriptions, connection.StartSeq, connection.Style), TimeSpan.FromMilliseconds(Options.CacheExpires));
     }
 }

@@ -24,6 +24,17 @@ public sealed class CometMessage
         From = from;
     }
 
+    /// <summary>
+    /// A hole in the log: the numbers after <paramref name="after"/> up to <paramref name="through"/>
+    /// were handed out but will never be delivered (the shared log lost them). A reader passing it
+    /// tells its client of a gap.
+    /// </summary>
+    public static CometMessage Hole(long after, long through) =>
+        new(through, CometProtocol.SystemChannel, "null", 0, null) { HoleAfter = after };
+
+    /// <summary>For a hole (see <see cref="Hole"/>), the last number before it; otherwise null.</summary>
+    public long? HoleAfter { get; private init; }
+
     /// <summary>The same message with its sequence number: what a backplane makes of an outgoing message.</summary>
     public static CometMessage Sequenced(long seq, OutgoingMessage m) =>
         new(seq, m.Channel, m.DataJson, m.Time, m.TargetIds ?? (m.TargetUser is null ? null : []), m.Event, m.From, m.TargetUser);

@@ -52,6 +52,16 @@ internal sealed class DeliveryReader(MessageLog log, EngineCounters counters)
         {
             var m = log.At(pos);
             var fromLog = m is not null && m.Seq <= visible;
+            if (fromLog && m!.HoleAfter is { } holeAfter)
+            {
+                if (m.Seq <= basis) { pos++; continue; }
+                if (taken > 0 || gap is not null) break; // the next read starts at the hole and reports it first
+                gap = new DeliveryGap(Math.Max(basis, holeAfter) + 1, m.Seq);
+                counters.AddGap();
+                basis = last = m.Seq;
+                pos++;
+                continue;
+            }
             if (fromLog && (m!.Seq <= basis || !connection.Receives(m.Channel, m.Seq))) { pos++; continue; }
             var p = pending is not null && pi < pending.Count ? pending[pi] : null;
             if (!fromLog && p is null) break;

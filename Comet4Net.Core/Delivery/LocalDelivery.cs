@@ -40,7 +40,7 @@ internal sealed class LocalDelivery(CometOptions options, ConnectionRegistry reg
     {
         if (message.TargetIds is not { } targets)
         {
-            history.Offer(message);
+            if (message.HoleAfter is null) history.Offer(message);
             Log.Append(message);
             if (Log.Count > options.MaxLogMessages || Log.Bytes > options.MaxLogBytes)
                 counters.AddLogTrimmed(Log.Trim(long.MinValue, options.MaxLogMessages, options.MaxLogBytes));

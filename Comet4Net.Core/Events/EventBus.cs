@@ -12,14 +12,24 @@ namespace Comet4Net.Events;
 internal sealed class EventBus(ILogger logger)
 {
     private readonly ConcurrentDictionary<Type, object> _lists = new();
+    private int _subscribeListeners; // read on every delivery to a connection that names no channel
+
+    /// <summary>True if a subscribe listener may refuse channels (read without a lookup).</summary>
+    internal bool HasSubscribeListeners => Volatile.Read(ref _subscribeListeners) > 0;
 
     internal void Add<TEvent>(CometListener<TEvent> listener) where TEvent : CometEvent
     {
         ArgumentNullException.ThrowIfNull(listener);
         List<TEvent>().Add(listener);
+        if (typeof(TEvent) == typeof(SubscribeEvent)) Interlocked.Increment(ref _subscribeListeners);
     }
 
-    internal bool Remove<TEvent>(CometListener<TEvent> listener) where TEvent : CometEvent => List<TEvent>().Remove(listener);
+    internal bool Remove<TEvent>(CometListener<TEvent> listener) where TEvent : CometEvent
+    {
+        if (!List<TEvent>().Remove(listener)) return false;
+        if (typeof(TEvent) == typeof(SubscribeEvent)) Interlocked.Decrement(ref _subscribeListeners);
+        return true;
+    }
 
     /// <summary>True if anyone listens to <typeparamref name="TEvent"/> (so a caller can skip building the event).</summary>
     internal bool Has<TEvent>() where TEvent : CometEvent =>

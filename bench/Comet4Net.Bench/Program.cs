@@ -4,7 +4,7 @@ using System.Text;
 using Comet4Net.Bench;
 
 // Comet4Net against SignalR and a bare Kestrel loop, side by side, on loopback.
-//   dotnet run -c Release --project bench/Comet4Net.Bench -- [--quick] [--repeat N]
+//   dotnet run -c Release --project bench/Comet4Net.Bench -- [--quick] [--repeat N] [--only comet-stream,bare]
 // (bench/run.sh builds the server and runs this.) Writes bench/results/latest.md and chart.svg/png.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -17,6 +17,7 @@ var results = Path.Combine(root, "bench", "results");
 Directory.CreateDirectory(results);
 
 string[] kinds = quick ? ["comet-stream", "signalr-sse", "bare"] : ["comet-stream", "comet-lpool", "comet-sse", "signalr-sse", "signalr-lpool", "bare"];
+if (args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault() is { } only) kinds = only.Split(',', StringSplitOptions.RemoveEmptyEntries);
 int[] sizes = quick ? [10_000] : [1_000, 10_000];
 var all = new List<Result>();
 foreach (var n in sizes)

@@ -31,6 +31,8 @@ namespace Comet4Net.Samples.Chat
                     context.Engine.AddDropListener(new LeftListener(store));
                     context.Engine.AddBeforePublishListener(new TypingListener(store));
                 });
+            // Several nodes sharing Redis (README, "Scaling out"): set Comet__Redis=127.0.0.1:6379, nothing else changes.
+            if (!string.IsNullOrEmpty(builder.Configuration["Comet:Redis"])) builder.Services.AddRedis();
             builder.Services.AddHostedService<HealthSender>();
 
             var app = builder.Build();

@@ -38,6 +38,16 @@ public sealed class ChaosProxy : IAsyncDisposable
     /// <summary>Where requests go; may change (a restarted server).</summary>
     public Uri Target { get; set; } = new("http://127.0.0.1/");
 
+    /// <summary>
+    /// Several servers (the nodes of a cluster): each request goes to the next one in turn, so a
+    /// client never reaches the same node twice in a row (no sticky sessions). Null: <see cref="Target"/> only.
+    /// </summary>
+    public Uri[]? Targets { get; set; }
+
+    private int _turn;
+
+    private Uri NextTarget() => Targets is { Length: > 0 } targets ? targets[(int)((uint)Interlocked.Increment(ref _turn) % (uint)targets.Length)] : Target;
+
     /// <summary>Share of /conn answers cut part-way. Default 0.1.</summary>
     public double CutRate { get; set; } = 0.1;
 
@@ -205,7 +215,7 @@ public sealed class ChaosProxy : IAsyncDisposable
         }
 
         var request = new HttpRequestMessage(new HttpMethod(context.Request.Method),
-            new Uri(Target, context.Request.Path + context.Request.QueryString));
+            new Uri(NextTarget(), context.Request.Path + context.Request.QueryString));
         foreach (var (name, value) in context.Request.Headers)
         {
             if (name.Equals("Host", StringComparison.OrdinalIgnoreCase) || name.StartsWith(':')) continue;

@@ -1,0 +1,34 @@
+using Comet4Net;
+using Comet4Net.Backplane;
+using Comet4Net.Redis;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Puts Comet4Net on Redis: <c>builder.Services.AddComet(…).AddRedis()</c>.</summary>
+public static class CometRedisServiceCollectionExtensions
+{
+    /// <summary>
+    /// Shares the log, sessions and presence of every node through Redis. <paramref name="configuration"/>
+    /// is a StackExchange.Redis configuration string; null reads the setting <c>Comet:Redis</c>
+    /// (<c>Comet__Redis=127.0.0.1:6379</c>). A missing or unreachable Redis stops startup with a message naming the setting.
+    /// </summary>
+    public static IServiceCollection AddRedis(this IServiceCollection services, string? configuration = null, Action<RedisBackplaneOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.RemoveAll<ICometBackplane>();
+        services.AddSingleton<ICometBackplane>(sp =>
+        {
+            var options = new RedisBackplaneOptions
+            {
+                Configuration = configuration ?? sp.GetRequiredService<IConfiguration>()["Comet:Redis"] ?? "",
+                Prefix = sp.GetRequiredService<IConfiguration>()["Comet:RedisPrefix"] ?? "comet:",
+            };
+            configure?.Invoke(options);
+            return new RedisBackplane(options, sp.GetService<ILogger<RedisBackplane>>(), sp.GetService<TimeProvider>());
+        });
+        return services;
+    }
+}

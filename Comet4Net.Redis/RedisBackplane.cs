@@ -1,0 +1,209 @@
+using System.Collections.Concurrent;
+using Comet4Net.Backplane;
+using Comet4Net.Delivery;
+using Comet4Net.Redis.Internal;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Newtonsoft.Json;
+using StackExchange.Redis;
+
+namespace Comet4Net.Redis;
+
+/// <summary>
+/// The backplane of several nodes sharing one Redis: the log is a Redis stream whose ids are the
+/// sequence numbers (numbered and appended by one script), every node tails it into its own log;
+/// sessions are keys that expire with the resume window; presence is a sorted set per channel whose
+/// entries expire unless the node holding the connection refreshes them.
+/// </summary>
+public sealed partial class RedisBackplane : ICometBackplane, IDisposable
+{
+    private readonly RedisBackplaneOptions _options;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly ConnectionMultiplexer _redis;
+    private readonly IDatabase _db;
+    private readonly RedisKey _seqKey, _logKey, _epochKey;
+    private readonly RedisChannel _wake;
+    private readonly string _node = Guid.NewGuid().ToString("N")[..12];
+    private readonly ConcurrentDictionary<(string Channel, string Member), byte> _joined = new();
+    private readonly StreamTail _tail;
+
+    /// <summary>Connects to Redis and reads (or starts) the shared log. Throws if Redis cannot be reached now.</summary>
+    public RedisBackplane(RedisBackplaneOptions options, ILogger<RedisBackplane>? logger = null, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (string.IsNullOrWhiteSpace(options.Configuration))
+            throw new CometConfigurationException("Redis", "Comet:Redis is empty: set it to a StackExchange.Redis configuration string such as 127.0.0.1:6379.");
+        _options = options;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _time = time ?? TimeProvider.System;
+        var config = ConfigurationOptions.Parse(options.Configuration);
+        config.AbortOnConnectFail = false;
+        _redis = ConnectionMultiplexer.Connect(config);
+        if (!_redis.IsConnected)
+        {
+            _redis.Dispose();
+            throw new CometConfigurationException("Redis", $"Comet:Redis is '{options.Configuration}', but Redis does not answer there.");
+        }
+        _db = _redis.GetDatabase();
+        _seqKey = options.Prefix + "seq";
+        _logKey = options.Prefix + "log";
+        _epochKey = options.Prefix + "epoch";
+        _wake = RedisChannel.Literal(options.Prefix + "wake");
+        var init = (RedisResult[])_db.ScriptEvaluate(RedisScripts.Init, [_seqKey, _epochKey], [NewEpoch(), NewBase()])!;
+        var last = long.Parse((string)init[0]!, System.Globalization.CultureInfo.InvariantCulture);
+        Epoch = (string)init[1]!;
+        _tail = new StreamTail(this, last, Epoch);
+    }
+
+    /// <inheritdoc />
+    public string Epoch { get; internal set; }
+
+    /// <inheritdoc />
+    public long LastSequence => _tail.LastSeq;
+
+    /// <summary>True while Redis answers.</summary>
+    public bool IsConnected => _redis.IsConnected;
+
+    internal IDatabase Database => _db;
+    internal RedisKey LogKey => _logKey;
+    internal ILogger Logger => _logger;
+    internal RedisBackplaneOptions Options => _options;
+
+    /// <inheritdoc />
+    public void Start(IBackplaneReceiver receiver)
+    {
+        _tail.Start(receiver);
+        _redis.GetSubscriber().Subscribe(_wake, (_, _) => _tail.Poke());
+    }
+
+    /// <inheritdoc />
+    public CometMessage Append(OutgoingMessage message)
+    {
+        var payload = MessageCodec.Encode(message);
+        return _tail.Append(() =>
+        {
+            var result = (RedisResult[])_db.ScriptEvaluate(RedisScripts.Append, [_seqKey, _logKey, _epochKey],
+                [payload, _options.MaxStreamLength, NewEpoch(), NewBase(), _wake.ToString()])!;
+            return long.Parse((string)result[0]!, System.Globalization.CultureInfo.InvariantCulture);
+        }, message);
+    }
+
+    private static string NewEpoch() => Guid.NewGuid().ToString("N")[..8];
+
+    private long NewBase() => _time.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
+
+    // ------------------------------------------------------------------ sessions
+
+    private RedisKey SessionKey(string id) => _options.Prefix + "session:" + id;
+
+    /// <inheritdoc />
+    public void SaveSession(SessionState session, TimeSpan keepFor) =>
+        Try(() => _db.StringSet(SessionKey(session.Id), JsonConvert.SerializeObject(session), keepFor, flags: CommandFlags.FireAndForget), "save a session");
+
+    /// <inheritdoc />
+    public void KeepSessions(IEnumerable<string> connectionIds, TimeSpan keepFor) => Try(() =>
+    {
+        var batch = _db.CreateBatch();
+        foreach (var id in connectionIds) _ = batch.KeyExpireAsync(SessionKey(id), keepFor, flags: CommandFlags.FireAndForget);
+        batch.Execute();
+    }, "keep sessions");
+
+    /// <inheritdoc />
+    public SessionState? FindSession(string connectionId)
+    {
+        string? json = null;
+        Try(() => json = _db.StringGet(SessionKey(connectionId)), "read a session");
+        return json is null ? null : JsonConvert.DeserializeObject<SessionState>(json);
+    }
+
+    /// <inheritdoc />
+    public bool RemoveSession(string connectionId)
+    {
+        var removed = false;
+        Try(() => removed = _db.KeyDelete(SessionKey(connectionId)), "remove a session");
+        return removed;
+    }
+
+    /// <inheritdoc />
+    public int ExpireSessions()
+    {
+        // Sessions expire in Redis by themselves; this tick refreshes this node's presence entries instead.
+        Try(() =>
+        {
+            var until = PresenceUntil();
+            var batch = _db.CreateBatch();
+            foreach (var (channel, member) in _joined.Keys) _ = batch.SortedSetAddAsync(ChannelKey(channel), member, until, flags: CommandFlags.FireAndForget);
+            batch.Execute();
+        }, "refresh presence");
+        return 0;
+    }
+
+    // ------------------------------------------------------------------ presence
+
+    private RedisKey ChannelKey(string channel) => _options.Prefix + "channel:" + channel;
+
+    private string Member(string connectionId, string? userId) => connectionId + "\u001f" + _node + "\u001f" + userId;
+
+    private double PresenceUntil() => _time.GetUtcNow().ToUnixTimeMilliseconds() + _options.PresenceTtl.TotalMilliseconds;
+
+    /// <inheritdoc />
+    public void Join(string channel, string connectionId, string? userId)
+    {
+        var member = Member(connectionId, userId);
+        _joined[(channel, member)] = 0;
+        Try(() => _db.SortedSetAdd(ChannelKey(channel), member, PresenceUntil(), flags: CommandFlags.FireAndForget), "join a channel");
+    }
+
+    /// <inheritdoc />
+    public bool Leave(string channel, string connectionId, string? userId)
+    {
+        var member = Member(connectionId, userId);
+        if (!_joined.TryRemove((channel, member), out _)) return false;
+        Try(() => _db.SortedSetRemove(ChannelKey(channel), member, CommandFlags.FireAndForget), "leave a channel");
+        return true;
+    }
+
+    /// <inheritdoc />
+    public ChannelCount Count(string channel, bool includeEveryChannel)
+    {
+        var connections = new HashSet<string>(StringComparer.Ordinal);
+        var users = new HashSet<string>(StringComparer.Ordinal);
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        foreach (var key in includeEveryChannel ? [channel, Channels.ChannelCounts.EveryChannel] : new[] { channel })
+        {
+            Try(() =>
+            {
+                foreach (var entry in _db.SortedSetRangeByScore(ChannelKey(key), now, double.PositiveInfinity))
+                {
+                    var parts = ((string)entry!).Split('\u001f');
+                    connections.Add(parts[0]);
+                    if (parts.Length > 2 && parts[2].Length > 0) users.Add(parts[2]);
+                }
+            }, "count a channel");
+        }
+        return new ChannelCount(connections.Count, users.Count);
+    }
+
+    private void Try(Action action, string what)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            LogRedisFailed(_logger, what, e);
+        }
+    }
+
+    [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "Comet4Net could not {What} in Redis; it goes on with what this node holds")]
+    private static partial void LogRedisFailed(ILogger logger, string what, Exception exception);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _tail.Dispose();
+        _redis.Dispose();
+    }
+}

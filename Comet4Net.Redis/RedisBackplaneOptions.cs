@@ -1,0 +1,23 @@
+namespace Comet4Net.Redis;
+
+/// <summary>How the nodes share Redis. Bound from <c>Comet:Redis</c> (the configuration string) and <c>Comet:RedisPrefix</c>.</summary>
+public sealed class RedisBackplaneOptions
+{
+    /// <summary>A StackExchange.Redis configuration string, e.g. <c>127.0.0.1:6379</c> or <c>redis1:6379,redis2:6379,password=…</c>.</summary>
+    public string Configuration { get; set; } = "";
+
+    /// <summary>The prefix of every key and channel, so that several applications can share one Redis. Default <c>comet:</c>.</summary>
+    public string Prefix { get; set; } = "comet:";
+
+    /// <summary>Most messages the shared stream keeps (approximately; Redis trims whole nodes). Default 100000, as Comet:MaxLogMessages.</summary>
+    public int MaxStreamLength { get; set; } = 100000;
+
+    /// <summary>How long a node waits for its own message to come back from the stream before it gives up. Default 5 s.</summary>
+    public TimeSpan AppendTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often a node looks at the stream when no wake-up came (pub/sub is only a hint). Default 250 ms.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>How long a presence entry lives unless its node refreshes it: a crashed node's connections leave the counts after this. Default 15 s.</summary>
+    public TimeSpan PresenceTtl { get; set; } = TimeSpan.FromSeconds(15);
+}

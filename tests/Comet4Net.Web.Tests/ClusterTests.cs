@@ -1,0 +1,205 @@
+using System.Net;
+using Comet4Net.Tests.Shared;
+using Microsoft.Extensions.DependencyInjection;
+using Newtonsoft.Json.Linq;
+
+namespace Comet4Net.Web.Tests;
+
+/// <summary>
+/// Three nodes on one real Redis behind a round-robin proxy that never sends a client to the same
+/// node twice in a row: no sticky sessions, and nothing lost.
+/// </summary>
+[TestClass]
+[DoNotParallelize]
+public sealed class ClusterTests
+{
+    private static RedisServer _redis = null!;
+
+    [ClassInitialize]
+    public static async Task StartRedisAsync(TestContext _) => _redis = await RedisServer.StartAsync();
+
+    [ClassCleanup]
+    public static async Task StopRedisAsync() => await _redis.DisposeAsync();
+
+    private sealed class Cluster : IAsyncDisposable
+    {
+        internal readonly List<CometTestServer> Nodes = new();
+        internal ChaosProxy Proxy = null!;
+        internal HttpClient Client = null!;
+
+        internal static async Task<Cluster> StartAsync(int nodes = 3, Action<CometOptions>? configure = null)
+        {
+            var cluster = new Cluster();
+            var prefix = "t" + Guid.NewGuid().ToString("N")[..8] + ":";
+            for (var i = 0; i < nodes; i++)
+            {
+                cluster.Nodes.Add(await CometTestServer.StartAsync(o => { o.Timeout = 1500; o.Heartbeat = 500; configure?.Invoke(o); },
+                    c => c.RegisterChannel("room", new ChannelOptions { AllowCount = true }),
+                    services: s => s.AddRedis(_redis.Configuration, o => o.Prefix = prefix)));
+            }
+            cluster.Proxy = await ChaosProxy.StartAsync(new Uri(cluster.Nodes[0].BaseUrl));
+            cluster.Proxy.Enabled = false;
+            cluster.Proxy.Targets = cluster.Nodes.Select(n => new Uri(n.BaseUrl)).ToArray();
+            cluster.Client = new HttpClient { BaseAddress = new Uri(cluster.Proxy.Url), Timeout = TimeSpan.FromSeconds(30) };
+            return cluster;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Client.Dispose();
+            await Proxy.DisposeAsync();
+            foreach (var node in Nodes) await node.DisposeAsync();
+        }
+    }
+
+    /// <summary>Message i goes out from node i % 3: a broadcast, or (every fourth) to the client's connection id.</summary>
+    private static void Send(Cluster cluster, string cid, int i)
+    {
+        var engine = cluster.Nodes[i % cluster.Nodes.Count].Engine;
+        if (i % 4 == 0) Assert.IsTrue(engine.SendTo("hello", cid, i), "any node reaches any connection: " + i);
+        else engine.SendToAll("news", i);
+    }
+
+    private static int[] Numbers(IEnumerable<JObject> frames) =>
+        frames.Where(f => (string?)f["channel"] is "news" or "hello").Select(f => (int)f["data"]!).ToArray();
+
+    [TestMethod]
+    [Timeout(60000, CooperativeCancellation = true)]
+    public async Task Long_polls_hopping_between_nodes_get_every_message_once_in_order()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        var client = new V2Client(cluster.Client);
+        await client.ConnectAsync("lpool");
+        const int Messages = 200;
+        var received = new List<int>();
+        var polls = 0;
+        var sending = Task.Run(async () =>
+        {
+            for (var i = 0; i < Messages; i++) { Send(cluster, client.Id, i); if (i % 20 == 19) await Task.Delay(150); }
+        });
+        while (received.Count < Messages && polls < 2000)
+        {
+            polls++;
+            var (status, frames) = await client.PollAsync();
+            Assert.AreEqual(HttpStatusCode.OK, status, frames.FirstOrDefault()?.ToString());
+            Assert.IsFalse(frames.Any(f => (string?)f["channel"] == "c4j" && (string?)f["data"]?["type"] == "gap"), "no gap");
+            received.AddRange(Numbers(frames));
+        }
+        await sending;
+        CollectionAssert.AreEqual(Enumerable.Range(0, Messages).ToArray(), received.ToArray(), $"after {polls} polls");
+        Assert.IsGreaterThanOrEqualTo(3, polls);
+    }
+
+    [TestMethod]
+    [Timeout(60000, CooperativeCancellation = true)]
+    public async Task Streams_and_SSE_hopping_between_nodes_get_every_message_once_in_order()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        foreach (var style in new[] { "stream", "sse" })
+        {
+            var client = new V2Client(cluster.Client);
+            await client.ConnectAsync("lpool");
+            const int Messages = 120;
+            var received = new List<int>();
+            var sending = Task.Run(async () =>
+            {
+                for (var i = 0; i < Messages; i++) { Send(cluster, client.Id, i); await Task.Delay(40); } // about 5 s: several answers end at Timeout (1.5 s)
+            });
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(40));
+            var answers = 0;
+            while (received.Count < Messages)
+            {
+                answers++;
+                using var response = await cluster.Client.GetAsync(client.RevivalUrl(style), HttpCompletionOption.ResponseHeadersRead, cts.Token);
+                Assert.AreEqual(HttpStatusCode.OK, response.StatusCode);
+                if (style == "stream")
+                {
+                    await foreach (var frame in ReadLinesAsync(response, cts.Token))
+                    {
+                        if (frame["seq"] is { } seq) client.LastSeq = (long)seq;
+                        received.AddRange(Numbers([frame]));
+                        if ((string?)frame["channel"] == "c4j" && (string?)frame["data"]?["type"] == "gap") Assert.Fail("no gap");
+                    }
+                }
+                else
+                {
+                    await foreach (var e in Sse.ReadAsync(response, cts.Token))
+                    {
+                        if (e.Name == "c4j") { Assert.AreNotEqual("gap", (string?)JObject.Parse(e.Data)["type"]); continue; }
+                        client.LastSeq = long.Parse(e.Id!);
+                        received.Add(int.Parse(e.Data));
+                    }
+                }
+            }
+            await sending;
+            CollectionAssert.AreEqual(Enumerable.Range(0, Messages).ToArray(), received.ToArray(), $"{style}, over {answers} answers");
+            Assert.IsGreaterThanOrEqualTo(3, answers, style + ": the answers ended at Timeout and the client came back on other nodes");
+        }
+    }
+
+    private static async IAsyncEnumerable<JObject> ReadLinesAsync(HttpResponseMessage response, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken token)
+    {
+        await using var stream = await response.Content.ReadAsStreamAsync(token);
+        using var reader = new StreamReader(stream);
+        while (await reader.ReadLineAsync(token) is { } line)
+        {
+            if (line.Length > 0) yield return JObject.Parse(line);
+        }
+    }
+
+    [TestMethod]
+    [Timeout(60000, CooperativeCancellation = true)]
+    public async Task Counts_see_every_node_and_a_client_resumes_on_another_node_after_its_node_is_gone()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        var clients = new List<V2Client>();
+        for (var i = 0; i < 3; i++)
+        {
+            var c = new V2Client(cluster.Client);
+            using var conn = await cluster.Client.GetAsync("/conn?cmd=conn&cv=2.0.0&ws=lpool&sub=room");
+            c.Accept(V2Client.Lines(await conn.Content.ReadAsStringAsync())[0]);
+            clients.Add(c);
+        }
+        foreach (var node in cluster.Nodes) Assert.AreEqual(3, node.Engine.GetChannelCounts("room").Connections, "each node counts the whole cluster");
+
+        // The node that opened the first client stops; the proxy skips it; the client resumes elsewhere.
+        var owner = cluster.Nodes.First(n => n.Engine.GetConnection(clients[0].Id) is not null);
+        await owner.DisposeAsync();
+        cluster.Nodes.Remove(owner);
+        cluster.Proxy.Targets = cluster.Nodes.Select(n => new Uri(n.BaseUrl)).ToArray();
+        cluster.Nodes[0].Engine.SendToAll("room", "after the node went away");
+        var (status, frames) = await clients[0].PollAsync();
+        Assert.AreEqual(HttpStatusCode.OK, status);
+        CollectionAssert.AreEqual(new[] { "after the node went away" }, frames.Where(f => (string?)f["channel"] == "room").Select(f => (string)f["data"]!).ToArray());
+    }
+
+    [TestMethod]
+    [Timeout(60000, CooperativeCancellation = true)]
+    public async Task Redis_restarted_empty_gives_clients_a_gap_notice_not_silence()
+    {
+        await using var cluster = await Cluster.StartAsync(nodes: 2);
+        var client = new V2Client(cluster.Client);
+        await client.ConnectAsync("lpool");
+        cluster.Nodes[0].Engine.SendToAll("news", 1);
+        var (_, frames) = await client.PollAsync();
+        CollectionAssert.AreEqual(new[] { 1 }, Numbers(frames));
+
+        await _redis.RestartEmptyAsync();
+        // The nodes reconnect by themselves; the first append after the restart starts a new log.
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            try { cluster.Nodes[1].Engine.SendToAll("news", 2); break; }
+            catch (Exception) when (DateTime.UtcNow < deadline) { await Task.Delay(200); }
+        }
+        var seen = new List<JObject>();
+        while (!seen.Any(f => (string?)f["channel"] == "news"))
+        {
+            var (status, more) = await client.PollAsync();
+            if (status != HttpStatusCode.OK) break;
+            seen.AddRange(more);
+        }
+        Assert.IsTrue(seen.Any(f => (string?)f["channel"] == "c4j" && (string?)f["data"]?["type"] == "gap"), "told of a gap: " + string.Join(" | ", seen));
+        CollectionAssert.AreEqual(new[] { 2 }, Numbers(seen));
+    }
+}
