@@ -36,7 +36,7 @@ public sealed partial class CometEngine
         _admission = new Admission(context.Options, context.Tokens, Counters);
         var history = new ChannelHistory(context, time);
         History = history;
-        Delivery = new LocalDelivery(context.Options, _registry, history, Counters);
+        Delivery = new LocalDelivery(context.Options, _registry, _users, history, Counters, NodeId);
         Reader = new DeliveryReader(Delivery.Log, Counters);
         Sender = new MessageSender(this, Backplane, Delivery, Counters);
         Subscriptions = new Subscriptions(this, Backplane, history);
@@ -47,6 +47,9 @@ public sealed partial class CometEngine
         Delivery.Begin(Backplane.LastSequence);
         Backplane.Start(Delivery);
     }
+
+    /// <summary>This engine's name among the nodes sharing a backplane (random, new at every start).</summary>
+    public string NodeId { get; } = ConnectionIds.NewId()[..12];
 
     /// <summary>The engine's <c>Comet4Net</c> meter.</summary>
     public CometMetrics Metrics { get; }
@@ -125,7 +128,8 @@ public sealed partial class CometEngine
 
     /// <summary>
     /// Sends <paramref name="data"/> on <paramref name="channel"/> to every connection, present and
-    /// dying. Returns the message's sequence number, or 0 if a message listener cancelled it.
+    /// dying. Returns the message's sequence number, or 0 if a message listener cancelled it (or, on
+    /// a backplane that cannot number it now, such as an unreachable Redis, it waits to go out).
     /// Never waits for a client.
     /// </summary>
     public long SendToAll(string channel, object? data) => SendToAll(channel, null, data);
@@ -174,8 +178,9 @@ public sealed partial class CometEngine
     }
 
     /// <summary>
-    /// Sends to every connection of a user; the message is stored once, and a session of the user
-    /// that resumes within the resume window gets it too. Returns how many connections it was queued for now.
+    /// Sends to every connection of a user, on every node; the message is stored once, and a session
+    /// of the user that resumes within the resume window gets it too. Returns how many of this node's
+    /// connections it was queued for now (message listeners run for those).
     /// </summary>
     public int SendToUser(string userId, string channel, object? data)
     {

@@ -78,16 +78,21 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
     }
 
     /// <inheritdoc />
+    /// <remarks>While Redis is unreachable the message waits on this node (in order, at most MaxStreamLength) and is returned with number 0.</remarks>
     public CometMessage Append(OutgoingMessage message)
     {
-        var payload = MessageCodec.Encode(message);
-        return _tail.Append(() =>
-        {
-            var result = (RedisResult[])_db.ScriptEvaluate(RedisScripts.Append, [_seqKey, _logKey, _epochKey],
-                [payload, _options.MaxStreamLength, NewEpoch(), NewBase(), _wake.ToString()])!;
-            return long.Parse((string)result[0]!, System.Globalization.CultureInfo.InvariantCulture);
-        }, message);
+        return _tail.Append(AppendScript, message);
     }
+
+    private long AppendScript(OutgoingMessage message)
+    {
+        var result = (RedisResult[])_db.ScriptEvaluate(RedisScripts.Append, [_seqKey, _logKey, _epochKey],
+            [MessageCodec.Encode(message), _options.MaxStreamLength, NewEpoch(), NewBase(), _wake.ToString()])!;
+        return long.Parse((string)result[0]!, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Messages sent on this node while Redis was unreachable, waiting to go out in order.</summary>
+    public int WaitingMessages => _tail.Waiting;
 
     private static string NewEpoch() => Guid.NewGuid().ToString("N")[..8];
 

@@ -37,7 +37,10 @@ public sealed class CometMessage
 
     /// <summary>The same message with its sequence number: what a backplane makes of an outgoing message.</summary>
     public static CometMessage Sequenced(long seq, OutgoingMessage m) =>
-        new(seq, m.Channel, m.DataJson, m.Time, m.TargetIds ?? (m.TargetUser is null ? null : []), m.Event, m.From, m.TargetUser);
+        new(seq, m.Channel, m.DataJson, m.Time, m.TargetIds ?? (m.TargetUser is null ? null : []), m.Event, m.From, m.TargetUser) { Origin = m.Origin };
+
+    /// <summary>The node that sent a private message, or null.</summary>
+    public string? Origin { get; private init; }
 
     /// <summary>The event within the channel (<c>SendToAll("chat", "typing", …)</c>), or null.</summary>
     public string? Event { get; }

@@ -12,7 +12,7 @@ namespace Comet4Net.Delivery;
 /// local <see cref="MessageLog"/>; a private message goes to the queue of each target held here,
 /// and into <see cref="Addressed"/>, from which a session that resumes later takes what is its own.
 /// </summary>
-internal sealed class LocalDelivery(CometOptions options, ConnectionRegistry registry, ChannelHistory history, EngineCounters counters)
+internal sealed class LocalDelivery(CometOptions options, ConnectionRegistry registry, UserIndex users, ChannelHistory history, EngineCounters counters, string nodeId)
     : IBackplaneReceiver
 {
     private readonly ConcurrentQueue<(CometConnection Connection, int Dropped)> _overflows = new();
@@ -55,10 +55,20 @@ internal sealed class LocalDelivery(CometOptions options, ConnectionRegistry reg
         var held = new List<CometConnection>(targets.Length);
         foreach (var id in targets)
         {
-            if (registry.Find(id) is not { State: not ConnectionState.Dropped } connection) continue;
+            if (registry.Find(id) is { State: not ConnectionState.Dropped } connection) held.Add(connection);
+        }
+        // A message for a user sent from another node: this node's connections of the user get it too.
+        if (message.TargetUser is { } user && message.Origin != nodeId)
+        {
+            foreach (var connection in users.ConnectionsOf(user))
+            {
+                if (connection.State != ConnectionState.Dropped && !held.Contains(connection)) held.Add(connection);
+            }
+        }
+        foreach (var connection in held)
+        {
             var dropped = connection.Pending.Add(message, options.MaxPendingMessages, options.MaxPendingBytes);
             if (dropped > 0) _overflows.Enqueue((connection, dropped));
-            held.Add(connection);
         }
         Log.Publish(message.Seq);
         foreach (var connection in held) connection.WakePrivate();

@@ -31,16 +31,14 @@ internal sealed class MessageSender(CometEngine engine, ICometBackplane backplan
     {
         var json = Serialize(data);
         var targets = new List<string>();
-        var considered = false;
         foreach (var c in connections)
         {
-            considered = true;
             if (c is null || c.State == ConnectionState.Dropped || !ReferenceEquals(c.Engine, engine)) continue;
             if (!engine.Bus.Fire(new MessageEvent(engine, c, channel, data))) continue;
             targets.Add(c.Id);
         }
-        if (targets.Count == 0 && (user is null || considered)) return 0;
-        backplane.Append(new OutgoingMessage(channel, json, engine.NowMs, targets.ToArray(), TargetUser: user));
+        if (targets.Count == 0 && user is null) return 0;
+        backplane.Append(new OutgoingMessage(channel, json, engine.NowMs, targets.ToArray(), TargetUser: user, Origin: engine.NodeId));
         counters.AddSent(1);
         HandleOverflows();
         return targets.Count;

@@ -11,4 +11,6 @@ namespace Comet4Net.Delivery;
 /// <param name="Event">The event within the channel, or null.</param>
 /// <param name="From">Who published it (client messages), or null.</param>
 /// <param name="TargetUser">The user a private message is for (<c>SendToUser</c>): a session of that user resuming later gets it too.</param>
-public sealed record OutgoingMessage(string Channel, string DataJson, long Time, string[]? TargetIds = null, string? Event = null, string? From = null, string? TargetUser = null);
+/// <param name="Origin">The node that sent it (its engine's <c>NodeId</c>); other nodes deliver a message for a user to their own connections of that user.</param>
+public sealed record OutgoingMessage(string Channel, string DataJson, long Time, string[]? TargetIds = null, string? Event = null, string? From = null,
+    string? TargetUser = null, string? Origin = null);

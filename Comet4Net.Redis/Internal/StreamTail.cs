@@ -17,6 +17,7 @@ internal sealed partial class StreamTail(RedisBackplane backplane, long lastSeq,
     private readonly object _sync = new();
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
     private readonly CancellationTokenSource _stop = new();
+    private readonly Queue<OutgoingMessage> _waiting = new(); // sent while Redis was unreachable, in order
     private IBackplaneReceiver? _receiver;
     private long _lastSeq = lastSeq;
     private string _epoch = epoch;
@@ -37,18 +38,57 @@ internal sealed partial class StreamTail(RedisBackplane backplane, long lastSeq,
         if (_wake.CurrentCount == 0) _wake.Release();
     }
 
-    /// <summary>Runs <paramref name="append"/> (the script, which returns the new number) and receives everything up to it, in order.</summary>
-    internal CometMessage Append(Func<long> append, OutgoingMessage message)
+    /// <summary>Messages waiting for Redis to come back.</summary>
+    internal int Waiting
+    {
+        get { lock (_sync) return _waiting.Count; }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="append"/> (the script, which returns the new number) and receives
+    /// everything up to it, in order. While Redis is unreachable the message waits, in order, and
+    /// goes out when Redis answers again; it is returned with number 0 (not numbered yet).
+    /// </summary>
+    internal CometMessage Append(Func<OutgoingMessage, long> append, OutgoingMessage message)
     {
         lock (_sync)
         {
-            var seq = append();
-            CatchUp(seq - 1);
-            var own = CometMessage.Sequenced(seq, message);
-            if (seq > _lastSeq + 1) Receive(CometMessage.Hole(_lastSeq, seq - 1));
-            Receive(own);
-            return own;
+            try
+            {
+                if (_waiting.Count == 0 || Flush(append)) return AppendLocked(append, message);
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                LogAppendWaits(backplane.Logger, e);
+            }
+            _waiting.Enqueue(message);
+            while (_waiting.Count > backplane.Options.MaxStreamLength) _waiting.Dequeue(); // bounded: the oldest go first
+            _appendAgain = append;
+            return CometMessage.Sequenced(0, message);
         }
+    }
+
+    private Func<OutgoingMessage, long>? _appendAgain;
+
+    private CometMessage AppendLocked(Func<OutgoingMessage, long> append, OutgoingMessage message)
+    {
+        var seq = append(message);
+        CatchUp(seq - 1);
+        var own = CometMessage.Sequenced(seq, message);
+        if (seq > _lastSeq + 1) Receive(CometMessage.Hole(_lastSeq, seq - 1));
+        Receive(own);
+        return own;
+    }
+
+    /// <summary>Sends what waited for Redis, in order. Returns false if Redis is still unreachable.</summary>
+    private bool Flush(Func<OutgoingMessage, long> append)
+    {
+        while (_waiting.Count > 0)
+        {
+            AppendLocked(append, _waiting.Peek());
+            _waiting.Dequeue();
+        }
+        return true;
     }
 
     private void Run()
@@ -58,7 +98,11 @@ internal sealed partial class StreamTail(RedisBackplane backplane, long lastSeq,
             try
             {
                 bool more;
-                lock (_sync) more = CatchUp(long.MaxValue);
+                lock (_sync)
+                {
+                    if (_waiting.Count > 0 && _appendAgain is { } append) Flush(append);
+                    more = CatchUp(long.MaxValue);
+                }
                 if (!more) _wake.Wait(backplane.Options.PollInterval, _stop.Token);
             }
             catch (OperationCanceledException)
@@ -116,6 +160,9 @@ internal sealed partial class StreamTail(RedisBackplane backplane, long lastSeq,
     }
 
     private static string Id(long seq) => seq.ToString(CultureInfo.InvariantCulture) + "-0";
+
+    [LoggerMessage(EventId = 303, Level = LogLevel.Warning, Message = "Comet4Net could not append to the shared stream in Redis; the message waits on this node and goes out, in order, when Redis answers")]
+    private static partial void LogAppendWaits(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 302, Level = LogLevel.Warning, Message = "Comet4Net could not read the shared stream from Redis; this node serves what it holds and catches up when Redis answers")]
     private static partial void LogTailFailed(ILogger logger, Exception exception);

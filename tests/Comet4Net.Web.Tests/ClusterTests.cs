@@ -27,15 +27,20 @@ public sealed class ClusterTests
         internal ChaosProxy Proxy = null!;
         internal HttpClient Client = null!;
 
-        internal static async Task<Cluster> StartAsync(int nodes = 3, Action<CometOptions>? configure = null)
+        internal static async Task<Cluster> StartAsync(int nodes = 3, Action<CometOptions>? configure = null, RedisServer? redis = null)
         {
+            redis ??= _redis;
             var cluster = new Cluster();
             var prefix = "t" + Guid.NewGuid().ToString("N")[..8] + ":";
             for (var i = 0; i < nodes; i++)
             {
                 cluster.Nodes.Add(await CometTestServer.StartAsync(o => { o.Timeout = 1500; o.Heartbeat = 500; configure?.Invoke(o); },
-                    c => c.RegisterChannel("room", new ChannelOptions { AllowCount = true }),
-                    services: s => s.AddRedis(_redis.Configuration, o => o.Prefix = prefix)));
+                    c =>
+                    {
+                        c.RegisterChannel("room", new ChannelOptions { AllowCount = true });
+                        c.Engine.On<Events.BeforeConnectEvent>(e => { e.Connection!.UserId ??= e.Request.Query("user"); });
+                    },
+                    services: s => s.AddRedis(redis.Configuration, o => o.Prefix = prefix)));
             }
             cluster.Proxy = await ChaosProxy.StartAsync(new Uri(cluster.Nodes[0].BaseUrl));
             cluster.Proxy.Enabled = false;
@@ -201,5 +206,59 @@ public sealed class ClusterTests
         }
         Assert.IsTrue(seen.Any(f => (string?)f["channel"] == "c4j" && (string?)f["data"]?["type"] == "gap"), "told of a gap: " + string.Join(" | ", seen));
         CollectionAssert.AreEqual(new[] { 2 }, Numbers(seen));
+    }
+
+    [TestMethod]
+    [Timeout(60000, CooperativeCancellation = true)]
+    public async Task Sends_while_Redis_is_unreachable_wait_and_go_out_in_order_when_it_returns()
+    {
+        await using var durable = await RedisServer.StartAsync(durable: true);
+        await using var cluster = await Cluster.StartAsync(nodes: 2, redis: durable);
+        var client = new V2Client(cluster.Client);
+        await client.ConnectAsync("lpool");
+        for (var i = 0; i < 5; i++) cluster.Nodes[i % 2].Engine.SendToAll("news", i);
+        var received = new List<int>();
+        while (received.Count < 5) received.AddRange(Numbers((await client.PollAsync()).Frames));
+
+        await durable.StopAsync();
+        for (var i = 5; i < 10; i++) Assert.AreEqual(0, cluster.Nodes[i % 2].Engine.SendToAll("news", i), "not numbered yet: it waits for Redis");
+        await durable.StartAgainAsync();
+        for (var i = 10; i < 15; i++) cluster.Nodes[i % 2].Engine.SendToAll("news", i); // waits behind the others, or goes out
+        var frames = new List<JObject>();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (received.Count < 15 && DateTime.UtcNow < deadline)
+        {
+            var (status, more) = await client.PollAsync();
+            if (status != HttpStatusCode.OK) continue;
+            frames.AddRange(more);
+            received.AddRange(Numbers(more));
+        }
+        Assert.IsFalse(frames.Any(f => (string?)f["channel"] == "c4j" && (string?)f["data"]?["type"] == "gap"), "Redis kept its log: no gap");
+        // Each node's waiting messages keep their order; the two nodes' queues may interleave.
+        CollectionAssert.AreEquivalent(Enumerable.Range(0, 15).ToArray(), received.ToArray());
+        foreach (var node in new[] { 0, 1 })
+        {
+            var fromNode = received.Where(n => n % 2 == node).ToArray();
+            CollectionAssert.AreEqual(fromNode.OrderBy(n => n).ToArray(), fromNode, "node " + node + "'s messages in the order it sent them");
+        }
+    }
+
+    [TestMethod]
+    [Timeout(60000, CooperativeCancellation = true)]
+    public async Task SendToUser_from_any_node_reaches_the_user_wherever_it_is_served()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        var client = new V2Client(cluster.Client);
+        using (var conn = await cluster.Client.GetAsync("/conn?cmd=conn&cv=2.0.0&ws=lpool&user=ann"))
+            client.Accept(V2Client.Lines(await conn.Content.ReadAsStringAsync())[0]);
+        var received = new List<int>();
+        for (var round = 0; round < 3; round++)
+        {
+            for (var n = 0; n < cluster.Nodes.Count; n++) cluster.Nodes[n].Engine.SendToUser("ann", "hello", round * 10 + n);
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (received.Count < (round + 1) * cluster.Nodes.Count && DateTime.UtcNow < deadline)
+                received.AddRange(Numbers((await client.PollAsync()).Frames));
+        }
+        CollectionAssert.AreEqual(new[] { 0, 1, 2, 10, 11, 12, 20, 21, 22 }, received.ToArray());
     }
 }

@@ -12,8 +12,13 @@ public sealed class RedisServer : IAsyncDisposable
 {
     public const string ServerPath = "/usr/bin/redis-server";
     private Process? _process;
+    private readonly string? _dataDir;
 
-    private RedisServer(int port) => Port = port;
+    private RedisServer(int port, string? dataDir)
+    {
+        Port = port;
+        _dataDir = dataDir;
+    }
 
     public static bool IsAvailable => File.Exists(ServerPath);
 
@@ -22,14 +27,15 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>The StackExchange.Redis configuration string.</summary>
     public string Configuration => $"127.0.0.1:{Port}";
 
-    public static async Task<RedisServer> StartAsync()
+    /// <summary>Starts a server; <paramref name="durable"/> keeps its data on disk (AOF, fsync always) across <see cref="StopAsync"/> and <see cref="StartAgainAsync"/>.</summary>
+    public static async Task<RedisServer> StartAsync(bool durable = false)
     {
         if (!IsAvailable) throw new InvalidOperationException("redis-server is not installed: ./test.sh installs it (apt-get install redis-server).");
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
-        var server = new RedisServer(port);
+        var server = new RedisServer(port, durable ? Directory.CreateTempSubdirectory("comet-redis-").FullName : null);
         await server.LaunchAsync();
         return server;
     }
@@ -42,7 +48,10 @@ public sealed class RedisServer : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "--port", Port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes" })
+        var persistence = _dataDir is null
+            ? new[] { "--appendonly", "no" }
+            : new[] { "--appendonly", "yes", "--appendfsync", "always", "--dir", _dataDir };
+        foreach (var arg in new[] { "--port", Port.ToString(), "--bind", "127.0.0.1", "--save", "", "--daemonize", "no", "--protected-mode", "yes" }.Concat(persistence))
             start.ArgumentList.Add(arg);
         _process = Process.Start(start)!;
         _process.OutputDataReceived += (_, _) => { };
@@ -70,8 +79,19 @@ public sealed class RedisServer : IAsyncDisposable
     public async Task RestartEmptyAsync()
     {
         Stop();
+        if (_dataDir is not null) foreach (var file in Directory.EnumerateFileSystemEntries(_dataDir)) { if (File.Exists(file)) File.Delete(file); else Directory.Delete(file, true); }
         await LaunchAsync();
     }
+
+    /// <summary>Kills the server (Redis unreachable until <see cref="StartAgainAsync"/>).</summary>
+    public Task StopAsync()
+    {
+        Stop();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Starts the server again on the same port (with its data, if durable).</summary>
+    public Task StartAgainAsync() => LaunchAsync();
 
     private void Stop()
     {
@@ -84,6 +104,7 @@ public sealed class RedisServer : IAsyncDisposable
     public ValueTask DisposeAsync()
     {
         Stop();
+        if (_dataDir is not null) try { Directory.Delete(_dataDir, true); } catch (IOException) { }
         return ValueTask.CompletedTask;
     }
 }
