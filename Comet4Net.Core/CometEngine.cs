@@ -87,8 +87,16 @@ public sealed partial class CometEngine
     /// <summary>How many connections the engine holds.</summary>
     public int ConnectionCount => _admission.Held;
 
-    /// <summary>The connection with this id, or null. O(1).</summary>
+    /// <summary>The connection with this id held by this node, or null. O(1).</summary>
     public CometConnection? GetConnection(string? id) => _registry.Find(id);
+
+    /// <summary>
+    /// True if the connection is open on this node or, on a backplane shared by several nodes, on
+    /// any of them (its session is held, not away). Use it where a request may reach another node
+    /// than the one serving the client.
+    /// </summary>
+    public bool ConnectionExists(string? id) =>
+        id is not null && (GetConnection(id) is not null || Backplane.SharesSessions && Backplane.FindSession(id) is { Away: false });
 
     /// <summary>
     /// Ends a connection from the server side. Before-drop listeners may veto (returns false);

@@ -62,6 +62,9 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
     /// <inheritdoc />
     public long LastSequence => _tail.LastSeq;
 
+    /// <inheritdoc />
+    public bool SharesSessions => true;
+
     /// <summary>True while Redis answers.</summary>
     public bool IsConnected => _redis.IsConnected;
 

@@ -28,6 +28,12 @@ public interface ICometBackplane
     long LastSequence { get; }
 
     /// <summary>
+    /// True when other nodes read these sessions, so that a client's requests may land on any node:
+    /// the node that serves a request then records itself as the session's holder.
+    /// </summary>
+    bool SharesSessions { get; }
+
+    /// <summary>
     /// Connects this node: from now on <paramref name="receiver"/> gets every message appended by
     /// any node, this one included, once each, in sequence order, never two at a time. The node's
     /// log begins after <see cref="LastSequence"/> as read when this is called.

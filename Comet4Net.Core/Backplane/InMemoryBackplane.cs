@@ -32,6 +32,9 @@ public sealed class InMemoryBackplane : ICometBackplane
     public string Epoch { get; } = ConnectionIds.NewId()[..8];
 
     /// <inheritdoc />
+    public bool SharesSessions => false;
+
+    /// <inheritdoc />
     public long LastSequence => Interlocked.Read(ref _seq);
 
     /// <inheritdoc />

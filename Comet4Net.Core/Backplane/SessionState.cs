@@ -13,6 +13,8 @@ namespace Comet4Net.Backplane;
 /// <param name="Subscriptions">Each channel it listens on with the number its subscription starts after; null: every channel.</param>
 /// <param name="Position">The position when the session was last saved (the client's own ack is what a resume starts from).</param>
 /// <param name="Style">The work style it used, for a client that resumes without naming one.</param>
+/// <param name="Away">True once the connection was dropped (away longer than ConnExpires, or its node stopped): coming back connects it again, with Comet4J's events.</param>
+/// <param name="Holder">The node that served the client last (its engine's NodeId): the one that reports its drop.</param>
 public sealed record SessionState(
     string Id,
     string Secret,
@@ -21,4 +23,6 @@ public sealed record SessionState(
     long StartSeq,
     IReadOnlyDictionary<string, long>? Subscriptions,
     long Position,
-    CometWorkStyle Style = CometWorkStyle.Stream);
+    CometWorkStyle Style = CometWorkStyle.Stream,
+    bool Away = false,
+    string? Holder = null);

@@ -72,14 +72,15 @@ internal sealed class Subscriptions(CometEngine engine, ICometBackplane backplan
         foreach (var channel in initial.Keys) Notice(connection, channel, "join");
     }
 
-    /// <summary>Takes a removed connection off every channel it received.</summary>
-    internal void Unregister(CometConnection connection, DropReason reason)
+    /// <summary>Takes a removed connection off every channel it received (<paramref name="quiet"/>: off the counts only, no events).</summary>
+    internal void Unregister(CometConnection connection, DropReason reason, bool quiet = false)
     {
         backplane.Leave(ChannelCounts.EveryChannel, connection.Id, connection.UserId);
         if (connection.Subscriptions is not { } subscribed) return;
         foreach (var channel in subscribed.Keys)
         {
             backplane.Leave(channel, connection.Id, connection.UserId);
+            if (quiet) continue;
             engine.Bus.Fire(new UnsubscribeEvent(engine, connection, channel));
             if (reason != DropReason.Shutdown) Notice(connection, channel, "leave");
         }

@@ -48,9 +48,12 @@ internal sealed class ConnectionLifecycle(
     /// within the resume window: a new connection object with the same id, user and subscriptions,
     /// connected again with Comet4J's events, its private messages after <paramref name="ack"/> refilled.
     /// The subscribe listeners are asked again: a channel refused now is not received.
+    /// A session that is not away (its client was served by another node a moment ago) is taken
+    /// over quietly: for the application it is the same connection, still connected.
     /// </summary>
     internal ConnectResult Resume(SessionState session, ICometRequest request, CometWorkStyle style, long ack)
     {
+        var handOver = backplane.SharesSessions && !session.Away;
         var admitted = admission.Admit(request, out _, checkToken: false);
         if (admitted.Outcome != CometOutcome.Ok) return admitted;
         var log = engine.Delivery.Log;
@@ -60,16 +63,19 @@ internal sealed class ConnectionLifecycle(
             UserId = session.UserId,
         };
         if (session.Subscriptions is { } kept) connection.Subscriptions = new ConcurrentDictionary<string, long>(kept, StringComparer.Ordinal);
-        var result = Admit(connection, request, checkSubscriptions: true, () => engine.Delivery.Refill(connection, ack));
+        var result = Admit(connection, request, checkSubscriptions: !handOver, () => engine.Delivery.Refill(connection, ack), quiet: handOver);
         if (result.Outcome == CometOutcome.Ok) CometLog.SessionResumed(engine.Logger, connection.Id, connection.ClientIp);
         return result;
     }
 
-    /// <summary>The second half of connect and resume: before-connect and subscribe listeners, then the connection is held.</summary>
-    private ConnectResult Admit(CometConnection connection, ICometRequest request, bool checkSubscriptions, Action? beforeRegister = null)
+    /// <summary>
+    /// The second half of connect and resume: before-connect and subscribe listeners, then the
+    /// connection is held. <paramref name="quiet"/>: a hand-over between nodes, without listeners.
+    /// </summary>
+    private ConnectResult Admit(CometConnection connection, ICometRequest request, bool checkSubscriptions, Action? beforeRegister = null, bool quiet = false)
     {
         var before = new BeforeConnectEvent(engine, connection, request);
-        if (!engine.Bus.Fire(before) || before.Refused)
+        if (!quiet && (!engine.Bus.Fire(before) || before.Refused))
         {
             admission.Release(request.ClientIp);
             return new ConnectResult(null, CometOutcome.Refused,
@@ -90,8 +96,9 @@ internal sealed class ConnectionLifecycle(
         beforeRegister?.Invoke();
         connection.Registered = true;
         SaveSession(connection); // any node can resume it from now on
-        if (connection.UserId is { } owner) UserChanged(connection, null, owner);
+        if (connection.UserId is { } owner) UserChanged(connection, null, owner, quiet);
         engine.Subscriptions.Register(connection);
+        if (quiet) return ConnectResult.Accepted(connection);
         counters.AddConnect();
         CometLog.ConnectionOpened(engine.Logger, connection.Id, connection.ClientIp, connection.Dialect, connection.WorkStyle);
         engine.Bus.Fire(new ConnectEvent(engine, connection));
@@ -115,7 +122,7 @@ internal sealed class ConnectionLifecycle(
         if (registry.Remove(connection)) admission.Release(connection.ClientIp);
         // Away too long, or this node stopping: Comet4J's drop, but the client may still resume
         // (on another node, in a cluster) within the resume window.
-        if (reason is DropReason.Expired or DropReason.Shutdown) SaveSession(connection);
+        if (reason is DropReason.Expired or DropReason.Shutdown) SaveSession(connection, away: true);
         else backplane.RemoveSession(connection.Id);
         if (reason is DropReason.Server or DropReason.Overflow) kicked.Add(connection.Id, message ?? reason.ToString());
         counters.AddDrop();
@@ -129,9 +136,22 @@ internal sealed class ConnectionLifecycle(
     /// <summary>The reason a recently kicked connection was given, or null.</summary>
     internal string? KickedReason(string id) => kicked.ReasonFor(id);
 
+    /// <summary>
+    /// A connection whose client is now served by another node (the session names another holder):
+    /// this node lets its copy go without Comet4J's events, which the holder raises when the client really leaves.
+    /// </summary>
+    private void RemoveHandedOver(CometConnection connection)
+    {
+        if (!connection.MarkDropped(DropReason.Expired, null)) return;
+        if (registry.Remove(connection)) admission.Release(connection.ClientIp);
+        engine.Subscriptions.Unregister(connection, DropReason.Expired, quiet: true);
+        if (connection.UserId is { } user) UserChanged(connection, user, null, quiet: true);
+    }
+
     /// <summary>Attaches a request to a connection and raises Revival if it was dying.</summary>
     internal Attachment Attach(CometConnection connection, object? native)
     {
+        if (backplane.SharesSessions && connection.Dialect == CometDialect.V2) SaveSession(connection); // this node serves it now
         var attachment = connection.Attach(native, out var revived);
         if (revived) engine.Bus.Fire(new RevivalEvent(engine, connection));
         return attachment;
@@ -144,10 +164,11 @@ internal sealed class ConnectionLifecycle(
     }
 
     /// <summary>Moves a connection between users in the index and the channel counts; raises UserOffline / UserOnline.</summary>
-    internal void UserChanged(CometConnection connection, string? oldUser, string? newUser)
+    internal void UserChanged(CometConnection connection, string? oldUser, string? newUser, bool quiet = false)
     {
         var (wentOffline, cameOnline) = users.Move(connection, oldUser, newUser);
         if (oldUser != newUser) engine.Subscriptions.MoveUser(connection, oldUser, newUser);
+        if (quiet) return;
         if (wentOffline) engine.Bus.Fire(new UserOfflineEvent(engine, connection, oldUser!));
         if (cameOnline) engine.Bus.Fire(new UserOnlineEvent(engine, connection, newUser!));
     }
@@ -161,6 +182,12 @@ internal sealed class ConnectionLifecycle(
         foreach (var connection in registry.Enumerate())
         {
             if (connection.State != ConnectionState.Dying || engine.Elapsed(connection.DyingSince) <= limit) continue;
+            if (backplane.SharesSessions && connection.Dialect == CometDialect.V2
+                && backplane.FindSession(connection.Id) is { } session && session.Holder != engine.NodeId)
+            {
+                RemoveHandedOver(connection);
+                continue;
+            }
             if (!engine.Bus.Fire(new BeforeRemoveEvent(engine, connection))) continue;
             Remove(connection, DropReason.Expired);
             counters.AddExpired();
@@ -181,12 +208,12 @@ internal sealed class ConnectionLifecycle(
 
     private TimeSpan ResumeWindow => TimeSpan.FromMilliseconds(Options.CacheExpires + Options.ConnFrequency);
 
-    /// <summary>Keeps what resuming the connection needs, for the resume window (CacheExpires).</summary>
-    internal void SaveSession(CometConnection connection)
+    /// <summary>Keeps what resuming the connection needs, for the resume window (CacheExpires); this node is its holder.</summary>
+    internal void SaveSession(CometConnection connection, bool away = false)
     {
         if (connection.Dialect != CometDialect.V2 || connection.State == ConnectionState.Dropped && connection.DropReason is not (DropReason.Expired or DropReason.Shutdown)) return;
         var subscriptions = connection.Subscriptions is { } s ? new Dictionary<string, long>(s, StringComparer.Ordinal) : null;
         backplane.SaveSession(new SessionState(connection.Id, connection.Secret, connection.UserId, connection.Dialect,
-            connection.StartSeq, subscriptions, connection.StartSeq, connection.Style), TimeSpan.FromMilliseconds(Options.CacheExpires));
+            connection.StartSeq, subscriptions, connection.StartSeq, connection.Style, away, engine.NodeId), TimeSpan.FromMilliseconds(Options.CacheExpires));
     }
 }

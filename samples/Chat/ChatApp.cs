@@ -32,9 +32,11 @@ public sealed class AppStore
 /// <summary>The user name from the userName cookie (URL-decoded), as Comet4J's demo read it.</summary>
 internal static class Names
 {
-    internal static string FromCookie(ICometRequest request)
+    internal static string FromCookie(ICometRequest request) => FromCookie(request.Cookie("userName"));
+
+    internal static string FromCookie(string? cookie)
     {
-        var raw = request.Cookie("userName") ?? "";
+        var raw = cookie ?? "";
         string name;
         try { name = Uri.UnescapeDataString(raw.Replace('+', ' ')); }
         catch (UriFormatException) { name = raw; }

@@ -50,28 +50,32 @@ namespace Comet4Net.Samples.Chat
             string? Param(string name) => form?[name].FirstOrDefault() ?? http.Request.Query[name].FirstOrDefault();
             var cmd = Param("cmd");
             var id = Param("id");
+            // On several nodes (Comet__Redis) this request may reach another node than the page's
+            // connection: ConnectionExists sees the whole cluster, and the name comes with the cookie.
+            var known = !string.IsNullOrEmpty(id) && engine.ConnectionExists(id);
+            var name = (id is null ? null : store.Get(id)) ?? Names.FromCookie(http.Request.Cookies["userName"]);
             switch (cmd)
             {
                 case "talk":
                 {
                     var text = (Param("text") ?? "").Trim();
-                    if (string.IsNullOrEmpty(id) || engine.GetConnection(id) is null)
+                    if (!known)
                         return Results.Json(new { error = "unknown-id", message = "id must be the id of an open connection." }, statusCode: 400);
                     if (text.Length == 0 || text.Length > 2000)
                         return Results.Json(new { error = "bad-text", message = "text must have 1 to 2000 characters." }, statusCode: 400);
-                    engine.SendToAll(Talker.Channel, new { type = "talk", id, name = store.Get(id), text, transtime = Talker.Now() });
+                    engine.SendToAll(Talker.Channel, new { type = "talk", id, name, text, transtime = Talker.Now() });
                     return Results.Text("", "text/html; charset=utf-8");
                 }
                 case "rename":
                 {
                     var newName = (Param("newName") ?? "").Trim();
-                    if (string.IsNullOrEmpty(id) || engine.GetConnection(id) is null)
+                    if (!known)
                         return Results.Json(new { error = "unknown-id", message = "id must be the id of an open connection." }, statusCode: 400);
                     if (newName.Length == 0 || newName.Length > 50)
                         return Results.Json(new { error = "bad-name", message = "newName must have 1 to 50 characters." }, statusCode: 400);
-                    var oldName = Param("oldName") ?? store.Get(id);
-                    store.Put(id, newName);
-                    engine.GetConnection(id)!.UserId = newName;
+                    var oldName = Param("oldName") ?? name;
+                    store.Put(id!, newName);
+                    if (engine.GetConnection(id) is { } renamed) renamed.UserId = newName;
                     engine.SendToAll(Talker.Channel, new { type = "rename", id, oldName, newName, transtime = Talker.Now() });
                     return Results.Text("", "text/html; charset=utf-8");
                 }
@@ -80,16 +84,17 @@ namespace Comet4Net.Samples.Chat
                     // A private message: every connection of the named user, and the sender's own.
                     var to = (Param("to") ?? "").Trim();
                     var text = (Param("text") ?? "").Trim();
-                    var sender = string.IsNullOrEmpty(id) ? null : engine.GetConnection(id);
-                    if (sender is null)
+                    if (!known)
                         return Results.Json(new { error = "unknown-id", message = "id must be the id of an open connection." }, statusCode: 400);
                     if (text.Length == 0 || text.Length > 2000)
                         return Results.Json(new { error = "bad-text", message = "text must have 1 to 2000 characters." }, statusCode: 400);
-                    var message = new { type = "msg", id, name = store.Get(id!), to, text, transtime = Talker.Now() };
+                    var message = new { type = "msg", id, name, to, text, transtime = Talker.Now() };
                     var reached = engine.SendToUser(to, Talker.Channel, message);
-                    if (reached == 0)
+                    // SendToUser counts this node's connections; on several nodes the user may be on another.
+                    if (reached == 0 && !engine.Backplane.SharesSessions)
                         return Results.Json(new { error = "unknown-user", message = $"{to} is not online." }, statusCode: 404);
-                    if (sender.UserId != to && sender.UserId is not null) engine.SendToUser(sender.UserId, Talker.Channel, message);
+                    var senderUser = engine.GetConnection(id)?.UserId ?? name;
+                    if (senderUser != to && !string.IsNullOrEmpty(senderUser)) engine.SendToUser(senderUser, Talker.Channel, message);
                     return Results.Json(new { reached });
                 }
                 case "list":
