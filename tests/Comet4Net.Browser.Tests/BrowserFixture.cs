@@ -49,7 +49,7 @@ public static class BrowserFixture
     }
 
     /// <summary>A bare Comet4Net server (channels news and hello) with the test pages at /test/{file}.</summary>
-    internal static async Task<WebApplication> StartCometAsync(Action<CometOptions> configure, int port = 0)
+    internal static async Task<WebApplication> StartCometAsync(Action<CometOptions> configure, int port = 0, Action<IServiceCollection>? services = null)
     {
         var builder = WebApplication.CreateBuilder();
         builder.Logging.ClearProviders();
@@ -59,6 +59,7 @@ public static class BrowserFixture
             context.RegisterChannel("news");
             context.RegisterChannel("hello");
         });
+        services?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapComet("/conn");
         MapTestPages(app);

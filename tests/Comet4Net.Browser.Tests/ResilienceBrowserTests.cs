@@ -157,4 +157,82 @@ public sealed class ResilienceBrowserTests
             await CloseAsync(pages);
         }
     }
+
+    private static async Task<List<WebApplication>> StartNodesAsync(RedisServer redis, Action<CometOptions> configure)
+    {
+        var nodes = new List<WebApplication>();
+        for (var n = 0; n < 3; n++) nodes.Add(await BrowserFixture.StartCometAsync(configure, services: s => s.AddRedis(redis.Configuration)));
+        return nodes;
+    }
+
+    [TestMethod]
+    [Timeout(180000, CooperativeCancellation = true)]
+    public async Task Pages_on_every_work_style_lose_nothing_on_three_nodes_behind_round_robin_through_a_20_second_outage()
+    {
+        if (!RedisServer.IsAvailable) Assert.Fail("redis-server is not installed: ./test.sh installs it (apt-get install redis-server).");
+        await using var redis = await RedisServer.StartAsync();
+        var nodes = await StartNodesAsync(redis, o => o.Timeout = 10000);
+        await using var proxy = await ChaosProxy.StartAsync(new Uri(nodes[0].Urls.First()));
+        proxy.Enabled = false;
+        proxy.Targets = nodes.Select(n => new Uri(n.Urls.First())).ToArray();
+        var pages = await OpenPagesAsync(proxy.Url, 3);
+        const int Messages = 240;
+        try
+        {
+            Task? outage = null;
+            for (var i = 0; i < Messages; i++)
+            {
+                if (i == 80) outage = proxy.OutageAsync(TimeSpan.FromSeconds(20), TestContext.CancellationToken);
+                Send(nodes[i % 3].Services.GetRequiredService<CometEngine>(), pages, i);
+                await Task.Delay(i is >= 80 and < 160 ? 250 : 10, TestContext.CancellationToken);
+            }
+            await outage!;
+            await AssertEveryPageGotEverythingAsync(pages, Messages, "3 nodes, round robin, 20 s outage", 60000);
+        }
+        finally
+        {
+            await CloseAsync(pages);
+            foreach (var node in nodes) await node.DisposeAsync();
+        }
+    }
+
+    [TestMethod]
+    [Timeout(180000, CooperativeCancellation = true)]
+    public async Task Pages_on_every_work_style_lose_nothing_on_three_nodes_behind_round_robin_with_cuts_and_a_node_stopping()
+    {
+        if (!RedisServer.IsAvailable) Assert.Fail("redis-server is not installed: ./test.sh installs it (apt-get install redis-server).");
+        await using var redis = await RedisServer.StartAsync();
+        var nodes = await StartNodesAsync(redis, o => { o.Timeout = 3000; o.Heartbeat = 1000; o.SseRetry = 100; });
+        await using var proxy = await ChaosProxy.StartAsync(new Uri(nodes[0].Urls.First()), seed: 5);
+        proxy.CutRate = 0;
+        proxy.DelayRate = 0.1;
+        proxy.ChunkCutRate = 0.05;
+        proxy.Targets = nodes.Select(n => new Uri(n.Urls.First())).ToArray(); // each request to the next node: no sticky sessions
+        var pages = await OpenPagesAsync(proxy.Url, 3);
+        const int Messages = 300;
+        try
+        {
+            for (var i = 0; i < Messages; i++)
+            {
+                if (i == Messages / 2)
+                {
+                    // A node stops mid-run: the balancer takes it out; its clients go on on the others.
+                    var gone = nodes[1];
+                    nodes.RemoveAt(1);
+                    proxy.Targets = nodes.Select(n => new Uri(n.Urls.First())).ToArray();
+                    await gone.StopAsync();
+                    await gone.DisposeAsync();
+                }
+                Send(nodes[i % nodes.Count].Services.GetRequiredService<CometEngine>(), pages, i);
+                await Task.Delay(20, TestContext.CancellationToken);
+            }
+            await AssertEveryPageGotEverythingAsync(pages, Messages, "3 nodes, round robin, 5% of chunks cut, a node stopped", 60000);
+            TestContext.WriteLine($"proxy: {proxy.Requests} /conn requests over the nodes, {proxy.Cuts} cut");
+        }
+        finally
+        {
+            await CloseAsync(pages);
+            foreach (var node in nodes) await node.DisposeAsync();
+        }
+    }
 }

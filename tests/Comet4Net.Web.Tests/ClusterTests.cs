@@ -261,4 +261,22 @@ public sealed class ClusterTests
         }
         CollectionAssert.AreEqual(new[] { 0, 1, 2, 10, 11, 12, 20, 21, 22 }, received.ToArray());
     }
+
+    [TestMethod]
+    [Timeout(60000, CooperativeCancellation = true)]
+    public async Task A_legacy_page_with_sticky_routing_gets_what_every_node_sends()
+    {
+        // comet4j-0.1.7.js cannot resume (no secret, no position): it needs sticky routing, here one node.
+        await using var cluster = await Cluster.StartAsync(configure: o => o.WorkStyle = "lpool");
+        var legacy = new LegacyClient(cluster.Nodes[0].Client);
+        await legacy.ConnectAsync();
+        var seen = new List<int>();
+        for (var i = 0; i < 6; i++)
+        {
+            cluster.Nodes[i % 3].Engine.SendToAll("news", i);
+            var frame = await legacy.PollAsync();
+            seen.Add((int)frame!["data"]!);
+        }
+        CollectionAssert.AreEqual(Enumerable.Range(0, 6).ToArray(), seen.ToArray());
+    }
 }
