@@ -31,6 +31,7 @@ switch (server)
             o.Heartbeat = 15_000;
             o.ConnExpires = 60_000;
         }, (context, _) => context.RegisterChannel("b"));
+        if (!string.IsNullOrEmpty(builder.Configuration["Comet:Redis"])) builder.Services.AddRedis(); // the cluster scenario
         break;
     case "signalr":
         builder.Services.AddSignalR();

@@ -9,6 +9,7 @@ using Comet4Net.Bench;
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var quick = args.Contains("--quick");
+var cluster = args.Contains("--cluster");
 var repeat = int.TryParse(args.SkipWhile(a => a != "--repeat").Skip(1).FirstOrDefault(), out var r) ? r : 1;
 var root = FindRoot();
 var serverDll = Path.Combine(root, "bench", "Comet4Net.Bench.Server", "bin", "Release", "net10.0", "Comet4Net.Bench.Server.dll");
@@ -16,6 +17,7 @@ if (!File.Exists(serverDll)) { Console.Error.WriteLine("Build the server first: 
 var results = Path.Combine(root, "bench", "results");
 Directory.CreateDirectory(results);
 
+if (cluster) return await ClusterBench.RunAsync(FindRoot(), quick, repeat);
 string[] kinds = quick ? ["comet-stream", "signalr-sse", "bare"] : ["comet-stream", "comet-lpool", "comet-sse", "signalr-sse", "signalr-lpool", "bare"];
 if (args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault() is { } only) kinds = only.Split(',', StringSplitOptions.RemoveEmptyEntries);
 int[] sizes = quick ? [10_000] : [1_000, 10_000];
@@ -133,8 +135,12 @@ internal static class Scenario
 }
 
 /// <summary>N subscribers of one kind, connected with a bounded number in flight.</summary>
-internal sealed class Crowd(string kind, int port, Meter meter, int n) : IAsyncDisposable
+internal sealed class Crowd(string kind, int[] ports, Meter meter, int n) : IAsyncDisposable
 {
+    internal Crowd(string kind, int port, Meter meter, int n) : this(kind, [port], meter, n)
+    {
+    }
+
     private readonly List<Subscriber> _subscribers = new();
     private readonly List<Task> _running = new();
     private readonly CancellationTokenSource _cts = new();
@@ -148,7 +154,7 @@ internal sealed class Crowd(string kind, int port, Meter meter, int n) : IAsyncD
         for (var i = 0; i < n && DateTime.UtcNow < giveUp; i++)
         {
             if (!await gate.WaitAsync(TimeSpan.FromSeconds(30), token)) break;
-            var s = Subscriber.Create(kind, port, meter);
+            var s = Subscriber.Create(kind, ports[i % ports.Length], meter); // several nodes: the subscribers spread over them
             _subscribers.Add(s);
             _running.Add(Task.Run(async () =>
             {

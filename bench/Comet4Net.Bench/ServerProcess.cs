@@ -16,7 +16,7 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     internal int Port { get; }
 
-    internal static async Task<ServerProcess> StartAsync(string serverDll, string kind)
+    internal static async Task<ServerProcess> StartAsync(string serverDll, string kind, IReadOnlyDictionary<string, string>? environment = null)
     {
         var port = FreePort();
         var info = new ProcessStartInfo("dotnet", $"\"{serverDll}\" --server {kind} --urls http://127.0.0.1:{port}")
@@ -26,6 +26,7 @@ internal sealed class ServerProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         info.Environment["DOTNET_gcServer"] = "0";
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) info.Environment[key] = value;
         var process = Process.Start(info)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"[{kind}] {e.Data}"); };
@@ -57,9 +58,12 @@ internal sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>User + system CPU seconds of the server process so far.</summary>
-    internal double CpuSeconds()
+    internal double CpuSeconds() => CpuSecondsOf(_process.Id);
+
+    /// <summary>User + system CPU seconds of a process so far (from /proc).</summary>
+    internal static double CpuSecondsOf(int pid)
     {
-        var fields = File.ReadAllText($"/proc/{_process.Id}/stat").Split(')')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var fields = File.ReadAllText($"/proc/{pid}/stat").Split(')')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
         // After the ')' the fields start at "state" (field 3); utime is field 14, stime 15.
         return (long.Parse(fields[11]) + long.Parse(fields[12])) / 100.0;
     }
