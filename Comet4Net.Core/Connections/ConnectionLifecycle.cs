@@ -151,10 +151,36 @@ internal sealed class ConnectionLifecycle(
     /// <summary>Attaches a request to a connection and raises Revival if it was dying.</summary>
     internal Attachment Attach(CometConnection connection, object? native)
     {
-        if (backplane.SharesSessions && connection.Dialect == CometDialect.V2) SaveSession(connection); // this node serves it now
+        if (backplane.SharesSessions && connection.Dialect == CometDialect.V2) TakeOver(connection);
         var attachment = connection.Attach(native, out var revived);
         if (revived) engine.Bus.Fire(new RevivalEvent(engine, connection));
         return attachment;
+    }
+
+    /// <summary>
+    /// This node serves the connection now. If another node served it since this copy was made, the
+    /// copy first takes what the session says now (subscriptions, user), which may have changed there.
+    /// </summary>
+    private void TakeOver(CometConnection connection)
+    {
+        if (backplane.FindSession(connection.Id) is { } session && session.Holder != engine.NodeId && !SameSubscriptions(connection, session))
+        {
+            lock (connection.Sync)
+            {
+                engine.Subscriptions.Unregister(connection, DropReason.Expired, quiet: true);
+                connection.Subscriptions = session.Subscriptions is { } kept ? new ConcurrentDictionary<string, long>(kept, StringComparer.Ordinal) : null;
+                engine.Subscriptions.Register(connection);
+            }
+        }
+        SaveSession(connection);
+    }
+
+    private static bool SameSubscriptions(CometConnection connection, SessionState session)
+    {
+        var mine = connection.Subscriptions;
+        var theirs = session.Subscriptions;
+        if (mine is null || theirs is null) return mine is null && theirs is null;
+        return mine.Count == theirs.Count && theirs.All(kv => mine.TryGetValue(kv.Key, out var start) && start == kv.Value);
     }
 
     /// <summary>Detaches a finished request and raises Dying if no newer one took over.</summary>
@@ -182,8 +208,7 @@ internal sealed class ConnectionLifecycle(
         foreach (var connection in registry.Enumerate())
         {
             if (connection.State != ConnectionState.Dying || engine.Elapsed(connection.DyingSince) <= limit) continue;
-            if (backplane.SharesSessions && connection.Dialect == CometDialect.V2
-                && backplane.FindSession(connection.Id) is { } session && session.Holder != engine.NodeId)
+            if (HeldElsewhere(connection))
             {
                 RemoveHandedOver(connection);
                 continue;
@@ -196,11 +221,20 @@ internal sealed class ConnectionLifecycle(
         return removed;
     }
 
-    /// <summary>Ends every connection (the host is stopping).</summary>
+    /// <summary>Ends every connection (the host is stopping); copies of connections another node serves now go quietly.</summary>
     internal void Shutdown()
     {
-        foreach (var connection in registry.Snapshot()) Remove(connection, DropReason.Shutdown);
+        foreach (var connection in registry.Snapshot())
+        {
+            if (HeldElsewhere(connection)) RemoveHandedOver(connection);
+            else Remove(connection, DropReason.Shutdown);
+        }
     }
+
+    /// <summary>True if, on a shared backplane, another node served this connection's client since this node did.</summary>
+    private bool HeldElsewhere(CometConnection connection) =>
+        backplane.SharesSessions && connection.Dialect == CometDialect.V2
+        && backplane.FindSession(connection.Id) is { } session && session.Holder != engine.NodeId;
 
     /// <summary>Extends the sessions of the v2 connections held here (they are kept as long as held, then for the resume window).</summary>
     internal void KeepSessions() =>

@@ -279,4 +279,33 @@ public sealed class ClusterTests
         }
         CollectionAssert.AreEqual(Enumerable.Range(0, 6).ToArray(), seen.ToArray());
     }
+
+    [TestMethod]
+    [Timeout(60000, CooperativeCancellation = true)]
+    public async Task A_subscription_made_on_one_node_holds_on_the_node_that_serves_the_next_request()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        var connects = 0;
+        var drops = 0;
+        foreach (var node in cluster.Nodes)
+        {
+            node.Engine.On<Events.ConnectEvent>(_ => Interlocked.Increment(ref connects));
+            node.Engine.On<Events.DropEvent>(_ => Interlocked.Increment(ref drops));
+        }
+        // Round robin: conn on one node, the next requests on the two others, then the first again.
+        var client = new V2Client(cluster.Client);
+        using (var conn = await cluster.Client.GetAsync("/conn?cmd=conn&cv=2.0.0&ws=lpool&sub=hello"))
+            client.Accept(V2Client.Lines(await conn.Content.ReadAsStringAsync())[0]);
+        cluster.Nodes[0].Engine.SendToAll("hello", 1);
+        var (_, frames) = await client.PollAsync();
+        CollectionAssert.AreEqual(new[] { 1 }, Numbers(frames));
+        using (var sub = await cluster.Client.GetAsync($"/conn?cmd=sub&cid={client.Id}&cs={client.Secret}&channel=news"))
+            Assert.AreEqual(HttpStatusCode.OK, sub.StatusCode);
+        cluster.Nodes[1].Engine.SendToAll("news", 2);
+        cluster.Nodes[2].Engine.SendToAll("hello", 3);
+        (_, frames) = await client.PollAsync(); // back on the node that made the connection: its copy learns of "news"
+        CollectionAssert.AreEqual(new[] { 2, 3 }, Numbers(frames));
+        Assert.AreEqual(1, connects, "one connection for the application, however many nodes served it");
+        Assert.AreEqual(0, drops);
+    }
 }
