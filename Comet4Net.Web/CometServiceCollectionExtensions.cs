@@ -1,6 +1,8 @@
 using System.Diagnostics.Metrics;
 using Comet4Net;
 using Comet4Net.Backplane;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Comet4Net.Web.Internal;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -35,6 +37,7 @@ public static class CometServiceCollectionExtensions
         });
         services.TryAddSingleton(sp => sp.GetRequiredService<CometContext>().Engine);
         services.TryAddSingleton<CometDispatcher>();
+        services.TryAddEnumerable(ServiceDescriptor.Transient<IStartupFilter, CometWebSocketsStartupFilter>());
         services.TryAddSingleton<ClientScriptMarker>();
         services.AddHostedService<CometHostedService>();
         return services;
@@ -63,6 +66,16 @@ internal sealed class CometOptionsValidator : IValidateOptions<CometOptions>
         options.Validate(); // throws, naming the key: the message a user needs, not a generic options failure
         return ValidateOptionsResult.Success;
     }
+}
+
+/// <summary>Puts ASP.NET Core's WebSocket middleware in front of the app, so that <c>/conn</c> can be upgraded (the websocket work style).</summary>
+internal sealed class CometWebSocketsStartupFilter : IStartupFilter
+{
+    public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+    {
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
+        next(app);
+    };
 }
 
 /// <summary>A startup action run on the context when the host starts.</summary>

@@ -69,6 +69,13 @@
   function extra(param) { return param ? (param.charAt(0) === '&' ? param : '&' + param) : ''; }
   function parse(text) { try { return JSON.parse(text); } catch (e) { return null; } }
   function hasSse() { return typeof window.EventSource === 'function'; }
+  function hasWs() { return typeof window.WebSocket === 'function'; }
+  /** The ws:// or wss:// form of a URL that may be relative to the page. */
+  function wsUrl(url) {
+    if (/^https?:/i.test(url)) return url.replace(/^http/i, 'ws');
+    var loc = window.location || {};
+    return (loc.protocol === 'https:' ? 'wss://' : 'ws://') + loc.host + (url.charAt(0) === '/' ? '' : '/') + url;
+  }
 
   /**
    * The data of the conn system frame in a conn answer, once complete: the first line of NDJSON, or
@@ -157,10 +164,11 @@
 
     _abort: function () {
       clearTimeout(this._timer); clearTimeout(this._probe);
-      var x = this._xhr, es = this._es;
-      this._xhr = this._es = null;
+      var x = this._xhr, es = this._es, so = this._sock;
+      this._xhr = this._es = this._sock = null;
       if (x) { x.onreadystatechange = null; try { x.abort(); } catch (e) {} }
       if (es) { es.onmessage = es.onerror = null; try { es.close(); } catch (e) {} }
+      if (so) { so.onmessage = so.onclose = so.onopen = so.onerror = null; try { so.close(); } catch (e) {} }
     },
 
     _drop: function () {
@@ -230,6 +238,7 @@
 
     _connect: function () {
       var self = this, seen = '', params = { cmd: 'conn', cv: JS.version, ws: this.forceStyle || undefined };
+      if (!this.forceStyle && hasWs() && !this._noWs) params.wsok = 1; // auto: the server may choose a WebSocket
       if (this.subs) params.sub = this.subs().join(',');
       this._send(this._url(params), function (chunk) {
         // An SSE answer stays open after its conn event: take the event, leave the rest to the EventSource.
@@ -256,7 +265,7 @@
       this.cId = d.cId; this.cs = d.cs; this.channels = d.channels || []; this.timeout = d.timeout; this.heartbeat = d.heartbeat;
       this.lastSeq = d.seq; this.epoch = d.epoch || ''; this.resume = d.resume > 0 ? d.resume : 0;
       this.refused = d.refused || []; // channels named at connect that the server's subscribe listeners refused
-      this.workStyle = ws === 'lpool' ? 'lpool' : ws === 'sse' && hasSse() ? 'sse' : 'stream';
+      this.workStyle = ws === 'lpool' ? 'lpool' : ws === 'sse' && hasSse() ? 'sse' : ws === 'websocket' && hasWs() && !this._noWs ? 'websocket' : 'stream';
       this.fireEvent('connect', d.cId, this.channels, this.workStyle, d.timeout, this);
       this._revive();
     },
@@ -287,8 +296,41 @@
       this.fireEvent('revival', this.url, this.cId, this);
     },
 
+    /**
+     * Revives on a WebSocket (an upgrade of the revival URL): the same NDJSON frames, one message per
+     * write; each message is acknowledged on the socket. A socket that closes before it opened means
+     * the path does not carry WebSockets (a proxy): stream instead, which falls back to long polling.
+     */
+    _ws: function () {
+      var self = this, so, opened = false;
+      this._abort();
+      so = this._sock = new window.WebSocket(wsUrl(this._url({ cmd: 'revival', cid: this.cId, cs: this.cs, ack: this.lastSeq, ep: this.epoch || undefined, ws: 'websocket' })));
+      var watch = function () {
+        clearTimeout(self._timer);
+        if (self.heartbeat > 0) self._timer = setTimeout(function () { if (self._sock === so) self._retry(); }, self.heartbeat * 1.5 + 1000);
+      };
+      so.onopen = function () { opened = true; watch(); };
+      so.onmessage = function (e) {
+        if (self._sock !== so) return;
+        watch();
+        var lines = String(e.data).split('\n'), before = self.lastSeq;
+        for (var i = 0; i < lines.length && self._sock === so; i++) if (lines[i]) self._frame(lines[i]);
+        if (self._sock === so && self.lastSeq > before) { try { so.send(JSON.stringify({ cmd: 'ack', seq: self.lastSeq })); } catch (x) {} }
+      };
+      so.onclose = function () {
+        if (self._sock !== so) return;
+        self._sock = null;
+        if (opened) { self._retry(); return; }
+        self._noWs = true;
+        self.workStyle = 'stream';
+        self._revive();
+      };
+      this.fireEvent('revival', this.url, this.cId, this);
+    },
+
     _revive: function () {
       if (!this.running) return;
+      if (this.workStyle === 'websocket') return this._ws();
       if (this.workStyle === 'sse') return this._sse();
       var self = this, style = this.workStyle, pending = '', probing = style === 'stream', alive = false;
       var url = this._url({ cmd: 'revival', cid: this.cId, cs: this.cs, ack: this.lastSeq, ws: this.forceStyle || style, ep: this.epoch || undefined });
@@ -330,6 +372,7 @@
     /** The server forgot the connection (expired, restarted): connect again and say so. */
     _reset: function () {
       this._abort();
+      this._noWs = false; // a new connection tries a WebSocket again
       var from = this.lastSeq + 1, cId = this.cId;
       this.fireEvent('stop', 'reconnect', cId, this.url, this);
       this.cId = ''; this.cs = '';

@@ -51,6 +51,19 @@ function load(file, options) {
     console: { error() {} , log() {} },
   };
   if (options.es) window.EventSource = FakeEventSource;
+  // options.ws: the window has a WebSocket (FakeWebSocket); the page is at http://page.test.
+  const sockets = [];
+  class FakeWebSocket {
+    constructor(url) { this.url = url; this.readyState = 0; this.sent = []; this.closed = false; sockets.push(this); }
+    send(data) { this.sent.push(JSON.parse(data)); }
+    close() { this.closed = true; this.readyState = 3; }
+    // Test side:
+    open() { this.readyState = 1; this.onopen && this.onopen({}); }
+    message(text) { this.onmessage && this.onmessage({ data: text }); }
+    serverClose() { this.readyState = 3; this.onclose && this.onclose({ code: 1006 }); }
+    get query() { return Object.fromEntries(new URL(this.url).searchParams); }
+  }
+  if (options.ws) { window.WebSocket = FakeWebSocket; window.location = { protocol: 'http:', host: 'page.test' }; }
   const fetch = (url, init) => { fetches.push({ url, init }); return { then() { return this; }, catch() { return this; } }; };
   if (options.fetch) window.fetch = fetch;
   const navigator = {};
@@ -75,7 +88,7 @@ function load(file, options) {
     return open[0];
   };
   const pending = () => requests.filter((x) => x.readyState < 4 && !x.aborted);
-  return { JS: window.JS, requests, xhrs, beacons, fetches, sources, source, next, pending, fire: (name) => (listeners[name] || []).forEach((f) => f({})) };
+  return { JS: window.JS, requests, xhrs, beacons, fetches, sources, sockets, source, next, pending, fire: (name) => (listeners[name] || []).forEach((f) => f({})) };
 }
 
 const line = (o) => JSON.stringify(o) + '\n';

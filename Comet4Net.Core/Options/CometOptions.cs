@@ -28,7 +28,10 @@ public sealed class CometOptions
     /// <summary>How often dying connections are checked for expiry. Default 5000.</summary>
     public int ConnFrequency { get; set; } = 5000;
 
-    /// <summary><c>auto</c>, <c>stream</c>, <c>lpool</c> or <c>sse</c>. Default <c>auto</c>: streaming for clients that can read it, long polling for the others.</summary>
+    /// <summary>
+    /// <c>auto</c>, <c>stream</c>, <c>lpool</c>, <c>sse</c> or <c>websocket</c>. Default <c>auto</c>: a WebSocket for v2
+    /// clients that can open one, streaming for the other clients that can read it, long polling for the rest.
+    /// </summary>
     public string WorkStyle { get; set; } = WorkStyles.Auto;
 
     /// <summary>Logs every connection event at Information level. Default false.</summary>
@@ -69,6 +72,12 @@ public sealed class CometOptions
 
     /// <summary>Longest query string accepted on <c>/conn</c>, in characters. Default 4096.</summary>
     public int MaxQueryLength { get; set; } = 4096;
+
+    /// <summary>
+    /// Origins (<c>https://example.com</c>, comma-separated) other than the server's own whose pages may open a
+    /// WebSocket to <c>/conn</c>. Empty (the default): only same-origin pages (and clients that send no Origin).
+    /// </summary>
+    public string AllowedOrigins { get; set; } = "";
 
     /// <summary>How long one write to a client may take before its request is ended. Default 10000.</summary>
     public int SendTimeout { get; set; } = 10000;
@@ -122,7 +131,7 @@ public sealed class CometOptions
         if (MaxQueryLength < 256)
             throw Bad(nameof(MaxQueryLength), MaxQueryLength.ToString(), "a number of characters, at least 256");
         if (WorkStyles.Parse(WorkStyle) is null)
-            throw Bad(nameof(WorkStyle), WorkStyle, "one of auto, stream, lpool, sse");
+            throw Bad(nameof(WorkStyle), WorkStyle, "one of auto, stream, lpool, sse, websocket");
         if (Language is not ("zh" or "en"))
             throw Bad(nameof(Language), Language, "zh or en");
         if (!string.IsNullOrEmpty(TokenKey) && TokenKey.Length < 32)

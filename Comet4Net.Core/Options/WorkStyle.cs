@@ -11,6 +11,8 @@ public enum CometWorkStyle
     LongPoll,
     /// <summary>Server-Sent Events, <c>text/event-stream</c> (<c>sse</c>).</summary>
     Sse,
+    /// <summary>A WebSocket: the same frames as <c>stream</c>, one text message per write, acknowledgements sent back on the socket (<c>websocket</c>).</summary>
+    WebSocket,
 }
 
 /// <summary>The work styles' names, as configuration, the wire and Comet4J spell them.</summary>
@@ -24,6 +26,8 @@ public static class WorkStyles
     public const string LongPoll = "lpool";
     /// <summary>Server-Sent Events (<c>text/event-stream</c>).</summary>
     public const string Sse = "sse";
+    /// <summary>A WebSocket (an upgrade of the same URL).</summary>
+    public const string WebSocket = "websocket";
 
     /// <summary>The canonical name of a work style, or null if <paramref name="value"/> is none.</summary>
     public static string? Parse(string? value) => TryParse(value, out var style) ? Name(style) : null;
@@ -37,6 +41,7 @@ public static class WorkStyles
             case Stream: style = CometWorkStyle.Stream; return true;
             case LongPoll or "longpoll" or "long-poll": style = CometWorkStyle.LongPoll; return true;
             case Sse: style = CometWorkStyle.Sse; return true;
+            case WebSocket or "ws": style = CometWorkStyle.WebSocket; return true;
             default: style = CometWorkStyle.Auto; return false;
         }
     }
@@ -47,6 +52,7 @@ public static class WorkStyles
         CometWorkStyle.Stream => Stream,
         CometWorkStyle.LongPoll => LongPoll,
         CometWorkStyle.Sse => Sse,
+        CometWorkStyle.WebSocket => WebSocket,
         _ => Auto,
     };
 }

@@ -34,7 +34,7 @@ internal sealed record CommandRequest(
         CometWorkStyle? ws = wsText is not null && WorkStyles.TryParse(wsText, out var parsed) ? parsed : null;
         var ackBad = !TryReadAck(http, p, out var ack);
         var secret = p.GetValueOrDefault(CometProtocol.FlagSecret);
-        var asksV2 = secret is not null || p.ContainsKey(CometProtocol.FlagAck) || p.GetValueOrDefault("v") == "2" || ws == CometWorkStyle.Sse;
+        var asksV2 = secret is not null || p.ContainsKey(CometProtocol.FlagAck) || p.GetValueOrDefault("v") == "2" || ws is CometWorkStyle.Sse or CometWorkStyle.WebSocket;
         return new CommandRequest(http, p,
             Command: p.GetValueOrDefault(CometProtocol.FlagAction),
             ClientVersion: p.GetValueOrDefault(CometProtocol.FlagClientVersion) ?? "",

@@ -6,18 +6,19 @@ namespace Comet4Net.Web.Internal;
 internal static class WorkStyleChooser
 {
     /// <summary>
-    /// The configured style, unless a v2 client asked for one. <c>auto</c>: v2 clients stream
-    /// (they fall back by themselves); legacy clients stream in browsers that can read a response
-    /// while it arrives (Chrome, Safari, Firefox, Edge, AIR, as Comet4J decided) and poll elsewhere.
-    /// SSE is for v2 clients only.
+    /// The configured style, unless a v2 client asked for one. <c>auto</c>: a WebSocket for v2 clients
+    /// that say they can open one (<c>wsok=1</c>), a stream for the other v2 clients (they fall back by
+    /// themselves); legacy clients stream in browsers that can read a response while it arrives
+    /// (Chrome, Safari, Firefox, Edge, AIR, as Comet4J decided) and poll elsewhere.
+    /// SSE and WebSocket are for v2 clients only.
     /// </summary>
-    internal static CometWorkStyle Choose(CometOptions options, HttpContext http, CometDialect dialect, CometWorkStyle? requested)
+    internal static CometWorkStyle Choose(CometOptions options, HttpContext http, CometDialect dialect, CometWorkStyle? requested, bool canWebSocket = false)
     {
         if (dialect == CometDialect.V2 && requested is { } asked) return asked;
         var configured = options.Style();
-        if (configured == CometWorkStyle.Sse && dialect == CometDialect.Legacy) configured = CometWorkStyle.Auto;
+        if (configured is CometWorkStyle.Sse or CometWorkStyle.WebSocket && dialect == CometDialect.Legacy) configured = CometWorkStyle.Auto;
         if (configured != CometWorkStyle.Auto) return configured;
-        if (dialect == CometDialect.V2) return CometWorkStyle.Stream;
+        if (dialect == CometDialect.V2) return canWebSocket ? CometWorkStyle.WebSocket : CometWorkStyle.Stream;
         return CanStream(http.Request.Headers.UserAgent.ToString()) ? CometWorkStyle.Stream : CometWorkStyle.LongPoll;
     }
 

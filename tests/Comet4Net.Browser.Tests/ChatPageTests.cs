@@ -14,7 +14,7 @@ public sealed class ChatPageTests
         await page.GotoAsync(url);
         await page.FillAsync("#loginName", name);
         await page.ClickAsync("#loginButton");
-        await Assertions.Expect(page.Locator("#workStyle")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("streaming|long polling"));
+        await Assertions.Expect(page.Locator("#workStyle")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("streaming|long polling|websocket"));
         return page;
     }
 
@@ -22,6 +22,7 @@ public sealed class ChatPageTests
     [Timeout(90000, CooperativeCancellation = true)]
     [DataRow("stream", "streaming")]
     [DataRow("lpool", "long polling")]
+    [DataRow("auto", "websocket")]
     public async Task Two_people_talk_and_one_leaves(string workStyle, string shown)
     {
         await using var app = await BrowserFixture.StartChatAsync(new() { ["Comet:WorkStyle"] = workStyle, ["Comet:ConnExpires"] = "2000", ["Comet:ConnFrequency"] = "500" });
@@ -81,5 +82,24 @@ public sealed class ChatPageTests
         await Assertions.Expect(bob.Locator("#log .sys").Last).ToContainTextAsync("Ann left");
         await Assertions.Expect(bob.Locator("#users li", new() { HasText = "Ann" })).ToHaveCountAsync(0);
         await Assertions.Expect(bob.Locator("#users li")).ToHaveCountAsync(1);
+    }
+
+    [TestMethod]
+    [Timeout(90000, CooperativeCancellation = true)]
+    public async Task Behind_a_proxy_that_refuses_WebSocket_upgrades_the_chat_falls_back_to_streaming()
+    {
+        await using var app = await BrowserFixture.StartChatAsync();
+        await using var proxy = await Comet4Net.Tests.Shared.ChaosProxy.StartAsync(new Uri(app.Urls.First()));
+        proxy.Enabled = false;
+        proxy.BlockWebSockets = true;
+        await using var annContext = await BrowserFixture.Browser.NewContextAsync();
+        await using var bobContext = await BrowserFixture.Browser.NewContextAsync();
+        var ann = await JoinAsync(annContext, proxy.Url + "/", "Ann");
+        var bob = await JoinAsync(bobContext, proxy.Url + "/", "Bob");
+        await Assertions.Expect(ann.Locator("#workStyle")).ToHaveTextAsync("streaming");
+        await Assertions.Expect(bob.Locator("#workStyle")).ToHaveTextAsync("streaming");
+        await ann.FillAsync("#input", "through the proxy");
+        await ann.PressAsync("#input", "Enter");
+        await Assertions.Expect(bob.Locator("#log .msg .text").Last).ToHaveTextAsync("through the proxy");
     }
 }

@@ -37,7 +37,7 @@ public sealed class OptionsTests
     [TestMethod]
     public void A_context_refuses_bad_options()
     {
-        Assert.ThrowsExactly<CometConfigurationException>(() => new CometContext(new CometOptions { WorkStyle = "websocket" }));
+        Assert.ThrowsExactly<CometConfigurationException>(() => new CometContext(new CometOptions { WorkStyle = "iframe" }));
     }
 
     [TestMethod]

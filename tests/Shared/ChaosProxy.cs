@@ -48,6 +48,9 @@ public sealed class ChaosProxy : IAsyncDisposable
 
     private Uri NextTarget() => Targets is { Length: > 0 } targets ? targets[(int)((uint)Interlocked.Increment(ref _turn) % (uint)targets.Length)] : Target;
 
+    /// <summary>Refuse WebSocket upgrades (with 502), as a proxy that does not carry them. Default true.</summary>
+    public bool BlockWebSockets { get; set; } = true;
+
     /// <summary>Share of /conn answers cut part-way. Default 0.1.</summary>
     public double CutRate { get; set; } = 0.1;
 
@@ -181,6 +184,11 @@ public sealed class ChaosProxy : IAsyncDisposable
     private async Task ForwardAsync(HttpContext context)
     {
         var isConn = context.Request.Path.StartsWithSegments("/conn");
+        if (BlockWebSockets && context.Request.Headers.Upgrade.Count > 0)
+        {
+            context.Response.StatusCode = StatusCodes.Status502BadGateway;
+            return;
+        }
         var chaos = isConn && Enabled;
         var (cut, cutAfter, delay) = chaos ? Roll() : (false, 0, 0);
         if (isConn) Interlocked.Increment(ref _requests);

@@ -24,7 +24,7 @@ internal sealed class ConnectCommand(CometContext context) : ICometCommand
         {
             if (r.WorkStyleIsBad)
             {
-                await CometResponses.ErrorAsync(http, 400, "bad-request", Options.Text($"Unknown ws '{CometResponses.Sanitize(r.WorkStyleText)}': expected stream, lpool, sse or auto.", $"未知的 ws '{CometResponses.Sanitize(r.WorkStyleText)}'。"));
+                await CometResponses.ErrorAsync(http, 400, "bad-request", Options.Text($"Unknown ws '{CometResponses.Sanitize(r.WorkStyleText)}': expected stream, lpool, sse, websocket or auto.", $"未知的 ws '{CometResponses.Sanitize(r.WorkStyleText)}'。"));
                 return;
             }
             if (r.WorkStyle != CometWorkStyle.Auto) requested = r.WorkStyle;
@@ -37,7 +37,7 @@ internal sealed class ConnectCommand(CometContext context) : ICometCommand
                 "此服务器不接受旧版客户端（comet4j 0.x）；应用可设置 Comet:AllowLegacyClients=true 允许。"));
             return;
         }
-        var style = WorkStyleChooser.Choose(Options, http, dialect, requested);
+        var style = WorkStyleChooser.Choose(Options, http, dialect, requested, r.Get("wsok") == "1");
         long? resumeAfter = null;
         if (style == CometWorkStyle.Sse)
         {

@@ -24,7 +24,7 @@ internal sealed class RevivalCommand(CometContext context, ConnectionLookup look
             {
                 if (r.WorkStyle is not { } ws || ws == CometWorkStyle.Auto)
                 {
-                    await CometResponses.ErrorAsync(http, 400, "bad-request", options.Text($"Unknown ws '{CometResponses.Sanitize(r.WorkStyleText)}': expected stream, lpool or sse.", $"未知的 ws '{CometResponses.Sanitize(r.WorkStyleText)}'。"));
+                    await CometResponses.ErrorAsync(http, 400, "bad-request", options.Text($"Unknown ws '{CometResponses.Sanitize(r.WorkStyleText)}': expected stream, lpool, sse or websocket.", $"未知的 ws '{CometResponses.Sanitize(r.WorkStyleText)}'。"));
                     return;
                 }
                 connection.Style = ws;
@@ -37,6 +37,11 @@ internal sealed class RevivalCommand(CometContext context, ConnectionLookup look
             CometResponses.NoCache(http.Response);
         }
         var style = connection.Style;
+        if (style == CometWorkStyle.WebSocket)
+        {
+            await WebSocketAsync(r, connection);
+            return;
+        }
         var frames = FrameWriter.For(engine, connection, style, r.SseNamedEvents);
         var preamble = frames switch
         {
@@ -45,5 +50,39 @@ internal sealed class RevivalCommand(CometContext context, ConnectionLookup look
             _ => null,
         };
         await DeliveryPump.RunAsync(engine, connection, http, connection.Dialect == CometDialect.V2 ? r.Ack : 0, style, frames, preamble);
+    }
+
+    /// <summary>A revival on <c>ws=websocket</c> must be the WebSocket upgrade, from an allowed origin.</summary>
+    private async Task WebSocketAsync(CommandRequest r, CometConnection connection)
+    {
+        var http = r.Http;
+        var options = context.Options;
+        if (!http.WebSockets.IsWebSocketRequest)
+        {
+            await CometResponses.ErrorAsync(http, 400, "bad-request", options.Text(
+                "ws=websocket is a WebSocket upgrade of this URL (new WebSocket('ws://…/conn?cmd=revival&…')); plain HTTP requests use stream, lpool or sse.",
+                "ws=websocket 需要 WebSocket 升级请求。"));
+            return;
+        }
+        if (!OriginAllowed(http, options))
+        {
+            await CometResponses.ErrorAsync(http, 403, "forbidden", options.Text(
+                $"Pages from {CometResponses.Sanitize(http.Request.Headers.Origin.ToString())} may not open a WebSocket here (Comet:AllowedOrigins).", "不允许该来源打开 WebSocket。"));
+            return;
+        }
+        await WebSocketTransport.RunAsync(context.Engine, connection, http, r.AckIsBad ? 0 : r.Ack);
+    }
+
+    /// <summary>Same origin, no Origin (not a browser), or one of Comet:AllowedOrigins.</summary>
+    internal static bool OriginAllowed(Microsoft.AspNetCore.Http.HttpContext http, CometOptions options)
+    {
+        var origin = http.Request.Headers.Origin.ToString();
+        if (origin.Length == 0) return true;
+        if (Uri.TryCreate(origin, UriKind.Absolute, out var uri) && string.Equals(uri.Authority, http.Request.Host.Value, StringComparison.OrdinalIgnoreCase)) return true;
+        foreach (var allowed in options.AllowedOrigins.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (string.Equals(allowed.TrimEnd('/'), origin.TrimEnd('/'), StringComparison.OrdinalIgnoreCase)) return true;
+        }
+        return false;
     }
 }

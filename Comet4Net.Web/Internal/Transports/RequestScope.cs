@@ -31,14 +31,15 @@ internal sealed class RequestScope : IDisposable
     private TaskCompletionSource? _wake;
     private Task? _onBroadcast, _onHeartbeat;
 
-    internal RequestScope(CometEngine engine, CometConnection connection, HttpContext context)
+    /// <param name="timeout">End the request at Comet:Timeout (HTTP answers); a WebSocket lives until either side closes it.</param>
+    internal RequestScope(CometEngine engine, CometConnection connection, HttpContext context, bool timeout = true)
     {
         _engine = engine;
         _connection = connection;
         _context = context;
         Attachment = engine.Attach(connection, context);
         _cts = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, Attachment.Ended);
-        _cts.CancelAfter(engine.Options.Timeout);
+        if (timeout) _cts.CancelAfter(engine.Options.Timeout);
         _wakeAction = Wake;
         _wakeLaterAction = WakeLater;
         connection.SetWaker(_wakeLaterAction);
@@ -58,7 +59,7 @@ internal sealed class RequestScope : IDisposable
         {
             if (_connection.State == ConnectionState.Dropped) return EndReason.Dropped;
             if (Attachment.WasSuperseded) return EndReason.Superseded;
-            if (_context.RequestAborted.IsCancellationRequested) return EndReason.ClientGone;
+            if (_context.RequestAborted.IsCancellationRequested || Volatile.Read(ref _closedByClient)) return EndReason.ClientGone;
             return _cts.IsCancellationRequested ? EndReason.Timeout : EndReason.None;
         }
     }
@@ -95,6 +96,15 @@ internal sealed class RequestScope : IDisposable
     }
 
     private void Wake() => Volatile.Read(ref _wake)?.TrySetResult();
+
+    /// <summary>Ends the request from the server side (a WebSocket that the client closed).</summary>
+    internal void End()
+    {
+        Volatile.Write(ref _closedByClient, true);
+        try { _cts.Cancel(); } catch (ObjectDisposedException) { }
+    }
+
+    private bool _closedByClient;
 
     private void WakeLater() => ThreadPool.UnsafeQueueUserWorkItem(static s => s.Wake(), this, preferLocal: false);
 

@@ -65,9 +65,13 @@
     }
   };
 
+  var STYLES = { lpool: 'long polling', stream: 'streaming', sse: 'server-sent events', websocket: 'websocket' };
+  function showStyle() { $('workStyle').textContent = STYLES[JS.Engine.getConnector().workStyle] || 'streaming'; }
+  JS.Engine.getConnector().on('revival', showStyle); // a style can change on the way (a fallback)
+
   JS.Engine.on({
     start: function (cId, channels, engine) {
-      $('workStyle').textContent = engine.getConnector().workStyle === 'lpool' ? 'long polling' : 'streaming';
+      showStyle();
       $('status').textContent = '';
       loadUsers();
     },

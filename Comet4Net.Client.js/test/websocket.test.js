@@ -1,0 +1,79 @@
+// The websocket work style: auto asks for it, frames arrive on a socket and are acknowledged on it,
+// a closed socket revives from the last ack, and a path that does not carry WebSockets falls back to streaming.
+const { test, mock, beforeEach, afterEach } = require('node:test');
+const assert = require('node:assert/strict');
+const { load, connFrame, msg } = require('./harness');
+
+beforeEach(() => mock.timers.enable({ apis: ['setTimeout'] }));
+afterEach(() => mock.timers.reset());
+
+for (const file of ['src/comet4j.js', 'dist/comet4j.min.js']) {
+  const t = (name, fn) => test(`${file}: ${name}`, fn);
+
+  function onWebSocket() {
+    const c = load(file, { ws: true });
+    const got = [];
+    const styles = [];
+    c.JS.Engine.on('news', (data) => got.push(data));
+    c.JS.Engine.on('start', (cId, channels, engine, ws) => styles.push(ws));
+    c.JS.Engine.start('/conn', 'room=1');
+    const conn = c.next();
+    assert.equal(conn.query.wsok, '1', 'auto: the client says it can open a WebSocket');
+    conn.respond(200, connFrame({ ws: 'websocket', epoch: 'E1', heartbeat: 1000 }));
+    return Object.assign(c, { got, styles });
+  }
+
+  t('frames arrive on the socket, once and in order, and each message is acknowledged on it', () => {
+    const c = onWebSocket();
+    assert.deepEqual(c.styles, ['websocket']);
+    const so = c.sockets[0];
+    assert.match(so.url, /^ws:\/\/page\.test\/conn\?cmd=revival&cid=C{22}&cs=S{22}&ack=10&ep=E1&ws=websocket&room=1$/);
+    so.open();
+    so.message(msg(11, 'news', 1) + msg(12, 'news', 2));
+    so.message(msg(12, 'news', 2) + msg(13, 'news', 3)); // a re-send after a reconnect is dropped
+    assert.deepEqual(c.got, [1, 2, 3]);
+    assert.deepEqual(so.sent, [{ cmd: 'ack', seq: 12 }, { cmd: 'ack', seq: 13 }]);
+  });
+
+  t('a socket that closes after it opened is opened again from the last ack, with backoff', () => {
+    const c = onWebSocket();
+    const so = c.sockets[0];
+    so.open();
+    so.message(msg(11, 'news', 1));
+    so.serverClose();
+    assert.equal(c.sockets.length, 1, 'not at once');
+    mock.timers.tick(1000);
+    assert.equal(c.sockets.length, 2);
+    assert.equal(c.sockets[1].query.ack, '11');
+    c.sockets[1].open();
+    c.sockets[1].message(msg(12, 'news', 2));
+    assert.deepEqual(c.got, [1, 2]);
+  });
+
+  t('a socket that never opens (a proxy that does not carry WebSockets) falls back to streaming', () => {
+    const c = onWebSocket();
+    c.sockets[0].serverClose();
+    const revival = c.next();
+    assert.equal(revival.query.ws, 'stream');
+    assert.equal(revival.query.ack, '10');
+    revival.progress(msg(11, 'news', 1));
+    assert.deepEqual(c.got, [1]);
+    assert.equal(c.JS.Engine.getConnector().workStyle, 'stream');
+  });
+
+  t('a silent socket (no frame, not even a heartbeat) is opened again', () => {
+    const c = onWebSocket();
+    c.sockets[0].open();
+    mock.timers.tick(2600);
+    assert.equal(c.sockets[0].closed, true);
+    mock.timers.tick(1000);
+    assert.equal(c.sockets.length, 2);
+  });
+
+  t('without WebSocket in the window, auto does not ask for it', () => {
+    const c = load(file);
+    c.JS.Engine.on('news', () => {});
+    c.JS.Engine.start('/conn');
+    assert.equal('wsok' in c.next().query, false);
+  });
+}

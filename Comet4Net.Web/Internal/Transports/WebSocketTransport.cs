@@ -1,0 +1,159 @@
+using System.Net.WebSockets;
+using System.Text;
+using Comet4Net.Delivery;
+using Microsoft.AspNetCore.Http;
+using Newtonsoft.Json.Linq;
+
+namespace Comet4Net.Web.Internal.Transports;
+
+/// <summary>
+/// The <c>websocket</c> work style: the v2 frames of <c>stream</c> (NDJSON lines, a <c>gap</c> notice
+/// first when needed, <c>hb</c> when idle), one text message per write; the client sends
+/// <c>{"cmd":"ack","seq":N}</c> back on the socket so the server can forget what it has. A resume
+/// is a new socket opened with <c>cmd=revival&amp;ack=N</c>, as for every other style.
+/// </summary>
+internal static class WebSocketTransport
+{
+    private const int MaxBatch = 500;
+
+    internal static async Task RunAsync(CometEngine engine, CometConnection connection, HttpContext http, long ack)
+    {
+        using var socket = await http.WebSockets.AcceptWebSocketAsync();
+        connection.Pending.RemoveThrough(ack);
+        using var scope = new RequestScope(engine, connection, http, timeout: false);
+        var frames = new V2Frames(engine);
+        var reading = ReadAsync(engine, connection, socket, scope);
+        var sendTimeout = TimeSpan.FromMilliseconds(engine.Options.SendTimeout);
+        var batch = new List<CometMessage>();
+        var cursor = engine.CursorAfter(connection, ack);
+        var heartbeatEvery = engine.Options.Heartbeat > 0 ? TimeSpan.FromMilliseconds(engine.Options.Heartbeat / 2.0) : TimeSpan.MaxValue;
+        var lastWrite = engine.Timestamp;
+        using var body = new MemoryStream();
+        try
+        {
+            while (socket.State == WebSocketState.Open)
+            {
+                var signals = scope.Signals();
+                batch.Clear();
+                var gap = engine.Collect(connection, ref cursor, batch, MaxBatch);
+                if (batch.Count > 0 || gap is not null)
+                {
+                    if (scope.Reason == EndReason.Superseded) break;
+                    body.SetLength(0);
+                    if (gap is { } g) body.Write(frames.Gap(g));
+                    foreach (var m in batch) body.Write(frames.Frame(m));
+                    if (!await SendAsync(socket, body.GetBuffer().AsMemory(0, (int)body.Length), sendTimeout, engine)) return;
+                    engine.Counters.AddWritten(batch.Count, body.Length);
+                    lastWrite = engine.Timestamp;
+                    continue;
+                }
+                if (scope.IsEnded)
+                {
+                    if (frames.End(scope.Reason, connection, held: true) is { } last) await SendAsync(socket, last, sendTimeout, engine);
+                    break;
+                }
+                if (engine.Elapsed(lastWrite) >= heartbeatEvery)
+                {
+                    if (!await SendAsync(socket, frames.Heartbeat()!, sendTimeout, engine)) return;
+                    lastWrite = engine.Timestamp;
+                }
+                await scope.WaitAsync(signals, heartbeat: heartbeatEvery != TimeSpan.MaxValue);
+            }
+            await CloseAsync(socket, scope.Reason == EndReason.Dropped ? WebSocketCloseStatus.PolicyViolation : WebSocketCloseStatus.NormalClosure);
+        }
+        finally
+        {
+            scope.End();
+            await reading;
+        }
+    }
+
+    /// <summary>One text message, given up after SendTimeout (a client that does not read must not hold its writer).</summary>
+    private static async Task<bool> SendAsync(WebSocket socket, ReadOnlyMemory<byte> message, TimeSpan timeout, CometEngine engine)
+    {
+        try
+        {
+            await socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).AsTask().WaitAsync(timeout);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            engine.Counters.AddLimitHit();
+            socket.Abort();
+            return false;
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// What the client sends: <c>{"cmd":"ack","seq":N}</c>. Anything else, or a message larger than
+    /// MaxQueryLength, or a binary one, closes the socket with the reason (never an exception page).
+    /// </summary>
+    private static async Task ReadAsync(CometEngine engine, CometConnection connection, WebSocket socket, RequestScope scope)
+    {
+        var buffer = new byte[engine.Options.MaxQueryLength];
+        try
+        {
+            while (socket.State == WebSocketState.Open)
+            {
+                var count = 0;
+                ValueWebSocketReceiveResult result;
+                do
+                {
+                    if (count == buffer.Length)
+                    {
+                        await CloseAsync(socket, WebSocketCloseStatus.MessageTooBig, $"A message is longer than {buffer.Length} bytes.");
+                        return;
+                    }
+                    result = await socket.ReceiveAsync(buffer.AsMemory(count), scope.Token);
+                    count += result.Count;
+                } while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
+                if (result.MessageType == WebSocketMessageType.Close) return;
+                if (result.MessageType != WebSocketMessageType.Text || !TryReadAck(buffer.AsSpan(0, count), out var seq))
+                {
+                    await CloseAsync(socket, WebSocketCloseStatus.InvalidPayloadData, "Expected a text message {\"cmd\":\"ack\",\"seq\":N}.");
+                    return;
+                }
+                connection.Pending.RemoveThrough(seq);
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            scope.End(); // the client closed, or broke the rules: the writer stops
+        }
+    }
+
+    private static bool TryReadAck(ReadOnlySpan<byte> text, out long seq)
+    {
+        seq = 0;
+        try
+        {
+            var message = JObject.Parse(Encoding.UTF8.GetString(text));
+            if ((string?)message["cmd"] != "ack" || message["seq"] is not { Type: JTokenType.Integer } value) return false;
+            seq = (long)value;
+            return seq >= 0;
+        }
+        catch (Exception e) when (e is Newtonsoft.Json.JsonException or InvalidCastException or OverflowException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task CloseAsync(WebSocket socket, WebSocketCloseStatus status, string? reason = null)
+    {
+        try
+        {
+            if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+                await socket.CloseOutputAsync(status, reason, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(2));
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or TimeoutException or OperationCanceledException or ObjectDisposedException)
+        {
+        }
+    }
+}
