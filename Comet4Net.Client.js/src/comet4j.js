@@ -309,7 +309,7 @@
         clearTimeout(self._timer);
         if (self.heartbeat > 0) self._timer = setTimeout(function () { if (self._sock === so) self._retry(); }, self.heartbeat * 1.5 + 1000);
       };
-      so.onopen = function () { opened = true; watch(); };
+      so.onopen = function () { opened = self._wsWorked = true; watch(); };
       so.onmessage = function (e) {
         if (self._sock !== so) return;
         watch();
@@ -320,9 +320,11 @@
       so.onclose = function () {
         if (self._sock !== so) return;
         self._sock = null;
-        if (opened) { self._retry(); return; }
+        // Once a socket has worked on this path, a failure is the network's: try again, with backoff.
+        if (opened || self._wsWorked) { self._retry(); return; }
         self._noWs = true;
         self.workStyle = 'stream';
+        if (self.forceStyle === 'websocket') self.forceStyle = 'stream'; // asked for, but the path does not carry it
         self._revive();
       };
       this.fireEvent('revival', this.url, this.cId, this);

@@ -76,4 +76,27 @@ for (const file of ['src/comet4j.js', 'dist/comet4j.min.js']) {
     c.JS.Engine.start('/conn');
     assert.equal('wsok' in c.next().query, false);
   });
+
+  t('a page that asked for websocket falls back to streaming too, and says so on its revivals', () => {
+    const c = load(file, { ws: true });
+    c.JS.Engine.on('news', () => {});
+    c.JS.Engine.start('/conn', '', { ws: 'websocket' });
+    const conn = c.next();
+    assert.equal(conn.query.ws, 'websocket');
+    conn.respond(200, connFrame({ ws: 'websocket' }));
+    c.sockets[0].serverClose();
+    assert.equal(c.next().query.ws, 'stream');
+  });
+
+  t('once a socket has worked, a failure to open the next one is the network: it tries again instead of falling back', () => {
+    const c = onWebSocket();
+    c.sockets[0].open();
+    c.sockets[0].message(msg(11, 'news', 1));
+    c.sockets[0].serverClose();
+    mock.timers.tick(1000);
+    c.sockets[1].serverClose(); // the network is down: the upgrade fails
+    mock.timers.tick(2000);
+    assert.equal(c.sockets.length, 3, 'a WebSocket again');
+    assert.equal(c.pending().length, 0, 'no fallback request');
+  });
 }

@@ -15,7 +15,7 @@ namespace Comet4Net.Browser.Tests;
 [TestClass]
 public sealed class ResilienceBrowserTests
 {
-    private static readonly string[] Styles = ["lpool", "stream", "sse"];
+    private static readonly string[] Styles = ["lpool", "stream", "sse", "websocket"];
 
     public TestContext TestContext { get; set; } = null!;
 
@@ -89,6 +89,7 @@ public sealed class ResilienceBrowserTests
         var engine = app.Services.GetRequiredService<CometEngine>();
         await using var proxy = await ChaosProxy.StartAsync(new Uri(app.Urls.First()));
         proxy.Enabled = false; // only the outage
+        proxy.BlockWebSockets = false;
         var pages = await OpenPagesAsync(proxy.Url, 3);
         var drops = 0;
         engine.On<Events.DropEvent>(e => { if (e.Reason == Events.DropReason.Expired) Interlocked.Increment(ref drops); });
@@ -102,6 +103,8 @@ public sealed class ResilienceBrowserTests
             for (var i = 200; i < Messages; i++) { Send(engine, pages, i); await Task.Delay(10, TestContext.CancellationToken); }
             await AssertEveryPageGotEverythingAsync(pages, Messages, "20 s outage", 60000);
             TestContext.WriteLine($"proxy: {proxy.OutageCuts} requests cut or refused by the outage; {drops} connections dropped by expiry and resumed");
+            foreach (var page in pages)
+                Assert.AreEqual(page.Style, await page.Tab.EvaluateAsync<string>("() => JS.Engine.getConnector().workStyle"), "an outage is no reason to change work style");
             Assert.IsGreaterThanOrEqualTo(pages.Count, drops, "the outage outlasted ConnExpires: every page's connection was dropped, and resumed");
         }
         finally
@@ -118,7 +121,8 @@ public sealed class ResilienceBrowserTests
         var engine = app.Services.GetRequiredService<CometEngine>();
         await using var proxy = await ChaosProxy.StartAsync(new Uri(app.Urls.First()), seed: 11);
         proxy.CutRate = 0;
-        proxy.ChunkCutRate = 0.1; // each chunk of a /conn answer: one in ten is the last before the connection is cut
+        proxy.ChunkCutRate = 0.1; // each chunk of a /conn answer (each WebSocket message): one in ten is the last before the connection is cut
+        proxy.BlockWebSockets = false;
         var pages = await OpenPagesAsync(proxy.Url, 3);
         const int Messages = 400;
         try
@@ -127,6 +131,8 @@ public sealed class ResilienceBrowserTests
             await AssertEveryPageGotEverythingAsync(pages, Messages, "10% of chunks cut", 60000);
             TestContext.WriteLine($"proxy: {proxy.Requests} /conn requests, {proxy.Cuts} cut, {proxy.Delays} delayed");
             Assert.IsGreaterThanOrEqualTo(20, proxy.Cuts, "the proxy must have cut many answers");
+            foreach (var page in pages.Where(p => p.Style == "websocket"))
+                Assert.AreEqual("websocket", await page.Tab.EvaluateAsync<string>("() => JS.Engine.getConnector().workStyle"), "cut sockets are opened again");
         }
         finally
         {
@@ -149,8 +155,10 @@ public sealed class ResilienceBrowserTests
             for (var i = 0; i < Messages; i++) { Send(engine, pages, i); await Task.Delay(20, TestContext.CancellationToken); }
             // Promptly: a message held in a proxy's buffer would arrive only with the next 10 s timeout, or never.
             await AssertEveryPageGotEverythingAsync(pages, Messages, "nginx, plain proxy_pass", 5000);
+            // The plain config does not carry WebSocket upgrades: those pages fell back to streaming, and stayed there.
             foreach (var page in pages)
-                Assert.AreEqual(page.Style, await page.Tab.EvaluateAsync<string>("() => JS.Engine.getConnector().workStyle"), "a page kept its work style: nginx passed the stream through");
+                Assert.AreEqual(page.Style == "websocket" ? "stream" : page.Style, await page.Tab.EvaluateAsync<string>("() => JS.Engine.getConnector().workStyle"),
+                    "a page kept its work style: nginx passed the stream through");
         }
         finally
         {
@@ -174,6 +182,7 @@ public sealed class ResilienceBrowserTests
         var nodes = await StartNodesAsync(redis, o => o.Timeout = 10000);
         await using var proxy = await ChaosProxy.StartAsync(new Uri(nodes[0].Urls.First()));
         proxy.Enabled = false;
+        proxy.BlockWebSockets = false;
         proxy.Targets = nodes.Select(n => new Uri(n.Urls.First())).ToArray();
         var pages = await OpenPagesAsync(proxy.Url, 3);
         const int Messages = 240;
@@ -207,6 +216,7 @@ public sealed class ResilienceBrowserTests
         proxy.CutRate = 0;
         proxy.DelayRate = 0.1;
         proxy.ChunkCutRate = 0.05;
+        proxy.BlockWebSockets = false;
         proxy.Targets = nodes.Select(n => new Uri(n.Urls.First())).ToArray(); // each request to the next node: no sticky sessions
         var pages = await OpenPagesAsync(proxy.Url, 3);
         const int Messages = 300;

@@ -131,6 +131,7 @@ public sealed class ChaosProxy : IAsyncDisposable
             AutomaticDecompression = DecompressionMethods.None,
         }) { Timeout = Timeout.InfiniteTimeSpan };
         var proxy = new ChaosProxy(app, upstream, seed) { Target = target };
+        app.UseWebSockets();
         app.Run(proxy.ForwardAsync);
         await app.StartAsync();
         proxy.Url = app.Urls.First();
@@ -184,9 +185,10 @@ public sealed class ChaosProxy : IAsyncDisposable
     private async Task ForwardAsync(HttpContext context)
     {
         var isConn = context.Request.Path.StartsWithSegments("/conn");
-        if (BlockWebSockets && context.Request.Headers.Upgrade.Count > 0)
+        if (context.WebSockets.IsWebSocketRequest)
         {
-            context.Response.StatusCode = StatusCodes.Status502BadGateway;
+            if (BlockWebSockets) context.Response.StatusCode = StatusCodes.Status502BadGateway;
+            else await RelayWebSocketAsync(context);
             return;
         }
         var chaos = isConn && Enabled;
@@ -307,5 +309,64 @@ public sealed class ChaosProxy : IAsyncDisposable
         await _app.StopAsync(cts.Token);
         await _app.DisposeAsync();
         _upstream.Dispose();
+    }
+
+    /// <summary>
+    /// Carries a WebSocket to the next target, message by message, with the same faults as HTTP
+    /// answers: each message from the server is the last before the connection is cut with
+    /// probability ChunkCutRate, and an outage cuts every socket and refuses new ones.
+    /// </summary>
+    private async Task RelayWebSocketAsync(HttpContext context)
+    {
+        Interlocked.Increment(ref _requests);
+        var outage = OutageToken();
+        if (Outage || outage.IsCancellationRequested)
+        {
+            OutageCut(context);
+            return;
+        }
+        using var upstream = new System.Net.WebSockets.ClientWebSocket();
+        var target = NextTarget();
+        var url = new UriBuilder(target) { Scheme = target.Scheme == "https" ? "wss" : "ws", Path = context.Request.Path, Query = context.Request.QueryString.Value?.TrimStart('?') }.Uri;
+        try
+        {
+            await upstream.ConnectAsync(url, outage);
+        }
+        catch (Exception)
+        {
+            context.Response.StatusCode = StatusCodes.Status502BadGateway;
+            return;
+        }
+        using var client = await context.WebSockets.AcceptWebSocketAsync();
+        using var both = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, outage);
+        async Task PumpAsync(System.Net.WebSockets.WebSocket from, System.Net.WebSockets.WebSocket to, bool chaos)
+        {
+            var buffer = new byte[65536];
+            while (!both.IsCancellationRequested)
+            {
+                var result = await from.ReceiveAsync(buffer, both.Token);
+                if (result.MessageType == System.Net.WebSockets.WebSocketMessageType.Close)
+                {
+                    await to.CloseOutputAsync(result.CloseStatus ?? System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, result.CloseStatusDescription, CancellationToken.None);
+                    return;
+                }
+                await to.SendAsync(buffer.AsMemory(0, result.Count), result.MessageType, result.EndOfMessage, both.Token);
+                if (chaos && result.EndOfMessage && Enabled && RollChunkCut())
+                {
+                    Interlocked.Increment(ref _cuts);
+                    return; // the connection breaks right after this message
+                }
+            }
+        }
+        try
+        {
+            await Task.WhenAny(PumpAsync(upstream, client, chaos: true), PumpAsync(client, upstream, chaos: false));
+        }
+        catch (Exception)
+        {
+        }
+        if (outage.IsCancellationRequested) Interlocked.Increment(ref _outageCuts);
+        client.Abort();
+        upstream.Abort();
     }
 }
