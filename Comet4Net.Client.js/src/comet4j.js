@@ -121,7 +121,7 @@
     Observable.call(this);
     this.cId = ''; this.cs = ''; this.channels = []; this.workStyle = ''; this.running = false;
     this.url = ''; this.param = ''; this.lastSeq = 0; this.timeout = 60000; this.heartbeat = 15000;
-    this.epoch = ''; this.resume = 0; this.refused = []; // from the conn frame: the server's epoch, and how long (ms) it keeps a position for resume
+    this.epoch = ''; this.resume = 0; this.refused = []; this._replies = {}; // from the conn frame: the server's epoch, and how long (ms) it keeps a position for resume
     this.retryBase = 500; this.retryMax = 15000; this.streamProbeTimeout = 4000;
     this.forceStyle = ''; this.subs = null; this._retries = 0; this._xhr = null; this._timer = null;
     var self = this;
@@ -168,7 +168,7 @@
       this._xhr = this._es = this._sock = null;
       if (x) { x.onreadystatechange = null; try { x.abort(); } catch (e) {} }
       if (es) { es.onmessage = es.onerror = null; try { es.close(); } catch (e) {} }
-      if (so) { so.onmessage = so.onclose = so.onopen = so.onerror = null; try { so.close(); } catch (e) {} }
+      if (so) { so.onmessage = so.onclose = so.onopen = so.onerror = null; try { so.close(); } catch (e) {} this._failReplies(); }
     },
 
     _drop: function () {
@@ -320,6 +320,7 @@
       so.onclose = function () {
         if (self._sock !== so) return;
         self._sock = null;
+        self._failReplies();
         // Once a socket has worked on this path, a failure is the network's: try again, with backoff.
         if (opened || self._wsWorked) { self._retry(); return; }
         self._noWs = true;
@@ -391,6 +392,7 @@
         if (d.type === 'gap') this.fireEvent('gap', { from: d.from, to: d.to }, this);
         else if (d.type === 'kicked') this.stop(d.reason || 'kicked', true);
         else if (d.type === 'reconnect') this._reset();
+        else if (d.type === 'reply') this._reply(d);
         return d.type; // conn, hb, dying, superseded: nothing to do here (a finished answer is followed by a revival)
       }
       if (f.seq !== undefined && !f.history) {
@@ -400,9 +402,33 @@
       this.fireEvent('message', f.channel, f.data, f.time, this, f);
     },
 
+    _reply: function (d) {
+      var cb = this._replies[d.id], codes = { refused: 403, forbidden: 403, 'bad-request': 400, 'too-large': 413 };
+      if (!cb) return;
+      delete this._replies[d.id];
+      if (d.error) cb(new Error(d.message || d.error), { status: codes[d.error] || 400, responseText: JSON.stringify({ error: d.error, message: d.message }) });
+      else cb(null, { status: 200, responseText: d.frames !== undefined ? d.frames : JSON.stringify(d) });
+    },
+
+    /** The socket closed with commands unanswered: they fail like a lost request (and are retried). */
+    _failReplies: function () {
+      var replies = this._replies;
+      this._replies = {};
+      for (var id in replies) replies[id](new Error('connection lost'), { status: 0, responseText: '' });
+    },
+
     /** Sends a v2 command for this connection (sub, unsub, pub, count); callback(err, xhr). */
     command: function (params, callback, post) {
       if (!this.cId) { if (callback) callback(new Error('not connected')); return; }
+      var so = this._sock;
+      if (so && so.readyState === 1) {
+        // On a WebSocket the command goes over it; its reply frame answers it (an XHR-like {status, responseText}).
+        var id = this._cmdId = (this._cmdId || 0) + 1, m = { id: id };
+        for (var k in params) if (params[k] !== undefined && params[k] !== null) m[k] = k === 'history' ? +params[k] : params[k];
+        this._replies[id] = callback || function () {};
+        try { so.send(JSON.stringify(m)); } catch (e) { this._failReplies(); }
+        return;
+      }
       params.cid = this.cId; params.cs = this.cs;
       var body = query(params) + extra(this.param);
       ajax(post ? 'POST' : 'GET', this.url, body, function (x) {

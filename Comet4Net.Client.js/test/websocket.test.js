@@ -99,4 +99,26 @@ for (const file of ['src/comet4j.js', 'dist/comet4j.min.js']) {
     assert.equal(c.sockets.length, 3, 'a WebSocket again');
     assert.equal(c.pending().length, 0, 'no fallback request');
   });
+
+  t('on a WebSocket, channel commands go over the socket and their replies answer them', () => {
+    const c = onWebSocket();
+    const so = c.sockets[0];
+    so.open();
+    const history = [];
+    c.JS.Engine.on('room', (data, time, engine, frame) => history.push((frame.history ? 'h:' : '') + data), null, { history: 2 });
+    assert.deepEqual(so.sent, [{ id: 1, cmd: 'sub', channel: 'room', history: 2 }]);
+    so.message(msg(11, 'room', 'live')); // a live frame before the history reply waits for it
+    const frames = msg(5, 'room', 'old', { history: true }) + JSON.stringify({ channel: 'c4j', data: { type: 'subscribed', channel: 'room', history: 1 } }) + '\n';
+    so.message(JSON.stringify({ channel: 'c4j', data: { type: 'reply', id: 1, ok: true, frames } }) + '\n');
+    assert.deepEqual(history, ['h:old', 'live']);
+    let report = null;
+    c.JS.Engine.send('room', { text: 'hi' }, (err, r) => { report = r; });
+    assert.deepEqual(so.sent[so.sent.length - 1], { id: 2, cmd: 'pub', channel: 'room', data: '{"text":"hi"}' });
+    so.message(JSON.stringify({ channel: 'c4j', data: { type: 'reply', id: 2, ok: true, seq: 12, delivered: 3 } }) + '\n');
+    assert.equal(report.delivered, 3);
+    let counted = null;
+    c.JS.Engine.count('room', (err, r) => { counted = err ? err.message : r.connections; });
+    so.message(JSON.stringify({ channel: 'c4j', data: { type: 'reply', id: 3, error: 'forbidden', message: 'Counts of room are not public.' } }) + '\n');
+    assert.equal(counted, 'Counts of room are not public.');
+  });
 }

@@ -141,4 +141,52 @@ public sealed class WebSocketTests
         using var again = await OpenAsync(server, client);
         CollectionAssert.AreEqual(new[] { 1 }, Numbers(await ReadAsync(again, client, f => Numbers(f).Length >= 1)));
     }
+
+    private static async Task<JObject> CommandAsync(ClientWebSocket socket, V2Client client, string json, int id)
+    {
+        await socket.SendAsync(Encoding.UTF8.GetBytes(json), WebSocketMessageType.Text, true, CancellationToken.None);
+        var frames = await ReadAsync(socket, client, f => f.Any(x => (string?)x["data"]?["type"] == "reply" && (int?)x["data"]?["id"] == id));
+        return (JObject)frames.Last(x => (string?)x["data"]?["type"] == "reply")["data"]!;
+    }
+
+    [TestMethod]
+    [Timeout(30000, CooperativeCancellation = true)]
+    public async Task Channel_commands_go_over_the_socket_with_the_rules_of_their_HTTP_forms()
+    {
+        await using var server = await CometTestServer.StartAsync(setup: c =>
+        {
+            c.RegisterChannel("room", new ChannelOptions { HistoryCount = 5, AllowPublish = true, AllowCount = true });
+            c.Engine.On<Events.SubscribeEvent>(e => e.Channel != "secret");
+        });
+        server.Engine.SendToAll("room", "before");
+        var client = await ConnectAsync(server, "&ws=websocket&sub=news");
+        using var socket = await OpenAsync(server, client);
+
+        var sub = await CommandAsync(socket, client, "{\"cmd\":\"sub\",\"channel\":\"room\",\"history\":5,\"id\":1}", 1);
+        Assert.IsTrue((bool)sub["ok"]!);
+        var history = V2Client.Lines((string)sub["frames"]!);
+        Assert.AreEqual("before", (string?)history[0]["data"]);
+        Assert.IsTrue((bool)history[0]["history"]!);
+
+        var pub = await CommandAsync(socket, client, "{\"cmd\":\"pub\",\"channel\":\"room\",\"data\":\"{\\\"text\\\":\\\"hi\\\"}\",\"id\":2}", 2);
+        Assert.IsTrue((bool)pub["ok"]!);
+        Assert.AreEqual(1, (int)pub["delivered"]!);
+        var own = await ReadAsync(socket, client, f => f.Any(x => (string?)x["channel"] == "room"));
+        Assert.AreEqual("hi", (string?)own.First(x => (string?)x["channel"] == "room")["data"]!["text"]);
+
+        var count = await CommandAsync(socket, client, "{\"cmd\":\"count\",\"channel\":\"room\",\"id\":3}", 3);
+        Assert.AreEqual(1, (int)count["connections"]!);
+        var refused = await CommandAsync(socket, client, "{\"cmd\":\"sub\",\"channel\":\"secret\",\"id\":4}", 4);
+        Assert.AreEqual("refused", (string?)refused["error"]);
+        var notAllowed = await CommandAsync(socket, client, "{\"cmd\":\"pub\",\"channel\":\"news\",\"data\":\"1\",\"id\":5}", 5);
+        Assert.AreEqual("forbidden", (string?)notAllowed["error"]);
+        var bad = await CommandAsync(socket, client, "{\"cmd\":\"sub\",\"channel\":\"no spaces\",\"id\":6}", 6);
+        Assert.AreEqual("bad-request", (string?)bad["error"]);
+        var unsub = await CommandAsync(socket, client, "{\"cmd\":\"unsub\",\"channel\":\"room\",\"id\":7}", 7);
+        Assert.IsTrue((bool)unsub["ok"]!);
+        server.Engine.SendToAll("room", "not any more");
+        server.Engine.SendToAll("news", 9);
+        var after = await ReadAsync(socket, client, f => Numbers(f).Length >= 1);
+        Assert.IsFalse(after.Any(x => (string?)x["channel"] == "room"), "unsubscribed");
+    }
 }

@@ -9,8 +9,9 @@ namespace Comet4Net.Web.Internal.Transports;
 /// <summary>
 /// The <c>websocket</c> work style: the v2 frames of <c>stream</c> (NDJSON lines, a <c>gap</c> notice
 /// first when needed, <c>hb</c> when idle), one text message per write; the client sends
-/// <c>{"cmd":"ack","seq":N}</c> back on the socket so the server can forget what it has. A resume
-/// is a new socket opened with <c>cmd=revival&amp;ack=N</c>, as for every other style.
+/// <c>{"cmd":"ack","seq":N}</c> back on the socket so the server can forget what it has, and may
+/// send its channel commands there too (<see cref="SocketCommands"/>). A resume is a new socket
+/// opened with <c>cmd=revival&amp;ack=N</c>, as for every other style.
 /// </summary>
 internal static class WebSocketTransport
 {
@@ -22,7 +23,8 @@ internal static class WebSocketTransport
         connection.Pending.RemoveThrough(ack);
         using var scope = new RequestScope(engine, connection, http, timeout: false);
         var frames = new V2Frames(engine);
-        var reading = ReadAsync(engine, connection, socket, scope);
+        using var sending = new SemaphoreSlim(1, 1); // one send at a time: the writer's frames, the reader's replies
+        var reading = ReadAsync(engine, connection, socket, scope, sending);
         var sendTimeout = TimeSpan.FromMilliseconds(engine.Options.SendTimeout);
         var batch = new List<CometMessage>();
         var cursor = engine.CursorAfter(connection, ack);
@@ -42,19 +44,19 @@ internal static class WebSocketTransport
                     body.SetLength(0);
                     if (gap is { } g) body.Write(frames.Gap(g));
                     foreach (var m in batch) body.Write(frames.Frame(m));
-                    if (!await SendAsync(socket, body.GetBuffer().AsMemory(0, (int)body.Length), sendTimeout, engine)) return;
+                    if (!await SendAsync(socket, body.GetBuffer().AsMemory(0, (int)body.Length), sendTimeout, engine, sending)) return;
                     engine.Counters.AddWritten(batch.Count, body.Length);
                     lastWrite = engine.Timestamp;
                     continue;
                 }
                 if (scope.IsEnded)
                 {
-                    if (frames.End(scope.Reason, connection, held: true) is { } last) await SendAsync(socket, last, sendTimeout, engine);
+                    if (frames.End(scope.Reason, connection, held: true) is { } last) await SendAsync(socket, last, sendTimeout, engine, sending);
                     break;
                 }
                 if (engine.Elapsed(lastWrite) >= heartbeatEvery)
                 {
-                    if (!await SendAsync(socket, frames.Heartbeat()!, sendTimeout, engine)) return;
+                    if (!await SendAsync(socket, frames.Heartbeat()!, sendTimeout, engine, sending)) return;
                     lastWrite = engine.Timestamp;
                 }
                 await scope.WaitAsync(signals, heartbeat: heartbeatEvery != TimeSpan.MaxValue);
@@ -69,11 +71,19 @@ internal static class WebSocketTransport
     }
 
     /// <summary>One text message, given up after SendTimeout (a client that does not read must not hold its writer).</summary>
-    private static async Task<bool> SendAsync(WebSocket socket, ReadOnlyMemory<byte> message, TimeSpan timeout, CometEngine engine)
+    internal static async Task<bool> SendAsync(WebSocket socket, ReadOnlyMemory<byte> message, TimeSpan timeout, CometEngine engine, SemaphoreSlim sending)
     {
         try
         {
-            await socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).AsTask().WaitAsync(timeout);
+            if (!await sending.WaitAsync(timeout)) throw new TimeoutException();
+            try
+            {
+                await socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).AsTask().WaitAsync(timeout);
+            }
+            finally
+            {
+                sending.Release();
+            }
             return true;
         }
         catch (TimeoutException)
@@ -89,11 +99,13 @@ internal static class WebSocketTransport
     }
 
     /// <summary>
-    /// What the client sends: <c>{"cmd":"ack","seq":N}</c>. Anything else, or a message larger than
-    /// MaxQueryLength, or a binary one, closes the socket with the reason (never an exception page).
+    /// What the client sends: <c>{"cmd":"ack","seq":N}</c> and the channel commands. Anything else,
+    /// or a message larger than MaxQueryLength, or a binary one, closes the socket with the reason.
     /// </summary>
-    private static async Task ReadAsync(CometEngine engine, CometConnection connection, WebSocket socket, RequestScope scope)
+    private static async Task ReadAsync(CometEngine engine, CometConnection connection, WebSocket socket, RequestScope scope, SemaphoreSlim sending)
     {
+        var commands = new SocketCommands(engine, connection);
+        var sendTimeout = TimeSpan.FromMilliseconds(engine.Options.SendTimeout);
         var buffer = new byte[engine.Options.MaxQueryLength];
         try
         {
@@ -112,12 +124,28 @@ internal static class WebSocketTransport
                     count += result.Count;
                 } while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
                 if (result.MessageType == WebSocketMessageType.Close) return;
-                if (result.MessageType != WebSocketMessageType.Text || !TryReadAck(buffer.AsSpan(0, count), out var seq))
+                var message = result.MessageType == WebSocketMessageType.Text ? Parse(buffer.AsSpan(0, count)) : null;
+                if (message is null || (string?)message["cmd"] is not { } cmd)
                 {
-                    await CloseAsync(socket, WebSocketCloseStatus.InvalidPayloadData, "Expected a text message {\"cmd\":\"ack\",\"seq\":N}.");
+                    await CloseAsync(socket, WebSocketCloseStatus.InvalidPayloadData, "Expected a text message {\"cmd\":\"ack\",\"seq\":N} or a channel command.");
                     return;
                 }
-                connection.Pending.RemoveThrough(seq);
+                if (cmd == "ack")
+                {
+                    if (message["seq"] is not { Type: JTokenType.Integer } value || (long)value < 0)
+                    {
+                        await CloseAsync(socket, WebSocketCloseStatus.InvalidPayloadData, "'seq' must be a whole number, 0 or more.");
+                        return;
+                    }
+                    connection.Pending.RemoveThrough((long)value);
+                    continue;
+                }
+                if (commands.Answer(cmd, message) is not { } reply)
+                {
+                    await CloseAsync(socket, WebSocketCloseStatus.InvalidPayloadData, "Unknown cmd: expected ack, sub, unsub, pub or count.");
+                    return;
+                }
+                if (!await SendAsync(socket, reply, sendTimeout, engine, sending)) return;
             }
         }
         catch (Exception e) when (e is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException)
@@ -129,19 +157,15 @@ internal static class WebSocketTransport
         }
     }
 
-    private static bool TryReadAck(ReadOnlySpan<byte> text, out long seq)
+    private static JObject? Parse(ReadOnlySpan<byte> text)
     {
-        seq = 0;
         try
         {
-            var message = JObject.Parse(Encoding.UTF8.GetString(text));
-            if ((string?)message["cmd"] != "ack" || message["seq"] is not { Type: JTokenType.Integer } value) return false;
-            seq = (long)value;
-            return seq >= 0;
+            return JToken.Parse(Encoding.UTF8.GetString(text)) as JObject;
         }
-        catch (Exception e) when (e is Newtonsoft.Json.JsonException or InvalidCastException or OverflowException)
+        catch (Newtonsoft.Json.JsonException)
         {
-            return false;
+            return null;
         }
     }
 
