@@ -48,6 +48,7 @@ switch (server)
         app.MapComet("/conn");
         break;
     case "signalr":
+        app.UseWebSockets();
         app.MapHub<BenchHub>("/hub");
         break;
     case "bare":

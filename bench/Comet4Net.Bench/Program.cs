@@ -18,7 +18,8 @@ var results = Path.Combine(root, "bench", "results");
 Directory.CreateDirectory(results);
 
 if (cluster) return await ClusterBench.RunAsync(FindRoot(), quick, repeat);
-string[] kinds = quick ? ["comet-stream", "signalr-sse", "bare"] : ["comet-stream", "comet-lpool", "comet-sse", "signalr-sse", "signalr-lpool", "bare"];
+string[] kinds = quick ? ["comet-stream", "comet-websocket", "signalr-sse", "signalr-ws", "bare"]
+    : ["comet-stream", "comet-lpool", "comet-sse", "comet-websocket", "signalr-sse", "signalr-lpool", "signalr-ws", "bare"];
 if (args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault() is { } only) kinds = only.Split(',', StringSplitOptions.RemoveEmptyEntries);
 int[] sizes = quick ? [10_000] : [1_000, 10_000];
 var all = new List<Result>();

@@ -61,9 +61,12 @@ internal static class Report
         var c = Find(all, Comet, n);
         var s = Find(all, SignalR, n);
         var b = Find(all, Bare, n);
+        var cw = Find(all, "comet-websocket", n);
+        var sw = Find(all, "signalr-ws", n);
         string R(Func<Result, double> f, Result? x, Result? y) => x is null || y is null ? "n/a" : Ratio(f(x), f(y));
         return $"summary: fanout10k throughput comet4net/signalr={R(x => x.BurstDelivered, c, s)} comet4net/bare={R(x => x.BurstDelivered, c, b)} " +
-               $"cpu/msg comet4net/signalr={R(x => x.CpuMicrosPerMessage, c, s)} mem/conn comet4net/signalr={R(x => x.IdleBytesPerConnection, c, s)}";
+               $"cpu/msg comet4net/signalr={R(x => x.CpuMicrosPerMessage, c, s)} mem/conn comet4net/signalr={R(x => x.IdleBytesPerConnection, c, s)}" +
+               $" websocket: throughput={R(x => x.BurstDelivered, cw, sw)} cpu/msg={R(x => x.CpuMicrosPerMessage, cw, sw)} mem/conn={R(x => x.IdleBytesPerConnection, cw, sw)}";
     }
 
     /// <summary>Delivered messages/s (burst) and p99 latency against N, one line per server: SVG, and PNG through rsvg-convert.</summary>
@@ -72,7 +75,7 @@ internal static class Report
         var palette = new Dictionary<string, string>
         {
             ["comet-stream"] = "#2563eb", ["comet-lpool"] = "#60a5fa", ["comet-sse"] = "#93c5fd",
-            ["signalr-sse"] = "#dc2626", ["signalr-lpool"] = "#f87171", ["bare"] = "#16a34a",
+            ["comet-websocket"] = "#1e3a8a", ["signalr-sse"] = "#dc2626", ["signalr-lpool"] = "#f87171", ["signalr-ws"] = "#7f1d1d", ["bare"] = "#16a34a",
         };
         string Colour(string kind) => palette.GetValueOrDefault(kind, "#6b7280");
         const int W = 1030, H = 420, panel = 440, top = 50, height = 300, left = 90;

@@ -85,6 +85,8 @@ internal abstract class Subscriber(int port, Meter meter)
         "comet-stream" => new CometSubscriber(port, meter, "stream"),
         "comet-lpool" => new CometSubscriber(port, meter, "lpool"),
         "comet-sse" => new CometSseSubscriber(port, meter),
+        "comet-websocket" => new CometWebSocketSubscriber(port, meter),
+        "signalr-ws" => new SignalRWebSocketSubscriber(port, meter),
         "signalr-sse" => new SignalRSubscriber(port, meter, sse: true),
         "signalr-lpool" => new SignalRSubscriber(port, meter, sse: false),
         "bare" => new BareSubscriber(port, meter),
@@ -171,6 +173,64 @@ internal sealed class SignalRSubscriber(int port, Meter meter, bool sse) : Subsc
         await post.SendAsync("POST", "/hub?id=" + id, "{\"protocol\":\"json\",\"version\":1}\u001e",
             "Content-Type: text/plain;charset=UTF-8\r\n", token);
         await post.ReadTextAsync(token);
+    }
+}
+
+/// <summary>Reads a WebSocket's messages into the scanner until it closes.</summary>
+internal static class Sockets
+{
+    internal static async Task ReadAsync(System.Net.WebSockets.ClientWebSocket socket, Scanner scanner, CancellationToken token)
+    {
+        var buffer = new byte[16384];
+        while (!token.IsCancellationRequested && socket.State == System.Net.WebSockets.WebSocketState.Open)
+        {
+            var result = await socket.ReceiveAsync(buffer, token);
+            if (result.MessageType == System.Net.WebSockets.WebSocketMessageType.Close) return;
+            scanner.Feed(buffer.AsSpan(0, result.Count));
+        }
+    }
+}
+
+/// <summary>Comet4Net's websocket style: conn over HTTP, then the revival URL upgraded.</summary>
+internal sealed class CometWebSocketSubscriber(int port, Meter meter) : Subscriber(port, meter)
+{
+    internal override async Task RunAsync(CancellationToken token)
+    {
+        string cid, cs;
+        using (var http = await RawHttp.ConnectAsync(Port, token))
+        {
+            await http.SendAsync("GET", "/conn?cmd=conn&cv=2.0.0&ws=websocket", token: token);
+            var (status, body) = await http.ReadTextAsync(token);
+            if (status != 200) { Failed = true; return; }
+            cid = Field(body, "cId");
+            cs = Field(body, "cs");
+            Scanner.LastSeq = long.Parse(Field(body, "seq"));
+        }
+        using var socket = new System.Net.WebSockets.ClientWebSocket();
+        await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{Port}/conn?cmd=revival&cid={cid}&cs={cs}&ack={Scanner.LastSeq}&ws=websocket"), token);
+        Ready = true;
+        await Sockets.ReadAsync(socket, Scanner, token);
+    }
+}
+
+/// <summary>SignalR over WebSockets: negotiate, the socket, the JSON hub protocol handshake, then invocations.</summary>
+internal sealed class SignalRWebSocketSubscriber(int port, Meter meter) : Subscriber(port, meter)
+{
+    internal override async Task RunAsync(CancellationToken token)
+    {
+        string id;
+        using (var negotiate = await RawHttp.ConnectAsync(Port, token))
+        {
+            await negotiate.SendAsync("POST", "/hub/negotiate?negotiateVersion=1", "", token: token);
+            var (status, body) = await negotiate.ReadTextAsync(token);
+            if (status != 200) { Failed = true; return; }
+            id = Uri.EscapeDataString(Field(body, "connectionToken"));
+        }
+        using var socket = new System.Net.WebSockets.ClientWebSocket();
+        await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{Port}/hub?id={id}"), token);
+        await socket.SendAsync("{\"protocol\":\"json\",\"version\":1}\u001e"u8.ToArray(), System.Net.WebSockets.WebSocketMessageType.Text, true, token);
+        Ready = true;
+        await Sockets.ReadAsync(socket, Scanner, token);
     }
 }
 

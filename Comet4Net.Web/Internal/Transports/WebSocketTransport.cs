@@ -30,7 +30,6 @@ internal static class WebSocketTransport
         var cursor = engine.CursorAfter(connection, ack);
         var heartbeatEvery = engine.Options.Heartbeat > 0 ? TimeSpan.FromMilliseconds(engine.Options.Heartbeat / 2.0) : TimeSpan.MaxValue;
         var lastWrite = engine.Timestamp;
-        using var body = new MemoryStream();
         try
         {
             while (socket.State == WebSocketState.Open)
@@ -41,11 +40,26 @@ internal static class WebSocketTransport
                 if (batch.Count > 0 || gap is not null)
                 {
                     if (scope.Reason == EndReason.Superseded) break;
-                    body.SetLength(0);
-                    if (gap is { } g) body.Write(frames.Gap(g));
-                    foreach (var m in batch) body.Write(frames.Frame(m));
-                    if (!await SendAsync(socket, body.GetBuffer().AsMemory(0, (int)body.Length), sendTimeout, engine, sending)) return;
-                    engine.Counters.AddWritten(batch.Count, body.Length);
+                    var gapFrame = gap is { } g ? frames.Gap(g) : null;
+                    var length = gapFrame?.Length ?? 0;
+                    foreach (var m in batch) length += frames.Frame(m).Length;
+                    bool sent;
+                    if (gapFrame is null && batch.Count == 1)
+                    {
+                        sent = await SendAsync(socket, frames.Frame(batch[0]), sendTimeout, engine, sending); // the shared frame itself, no copy
+                    }
+                    else
+                    {
+                        // Several frames in one message: a pooled buffer for this write only (nothing kept per connection).
+                        var buffer = ArrayPool<byte>.Shared.Rent(length);
+                        var at = 0;
+                        if (gapFrame is not null) { gapFrame.CopyTo(buffer, at); at += gapFrame.Length; }
+                        foreach (var m in batch) { var f = frames.Frame(m); f.CopyTo(buffer, at); at += f.Length; }
+                        sent = await SendAsync(socket, buffer.AsMemory(0, at), sendTimeout, engine, sending);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                    }
+                    if (!sent) return;
+                    engine.Counters.AddWritten(batch.Count, length);
                     lastWrite = engine.Timestamp;
                     continue;
                 }
@@ -106,7 +120,8 @@ internal static class WebSocketTransport
     {
         var commands = new SocketCommands(engine, connection);
         var sendTimeout = TimeSpan.FromMilliseconds(engine.Options.SendTimeout);
-        var buffer = new byte[engine.Options.MaxQueryLength];
+        var limit = engine.Options.MaxQueryLength;
+        var buffer = new byte[256]; // acks are tiny; grows (up to MaxQueryLength) only for a longer command
         try
         {
             while (socket.State == WebSocketState.Open)
@@ -117,8 +132,12 @@ internal static class WebSocketTransport
                 {
                     if (count == buffer.Length)
                     {
-                        await CloseAsync(socket, WebSocketCloseStatus.MessageTooBig, $"A message is longer than {buffer.Length} bytes.");
-                        return;
+                        if (buffer.Length >= limit)
+                        {
+                            await CloseAsync(socket, WebSocketCloseStatus.MessageTooBig, $"A message is longer than {limit} bytes.");
+                            return;
+                        }
+                        Array.Resize(ref buffer, Math.Min(limit, buffer.Length * 4));
                     }
                     result = await socket.ReceiveAsync(buffer.AsMemory(count), scope.Token);
                     count += result.Count;
