@@ -109,7 +109,7 @@ public sealed class CometContext
     public ChannelOptions? GetChannelOptions(string channel) =>
         Volatile.Read(ref _channelOptions).TryGetValue(channel, out var o) ? o : null;
 
-    /// <summary>Comet4J's name for <see cref="RegisterChannel"/>.</summary>
+    /// <summary>Comet4J's name for <see cref="RegisterChannel(string)"/>.</summary>
     public void RegistChannel(string channel) => RegisterChannel(channel);
 
     /// <summary>Removes a registered channel. Returns false if it was not registered.</summary>

@@ -69,7 +69,7 @@ public interface ICometBackplane
     /// </summary>
     int ExpireSessions();
 
-    /// <summary>Records that a connection receives a channel (<see cref="ChannelCounts.EveryChannel"/>: every channel it is allowed).</summary>
+    /// <summary>Records that a connection receives a channel (<see cref="Channels.ChannelCounts.EveryChannel"/>: every channel it is allowed).</summary>
     void Join(string channel, string connectionId, string? userId);
 
     /// <summary>Records that a connection no longer receives a channel. Returns false if it did not.</summary>

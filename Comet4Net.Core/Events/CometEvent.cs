@@ -9,10 +9,10 @@ public abstract class CometEvent(CometEngine engine, CometConnection? connection
     /// <summary>The connection concerned (null for a broadcast message event).</summary>
     public CometConnection? Connection { get; } = connection;
 
-    /// <summary>Comet4J's name for <see cref="Connection"/>.</summary>
+    /// <summary>Comet4J's name for <see cref="CometEvent.Connection"/>.</summary>
     public CometConnection? Conn => Connection;
 
-    /// <summary>Comet4J's getter for <see cref="Connection"/>.</summary>
+    /// <summary>Comet4J's getter for <see cref="CometEvent.Connection"/>.</summary>
     public CometConnection? GetConn() => Connection;
 
     /// <summary>Comet4J's getter for <see cref="Engine"/>.</summary>

@@ -2,7 +2,7 @@ namespace Comet4Net.Events;
 
 /// <summary>
 /// Raised before a message is sent; a listener returning false cancels the send.
-/// <see cref="Connection"/> is the target of a SendTo, null for SendToAll.
+/// <see cref="CometEvent.Connection"/> is the target of a SendTo, null for SendToAll.
 /// </summary>
 public sealed class MessageEvent(CometEngine engine, CometConnection? target, string channel, object? data) : CometEvent(engine, target)
 {

@@ -31,7 +31,7 @@ internal sealed class RequestScope : IDisposable
     private TaskCompletionSource? _wake;
     private Task? _onBroadcast, _onHeartbeat;
 
-    /// <param name="timeout">End the request at Comet:Timeout (HTTP answers); a WebSocket lives until either side closes it.</param>
+    // timeout: end the request at Comet:Timeout (HTTP answers); a WebSocket lives until either side closes it.
     internal RequestScope(CometEngine engine, CometConnection connection, HttpContext context, bool timeout = true)
     {
         _engine = engine;
