@@ -89,8 +89,8 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
 
     private long AppendScript(OutgoingMessage message)
     {
-        var result = (RedisResult[])_db.ScriptEvaluate(RedisScripts.Append, [_seqKey, _logKey, _epochKey],
-            [MessageCodec.Encode(message), _options.MaxStreamLength, NewEpoch(), NewBase(), _wake.ToString()])!;
+        var result = (RedisResult[])_db.ScriptEvaluate(RedisScripts.Append, [_seqKey, _epochKey, _logKey],
+            [NewEpoch(), NewBase(), MessageCodec.Encode(message), _options.MaxStreamLength, _wake.ToString()])!;
         return long.Parse((string)result[0]!, System.Globalization.CultureInfo.InvariantCulture);
     }
 

@@ -4,10 +4,10 @@ namespace Comet4Net.Redis.Internal;
 internal static class RedisScripts
 {
     /// <summary>
-    /// KEYS: seq, epoch. ARGV: a new epoch, the base of a new log. Starts a log (epoch + numbering
-    /// above every earlier one) if Redis holds none; returns {last seq, epoch}.
+    /// The part both scripts share (KEYS[1]: seq, KEYS[2]: epoch; ARGV[1]: a new epoch, ARGV[2]: the
+    /// base of a new log): if Redis holds no log, start one, numbering above every earlier one.
     /// </summary>
-    internal const string Init = """
+    private const string StartLog = """
         local epoch = redis.call('GET', KEYS[2])
         if not epoch then
           epoch = ARGV[1]
@@ -15,25 +15,23 @@ internal static class RedisScripts
           local current = tonumber(redis.call('GET', KEYS[1]) or '0')
           if current < tonumber(ARGV[2]) then redis.call('SET', KEYS[1], ARGV[2]) end
         end
+
+        """;
+
+    /// <summary>KEYS: seq, epoch. ARGV: a new epoch, the base of a new log. Returns {last seq, epoch}.</summary>
+    internal const string Init = StartLog + """
         return {redis.call('GET', KEYS[1]), epoch}
         """;
 
     /// <summary>
-    /// KEYS: seq, stream, epoch. ARGV: payload, max stream length, a new epoch, the base of a new
-    /// log, the wake channel. Starts a new log if Redis lost it, takes the next number, appends the
-    /// message with that number as its stream id, and wakes the nodes. Returns {seq, epoch}.
+    /// KEYS: seq, epoch, stream. ARGV: a new epoch, the base of a new log, payload, max stream length,
+    /// the wake channel. Takes the next number, appends the message with that number as its stream id,
+    /// and wakes the nodes. Returns {seq, epoch}.
     /// </summary>
-    internal const string Append = """
-        local epoch = redis.call('GET', KEYS[3])
-        if not epoch then
-          epoch = ARGV[3]
-          redis.call('SET', KEYS[3], epoch)
-          local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-          if current < tonumber(ARGV[4]) then redis.call('SET', KEYS[1], ARGV[4]) end
-        end
+    internal const string Append = StartLog + """
         local seq = redis.call('INCR', KEYS[1])
         local id = string.format('%.0f', seq) .. '-0'
-        redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], id, 'p', ARGV[1], 'e', epoch)
+        redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], id, 'p', ARGV[3], 'e', epoch)
         redis.call('PUBLISH', ARGV[5], id)
         return {string.format('%.0f', seq), epoch}
         """;

@@ -137,14 +137,7 @@ internal sealed class SignalRSubscriber(int port, Meter meter, bool sse) : Subsc
 {
     internal override async Task RunAsync(CancellationToken token)
     {
-        string token_;
-        using (var negotiate = await RawHttp.ConnectAsync(Port, token))
-        {
-            await negotiate.SendAsync("POST", "/hub/negotiate?negotiateVersion=1", "", token: token);
-            var (status, body) = await negotiate.ReadTextAsync(token);
-            if (status != 200) { Failed = true; return; }
-            token_ = Uri.EscapeDataString(Field(body, "connectionToken"));
-        }
+        if (await NegotiateAsync(Port, token) is not { } token_) { Failed = true; return; }
         using var transport = await RawHttp.ConnectAsync(Port, token);
         if (sse)
         {
@@ -165,6 +158,15 @@ internal sealed class SignalRSubscriber(int port, Meter meter, bool sse) : Subsc
                 if (status == 204 || status >= 400) { Failed = true; return; }
             }
         }
+    }
+
+    /// <summary>POST negotiate: the connection token (escaped for a URL), or null if the server said no.</summary>
+    internal static async Task<string?> NegotiateAsync(int port, CancellationToken token)
+    {
+        using var negotiate = await RawHttp.ConnectAsync(port, token);
+        await negotiate.SendAsync("POST", "/hub/negotiate?negotiateVersion=1", "", token: token);
+        var (status, body) = await negotiate.ReadTextAsync(token);
+        return status == 200 ? Uri.EscapeDataString(Field(body, "connectionToken")) : null;
     }
 
     private async Task HandshakeAsync(string id, CancellationToken token)
@@ -218,14 +220,7 @@ internal sealed class SignalRWebSocketSubscriber(int port, Meter meter) : Subscr
 {
     internal override async Task RunAsync(CancellationToken token)
     {
-        string id;
-        using (var negotiate = await RawHttp.ConnectAsync(Port, token))
-        {
-            await negotiate.SendAsync("POST", "/hub/negotiate?negotiateVersion=1", "", token: token);
-            var (status, body) = await negotiate.ReadTextAsync(token);
-            if (status != 200) { Failed = true; return; }
-            id = Uri.EscapeDataString(Field(body, "connectionToken"));
-        }
+        if (await SignalRSubscriber.NegotiateAsync(Port, token) is not { } id) { Failed = true; return; }
         using var socket = new System.Net.WebSockets.ClientWebSocket();
         await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{Port}/hub?id={id}"), token);
         await socket.SendAsync("{\"protocol\":\"json\",\"version\":1}\u001e"u8.ToArray(), System.Net.WebSockets.WebSocketMessageType.Text, true, token);
