@@ -87,9 +87,12 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
         return _tail.Append(AppendScript, message);
     }
 
-    private long AppendScript(OutgoingMessage message)
+    /// <summary>This node's name in send ids.</summary>
+    internal string NodeName => _node;
+
+    private long AppendScript(OutgoingMessage message, string sendId)
     {
-        var result = (RedisResult[])_db.ScriptEvaluate(RedisScripts.Append, [_seqKey, _epochKey, _logKey],
+        var result = (RedisResult[])_db.ScriptEvaluate(RedisScripts.Append, [_seqKey, _epochKey, _logKey, _options.Prefix + "sent:" + sendId],
             [NewEpoch(), NewBase(), MessageCodec.Encode(message), _options.MaxStreamLength, _wake.ToString()])!;
         return long.Parse((string)result[0]!, System.Globalization.CultureInfo.InvariantCulture);
     }
@@ -106,8 +109,9 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
     private RedisKey SessionKey(string id) => _options.Prefix + "session:" + id;
 
     /// <inheritdoc />
+    /// <remarks>Waits for Redis: the client's next request may land on another node, which must find it.</remarks>
     public void SaveSession(SessionState session, TimeSpan keepFor) =>
-        Try(() => _db.StringSet(SessionKey(session.Id), JsonConvert.SerializeObject(session), keepFor, flags: CommandFlags.FireAndForget), "save a session");
+        Try(() => _db.StringSet(SessionKey(session.Id), JsonConvert.SerializeObject(session), keepFor), "save a session");
 
     /// <inheritdoc />
     public void KeepSessions(IEnumerable<string> connectionIds, TimeSpan keepFor) => Try(() =>

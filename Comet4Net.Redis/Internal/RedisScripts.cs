@@ -24,15 +24,19 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// KEYS: seq, epoch, stream. ARGV: a new epoch, the base of a new log, payload, max stream length,
-    /// the wake channel. Takes the next number, appends the message with that number as its stream id,
-    /// and wakes the nodes. Returns {seq, epoch}.
+    /// KEYS: seq, epoch, stream, the send's id key. ARGV: a new epoch, the base of a new log, payload,
+    /// max stream length, the wake channel. Takes the next number, appends the message with that number
+    /// as its stream id, and wakes the nodes; a send already appended (a retry) returns its number
+    /// again. Returns {seq, epoch}.
     /// </summary>
     internal const string Append = StartLog + """
+        local done = redis.call('GET', KEYS[4])
+        if done then return {done, epoch} end
         local seq = redis.call('INCR', KEYS[1])
         local id = string.format('%.0f', seq) .. '-0'
         redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], id, 'p', ARGV[3], 'e', epoch)
         redis.call('PUBLISH', ARGV[5], id)
+        redis.call('SET', KEYS[4], string.format('%.0f', seq), 'EX', 60)
         return {string.format('%.0f', seq), epoch}
         """;
 }

@@ -17,7 +17,8 @@ internal sealed partial class StreamTail(RedisBackplane backplane, long lastSeq,
     private readonly object _sync = new();
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
     private readonly CancellationTokenSource _stop = new();
-    private readonly Queue<OutgoingMessage> _waiting = new(); // sent while Redis was unreachable, in order
+    private readonly Queue<(OutgoingMessage Message, string SendId)> _waiting = new(); // sent while Redis was unreachable, in order
+    private long _sends;
     private IBackplaneReceiver? _receiver;
     private long _lastSeq = lastSeq;
     private string _epoch = epoch;
@@ -49,43 +50,59 @@ internal sealed partial class StreamTail(RedisBackplane backplane, long lastSeq,
     /// everything up to it, in order. While Redis is unreachable the message waits, in order, and
     /// goes out when Redis answers again; it is returned with number 0 (not numbered yet).
     /// </summary>
-    internal CometMessage Append(Func<OutgoingMessage, long> append, OutgoingMessage message)
+    /// <remarks>
+    /// Each send has an id of its own that the script remembers (a minute): a send retried after a
+    /// failure whose outcome was unknown (a timeout after Redis ran the script) is appended once.
+    /// </remarks>
+    internal CometMessage Append(Func<OutgoingMessage, string, long> append, OutgoingMessage message)
     {
         lock (_sync)
         {
+            var sendId = backplane.NodeName + ":" + (++_sends).ToString(CultureInfo.InvariantCulture);
             try
             {
-                if (_waiting.Count == 0 || Flush(append)) return AppendLocked(append, message);
+                // Redis known to be away: wait on the node at once rather than in the Redis client for seconds.
+                if (backplane.IsConnected && (_waiting.Count == 0 || Flush(append))) return AppendLocked(append, message, sendId);
             }
             catch (Exception e) when (e is RedisException or TimeoutException)
             {
                 LogAppendWaits(backplane.Logger, e);
             }
-            _waiting.Enqueue(message);
+            _waiting.Enqueue((message, sendId));
             while (_waiting.Count > backplane.Options.MaxStreamLength) _waiting.Dequeue(); // bounded: the oldest go first
             _appendAgain = append;
             return CometMessage.Sequenced(0, message);
         }
     }
 
-    private Func<OutgoingMessage, long>? _appendAgain;
+    private Func<OutgoingMessage, string, long>? _appendAgain;
 
-    private CometMessage AppendLocked(Func<OutgoingMessage, long> append, OutgoingMessage message)
+    /// <summary>Appends (throws if Redis did not answer), then receives everything up to it; the tail loop finishes that if Redis fails meanwhile.</summary>
+    private CometMessage AppendLocked(Func<OutgoingMessage, string, long> append, OutgoingMessage message, string sendId)
     {
-        var seq = append(message);
-        CatchUp(seq - 1);
+        var seq = append(message, sendId);
         var own = CometMessage.Sequenced(seq, message);
-        if (seq > _lastSeq + 1) Receive(CometMessage.Hole(_lastSeq, seq - 1));
-        Receive(own);
+        if (seq <= _lastSeq) return own; // a retried send that this node received already
+        try
+        {
+            CatchUp(seq - 1);
+            if (seq > _lastSeq + 1) Receive(CometMessage.Hole(_lastSeq, seq - 1));
+            Receive(own);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            LogTailFailed(backplane.Logger, e); // it is in the stream: the tail loop receives it, in order
+        }
         return own;
     }
 
-    /// <summary>Sends what waited for Redis, in order. Returns false if Redis is still unreachable.</summary>
-    private bool Flush(Func<OutgoingMessage, long> append)
+    /// <summary>Sends what waited for Redis, in order. Throws if Redis is still unreachable.</summary>
+    private bool Flush(Func<OutgoingMessage, string, long> append)
     {
         while (_waiting.Count > 0)
         {
-            AppendLocked(append, _waiting.Peek());
+            var (message, sendId) = _waiting.Peek();
+            AppendLocked(append, message, sendId);
             _waiting.Dequeue();
         }
         return true;
