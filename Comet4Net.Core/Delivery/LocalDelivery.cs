@@ -41,17 +41,11 @@ internal sealed class LocalDelivery(CometOptions options, ConnectionRegistry reg
         if (message.TargetIds is not { } targets)
         {
             if (message.HoleAfter is null) history.Offer(message);
-            Log.Append(message);
-            if (Log.Count > options.MaxLogMessages || Log.Bytes > options.MaxLogBytes)
-                counters.AddLogTrimmed(Log.Trim(long.MinValue, options.MaxLogMessages, options.MaxLogBytes));
-            Log.Publish(message.Seq);
+            AppendWithinLimits(Log, message);
             BroadcastSignal.Pulse();
             return;
         }
-        Addressed.Append(message);
-        if (Addressed.Count > options.MaxLogMessages || Addressed.Bytes > options.MaxLogBytes)
-            counters.AddLogTrimmed(Addressed.Trim(long.MinValue, options.MaxLogMessages, options.MaxLogBytes));
-        Addressed.Publish(message.Seq);
+        AppendWithinLimits(Addressed, message);
         var held = new List<CometConnection>(targets.Length);
         foreach (var id in targets)
         {
@@ -72,6 +66,15 @@ internal sealed class LocalDelivery(CometOptions options, ConnectionRegistry reg
         }
         Log.Publish(message.Seq);
         foreach (var connection in held) connection.WakePrivate();
+    }
+
+    /// <summary>Appends to one of the node's logs, trims it back within MaxLogMessages / MaxLogBytes, and makes the message visible.</summary>
+    private void AppendWithinLimits(MessageLog log, CometMessage message)
+    {
+        log.Append(message);
+        if (log.Count > options.MaxLogMessages || log.Bytes > options.MaxLogBytes)
+            counters.AddLogTrimmed(log.Trim(long.MinValue, options.MaxLogMessages, options.MaxLogBytes));
+        log.Publish(message.Seq);
     }
 
     /// <summary>Forgets broadcasts and private messages older than <paramref name="olderThan"/> (ms since 1970). Returns how many.</summary>
