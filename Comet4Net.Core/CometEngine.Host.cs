@@ -1,3 +1,4 @@
+using Comet4Net.Backplane;
 using Comet4Net.Connections;
 using Comet4Net.Delivery;
 using Comet4Net.Events;
@@ -32,11 +33,22 @@ public sealed partial class CometEngine
     /// <summary>
     /// Resumes the session <paramref name="id"/> (its connection was dropped after ConnExpires, the
     /// session is kept for the resume window) for a request that presents its secret.
-    /// UnknownSession if none is kept, NotOwner if the secret is wrong.
+    /// UnknownSession if none is kept, NotOwner if the secret is wrong, Unavailable if the backplane
+    /// cannot say now (the client tries again: answering "unknown" would reset it and lose its messages).
     /// </summary>
     internal ConnectResult Resume(string id, string? secret, ICometRequest request, CometWorkStyle? style, long ack)
     {
-        if (Backplane.FindSession(id) is not { } session) return new ConnectResult(null, CometOutcome.UnknownSession, null);
+        SessionState? session;
+        try
+        {
+            session = Backplane.FindSession(id);
+        }
+        catch (CometBackplaneUnavailableException)
+        {
+            return new ConnectResult(null, CometOutcome.Unavailable,
+                Options.Text("The server cannot read this connection's session right now: try again shortly.", "服务器暂时无法读取该连接的会话，请稍后重试。"), 0, TimeSpan.FromSeconds(1));
+        }
+        if (session is null) return new ConnectResult(null, CometOutcome.UnknownSession, null);
         if (!ConnectionIds.SecretMatches(secret, session.Secret)) return new ConnectResult(null, CometOutcome.NotOwner, null);
         var chosen = style is { } s && s != CometWorkStyle.Auto ? s : session.Style;
         return Lifecycle.Resume(session, request, chosen, ack);
@@ -44,7 +56,7 @@ public sealed partial class CometEngine
 
     /// <summary>A client's <c>drop</c> of a session it is away from: forgets it. Returns false if none was kept or the secret is wrong.</summary>
     internal bool ForgetSession(string id, string? secret) =>
-        Backplane.FindSession(id) is { } session && ConnectionIds.SecretMatches(secret, session.Secret) && Backplane.RemoveSession(id);
+        Lifecycle.TryFindSession(id, out var session) && session is not null && ConnectionIds.SecretMatches(secret, session.Secret) && Backplane.RemoveSession(id);
 
     /// <summary>A client's <c>drop</c>.</summary>
     internal bool DropByClient(CometConnection connection) => Lifecycle.Drop(connection, DropReason.Client);

@@ -95,8 +95,10 @@ public sealed partial class CometEngine
     /// any of them (its session is held, not away). Use it where a request may reach another node
     /// than the one serving the client.
     /// </summary>
+    /// <remarks>While the backplane's store does not answer, a connection held by another node is reported as not existing.</remarks>
     public bool ConnectionExists(string? id) =>
-        id is not null && (GetConnection(id) is not null || Backplane.SharesSessions && Backplane.FindSession(id) is { Away: false });
+        id is not null && (GetConnection(id) is not null
+            || Backplane.SharesSessions && Lifecycle.TryFindSession(id, out var session) && session is { Away: false });
 
     /// <summary>
     /// Ends a connection from the server side. Before-drop listeners may veto (returns false);
@@ -171,7 +173,11 @@ public sealed partial class CometEngine
     {
         if (GetConnection(connectionId) is { } connection) return SendTo(channel, connection, data);
         CheckChannel(channel);
-        return connectionId is not null && Backplane.FindSession(connectionId) is not null && Sender.SendAway(channel, connectionId, data);
+        if (connectionId is null || !ConnectionIds.IsValid(connectionId)) return false;
+        // A store that does not answer cannot say the session is gone: the message is kept (it waits on
+        // this node with the other sends until the store answers) rather than lost.
+        if (Lifecycle.TryFindSession(connectionId, out var session) && session is null) return false;
+        return Sender.SendAway(channel, connectionId, data);
     }
 
     /// <summary>

@@ -39,6 +39,10 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
         _time = time ?? TimeProvider.System;
         var config = ConfigurationOptions.Parse(options.Configuration);
         config.AbortOnConnectFail = false;
+        // The engine asks Redis synchronously on request threads (a session read or save). On .NET's
+        // thread pool, the replies to those calls would wait for a free pool thread that the waiting
+        // calls themselves hold: under load, timeouts. Replies are read on a dedicated pool instead.
+        config.SocketManager = SocketManager.Shared;
         _redis = ConnectionMultiplexer.Connect(config);
         if (!_redis.IsConnected)
         {
@@ -122,10 +126,19 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
     }, "keep sessions");
 
     /// <inheritdoc />
+    /// <remarks>Throws <see cref="CometBackplaneUnavailableException"/> when Redis does not answer: "unknown" is not "gone".</remarks>
     public SessionState? FindSession(string connectionId)
     {
-        string? json = null;
-        Try(() => json = _db.StringGet(SessionKey(connectionId)), "read a session");
+        string? json;
+        try
+        {
+            json = _db.StringGet(SessionKey(connectionId));
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            LogRedisFailed(_logger, "read a session", e);
+            throw new CometBackplaneUnavailableException("Redis did not answer a session read: " + e.Message, e);
+        }
         return json is null ? null : JsonConvert.DeserializeObject<SessionState>(json);
     }
 

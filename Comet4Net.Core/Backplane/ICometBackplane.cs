@@ -58,6 +58,7 @@ public interface ICometBackplane
     void KeepSessions(IEnumerable<string> connectionIds, TimeSpan keepFor);
 
     /// <summary>The session with this connection id, or null if none is kept (never existed, dropped, or past its window).</summary>
+    /// <exception cref="CometBackplaneUnavailableException">The store does not answer now: whether the session exists is unknown.</exception>
     SessionState? FindSession(string connectionId);
 
     /// <summary>Forgets a session (the connection was dropped for good). Returns false if none was kept.</summary>

@@ -163,7 +163,8 @@ internal sealed class ConnectionLifecycle(
     /// </summary>
     private void TakeOver(CometConnection connection)
     {
-        if (backplane.FindSession(connection.Id) is { } session && session.Holder != engine.NodeId && !SameSubscriptions(connection, session))
+        // A store that does not answer: serve with this copy's subscriptions, and save them when it answers again.
+        if (TryFindSession(connection.Id, out var session) && session is not null && session.Holder != engine.NodeId && !SameSubscriptions(connection, session))
         {
             lock (connection.Sync)
             {
@@ -208,7 +209,9 @@ internal sealed class ConnectionLifecycle(
         foreach (var connection in registry.Enumerate())
         {
             if (connection.State != ConnectionState.Dying || engine.Elapsed(connection.DyingSince) <= limit) continue;
-            if (HeldElsewhere(connection))
+            var elsewhere = HeldElsewhere(connection);
+            if (elsewhere is null) continue; // the store does not answer: decide at a later tick, not by guessing
+            if (elsewhere == true)
             {
                 RemoveHandedOver(connection);
                 continue;
@@ -226,15 +229,36 @@ internal sealed class ConnectionLifecycle(
     {
         foreach (var connection in registry.Snapshot())
         {
-            if (HeldElsewhere(connection)) RemoveHandedOver(connection);
+            if (HeldElsewhere(connection) == true) RemoveHandedOver(connection);
             else Remove(connection, DropReason.Shutdown);
         }
     }
 
-    /// <summary>True if, on a shared backplane, another node served this connection's client since this node did.</summary>
-    private bool HeldElsewhere(CometConnection connection) =>
-        backplane.SharesSessions && connection.Dialect == CometDialect.V2
-        && backplane.FindSession(connection.Id) is { } session && session.Holder != engine.NodeId;
+    /// <summary>
+    /// True if, on a shared backplane, another node served this connection's client since this node
+    /// did; null if the backplane does not answer now.
+    /// </summary>
+    private bool? HeldElsewhere(CometConnection connection)
+    {
+        if (!backplane.SharesSessions || connection.Dialect != CometDialect.V2) return false;
+        if (!TryFindSession(connection.Id, out var session)) return null;
+        return session is not null && session.Holder != engine.NodeId;
+    }
+
+    /// <summary>Reads a session; false if the backplane does not answer now (then whether it exists is unknown).</summary>
+    internal bool TryFindSession(string id, out SessionState? session)
+    {
+        try
+        {
+            session = backplane.FindSession(id);
+            return true;
+        }
+        catch (CometBackplaneUnavailableException)
+        {
+            session = null;
+            return false;
+        }
+    }
 
     /// <summary>Extends the sessions of the v2 connections held here (they are kept as long as held, then for the resume window).</summary>
     internal void KeepSessions() =>

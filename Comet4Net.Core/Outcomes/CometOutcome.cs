@@ -28,6 +28,8 @@ public enum CometOutcome
     TooLarge,
     /// <summary>A before-drop listener kept the connection.</summary>
     Vetoed,
+    /// <summary>The backplane's store does not answer now (the session cannot be read); try again shortly.</summary>
+    Unavailable,
 }
 
 /// <summary>The outcome of opening (or resuming) a connection.</summary>

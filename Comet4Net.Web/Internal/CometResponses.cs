@@ -59,6 +59,7 @@ internal static class CometResponses
             CometOutcome.Kicked => (StatusCodes.Status410Gone, "kicked"),
             CometOutcome.TooLarge => (StatusCodes.Status413PayloadTooLarge, "too-large"),
             CometOutcome.Vetoed => (StatusCodes.Status409Conflict, "drop-vetoed"),
+            CometOutcome.Unavailable => (StatusCodes.Status503ServiceUnavailable, "unavailable"),
             _ => (StatusCodes.Status500InternalServerError, "internal-error"),
         };
         return ErrorAsync(context, status, code, message, (int)Math.Ceiling(retryAfter.TotalSeconds));

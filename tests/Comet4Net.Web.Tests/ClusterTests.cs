@@ -27,7 +27,7 @@ public sealed class ClusterTests
         internal ChaosProxy Proxy = null!;
         internal HttpClient Client = null!;
 
-        internal static async Task<Cluster> StartAsync(int nodes = 3, Action<CometOptions>? configure = null, RedisServer? redis = null)
+        internal static async Task<Cluster> StartAsync(int nodes = 3, Action<CometOptions>? configure = null, RedisServer? redis = null, string redisOptions = "")
         {
             redis ??= _redis;
             var cluster = new Cluster();
@@ -40,7 +40,7 @@ public sealed class ClusterTests
                         c.RegisterChannel("room", new ChannelOptions { AllowCount = true });
                         c.Engine.On<Events.BeforeConnectEvent>(e => { e.Connection!.UserId ??= e.Request.Query("user"); });
                     },
-                    services: s => s.AddRedis(redis.Configuration, o => o.Prefix = prefix)));
+                    services: s => s.AddRedis(redis.Configuration + redisOptions, o => o.Prefix = prefix)));
             }
             cluster.Proxy = await ChaosProxy.StartAsync(new Uri(cluster.Nodes[0].BaseUrl));
             cluster.Proxy.Enabled = false;
@@ -238,6 +238,56 @@ public sealed class ClusterTests
         Assert.IsFalse(frames.Any(f => (string?)f["channel"] == "c4j" && (string?)f["data"]?["type"] == "gap"), "Redis kept its log: no gap");
         // Each node's waiting messages keep their order; the two nodes' queues may interleave.
         CollectionAssert.AreEquivalent(Enumerable.Range(0, 15).ToArray(), received.ToArray());
+        foreach (var node in new[] { 0, 1 })
+        {
+            var fromNode = received.Where(n => n % 2 == node).ToArray();
+            CollectionAssert.AreEqual(fromNode.OrderBy(n => n).ToArray(), fromNode, "node " + node + "'s messages in the order it sent them");
+        }
+    }
+
+    [TestMethod]
+    [Timeout(60000, CooperativeCancellation = true)]
+    public async Task A_client_that_moves_to_another_node_while_Redis_stalls_is_told_to_retry_and_loses_nothing()
+    {
+        // A stall (latency spike, paused VM) is not an empty Redis: "I cannot read your session now" must
+        // not become "your session is unknown", which would reset the client and lose what was kept for it.
+        await using var stalling = await RedisServer.StartAsync();
+        await using var cluster = await Cluster.StartAsync(nodes: 2, redis: stalling, redisOptions: ",syncTimeout=500");
+        var client = new V2Client(cluster.Client);
+        await client.ConnectAsync("lpool");
+        var holder = cluster.Nodes.Single(n => n.Engine.GetConnection(client.Id) is not null);
+        var other = cluster.Nodes.Single(n => n != holder);
+        using var otherHttp = new HttpClient { BaseAddress = new Uri(other.BaseUrl), Timeout = TimeSpan.FromSeconds(30) };
+        var there = new V2Client(otherHttp);
+        there.Accept(new JObject { ["channel"] = "c4j", ["data"] = client.ConnectData });
+        for (var i = 0; i < 5; i++) Send(cluster, client.Id, i);
+
+        stalling.Freeze();
+        try
+        {
+            for (var i = 5; i < 10; i++) Send(cluster, client.Id, i); // each waits on its node once Redis does not answer
+            var (status, body) = await there.PollAsync();
+            Assert.AreEqual(HttpStatusCode.ServiceUnavailable, status, "the node cannot read the session: retry, not 'unknown'");
+            Assert.AreEqual("unavailable", (string?)body.Single()["error"], body.Single().ToString());
+        }
+        finally
+        {
+            stalling.Thaw();
+        }
+
+        var received = new List<int>();
+        var frames = new List<JObject>();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (received.Count < 10 && DateTime.UtcNow < deadline)
+        {
+            var (status, more) = await there.PollAsync();
+            if (status == HttpStatusCode.ServiceUnavailable) continue; // the node's Redis client is still catching up
+            Assert.AreEqual(HttpStatusCode.OK, status, "the session is still known: " + string.Join(" | ", more));
+            frames.AddRange(more);
+            received.AddRange(Numbers(more));
+        }
+        Assert.IsFalse(frames.Any(f => (string?)f["channel"] == "c4j" && (string?)f["data"]?["type"] is "gap" or "conn"), "no reset, no gap: " + string.Join(" | ", frames));
+        CollectionAssert.AreEquivalent(Enumerable.Range(0, 10).ToArray(), received.ToArray());
         foreach (var node in new[] { 0, 1 })
         {
             var fromNode = received.Where(n => n % 2 == node).ToArray();

@@ -90,6 +90,23 @@ public sealed class RedisServer : IAsyncDisposable
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// Freezes the server (SIGSTOP): connections stay open but nothing is answered, as in a long
+    /// latency spike or a paused VM, until <see cref="Thaw"/>.
+    /// </summary>
+    public void Freeze() => Signal("STOP");
+
+    /// <summary>Lets a frozen server go on (SIGCONT).</summary>
+    public void Thaw() => Signal("CONT");
+
+    private void Signal(string signal)
+    {
+        if (_process is null) throw new InvalidOperationException("redis-server is not running.");
+        using var kill = Process.Start("kill", ["-" + signal, _process.Id.ToString()])!;
+        kill.WaitForExit(5000);
+        if (kill.ExitCode != 0) throw new InvalidOperationException($"kill -{signal} failed ({kill.ExitCode}).");
+    }
+
     /// <summary>Starts the server again on the same port (with its data, if durable).</summary>
     public Task StartAgainAsync() => LaunchAsync();
 
