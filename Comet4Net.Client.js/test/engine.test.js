@@ -5,7 +5,8 @@ const { load, line, connFrame, msg } = require('./harness');
 beforeEach(() => mock.timers.enable({ apis: ['setTimeout'] }));
 afterEach(() => mock.timers.reset());
 
-for (const file of ['src/comet4j.js', 'dist/comet4j.min.js']) {
+// dist/comet4j.umd.js: the body of the module builds (dist/comet4j.mjs is the same with exports).
+for (const file of ['src/comet4j.js', 'dist/comet4j.min.js', 'dist/comet4j.umd.js']) {
   const t = (name, fn) => test(`${file}: ${name}`, fn);
 
   function connected(options) {
@@ -236,12 +237,24 @@ for (const file of ['src/comet4j.js', 'dist/comet4j.min.js']) {
   });
 }
 
-test('dist/comet4j.min.js was built from the current src/comet4j.js (npm run build)', () => {
+test('dist/ was built from the current src/comet4j.js (npm run build)', () => {
   const fs = require('fs');
   const path = require('path');
   const crypto = require('crypto');
-  const source = fs.readFileSync(path.join(__dirname, '..', 'src', 'comet4j.js'), 'utf8');
-  const min = fs.readFileSync(path.join(__dirname, '..', 'dist', 'comet4j.min.js'), 'utf8');
+  const zlib = require('zlib');
+  const read = (...p) => fs.readFileSync(path.join(__dirname, '..', ...p));
+  const source = read('src', 'comet4j.js').toString('utf8');
   const hash = crypto.createHash('sha256').update(source).digest('hex').slice(0, 16);
-  assert.match(min.split('\n')[0], new RegExp('src-sha256:' + hash));
+  for (const file of ['comet4j.min.js', 'comet4j.mjs', 'comet4j.umd.js']) {
+    assert.match(read('dist', file).toString('utf8').split('\n')[0], new RegExp('src-sha256:' + hash), `dist/${file}`);
+  }
+  // The module builds are the source itself, with only its last line (what it is called with) changed.
+  const body = source.slice(0, source.lastIndexOf('})('));
+  for (const file of ['comet4j.mjs', 'comet4j.umd.js']) assert.ok(read('dist', file).toString('utf8').includes(body), `dist/${file} holds src`);
+  // The precompressed copies the server sends are, decompressed, exactly the files it sends uncompressed.
+  const min = read('dist', 'comet4j.min.js');
+  for (const [file, identity] of [['comet4j.min.js', min], ['comet4j.js', Buffer.from(source, 'utf8')]]) {
+    assert.ok(zlib.gunzipSync(read('dist', file + '.gz')).equals(identity), `dist/${file}.gz`);
+    assert.ok(zlib.brotliDecompressSync(read('dist', file + '.br')).equals(identity), `dist/${file}.br`);
+  }
 });

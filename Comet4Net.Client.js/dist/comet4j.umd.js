@@ -1,0 +1,635 @@
+/* Comet4Net client 2.0.0 src-sha256:f7b4f803ea020a14 */
+(function () {
+// Built from src/comet4j.js by build.js: edit the source, then npm run build.
+var __c4jGlobal = typeof window !== 'undefined' ? window : globalThis;
+// Outside a page (Node, server rendering) nothing fires pagehide: the client gets a host whose
+// addEventListener does nothing, and everything else (WebSocket, fetch, …) from the global object.
+var __c4jHost = typeof __c4jGlobal.addEventListener === 'function' ? __c4jGlobal : Object.create(__c4jGlobal, {
+  addEventListener: { value: function () {} },
+  removeEventListener: { value: function () {} }
+});
+/*
+ * Comet4Net browser client 2.0.0: the JS.Engine API of Comet4J's comet4j.js, on the v2 dialect
+ * (docs/protocol.md): acknowledged, gap-free delivery across reconnects, long polling or streaming,
+ * channel subscriptions, history, presence counts and client publishing. No build step needed.
+ */
+(function (window) {
+  'use strict';
+  var JS = window.JS = window.JS || {};
+  JS.version = '2.0.0';
+
+  function isString(v) { return typeof v === 'string'; }
+  function isFunction(v) { return typeof v === 'function'; }
+  function isObject(v) { return !!v && Object.prototype.toString.call(v) === '[object Object]'; }
+  JS.isString = isString; JS.isFunction = isFunction; JS.isObject = isObject;
+  JS.isArray = function (v) { return Object.prototype.toString.call(v) === '[object Array]'; };
+  JS.apply = function (o, c) { for (var k in c) if (Object.prototype.hasOwnProperty.call(c, k)) o[k] = c[k]; return o; };
+
+  /** JS.on(element, event, fn, scope) / JS.un: DOM events, as Comet4J pages use them. */
+  JS.on = function (el, name, fn, scope) {
+    var h = function (e) { return fn.call(scope || el, e); };
+    (fn._c4j || (fn._c4j = [])).push([el, name, h]);
+    el.addEventListener(name, h, false);
+  };
+  JS.un = function (el, name, fn) {
+    var list = fn._c4j || [];
+    for (var i = list.length - 1; i >= 0; i--) {
+      if (list[i][0] === el && list[i][1] === name) { el.removeEventListener(name, list[i][2], false); list.splice(i, 1); }
+    }
+  };
+
+  /** An observable: on/addListener, un/removeListener, fireEvent; event names are case-insensitive. */
+  function Observable() { this.events = {}; }
+  Observable.prototype = {
+    on: function (name, fn, scope, o) {
+      if (isObject(name)) { for (var k in name) if (isFunction(name[k])) this.addListener(k, name[k], fn, scope); return; }
+      this.addListener(name, fn, scope, o);
+    },
+    addListener: function (name, fn, scope, o) {
+      var key = String(name).toLowerCase(), list = this.events[key] || (this.events[key] = []);
+      for (var i = 0; i < list.length; i++) if (list[i].fn === fn) return false;
+      list.push({ fn: fn, scope: scope, o: o });
+      return true;
+    },
+    removeListener: function (name, fn) {
+      var key = String(name).toLowerCase(), list = this.events[key] || [];
+      for (var i = 0; i < list.length; i++) if (list[i].fn === fn) { list.splice(i, 1); return true; }
+      return false;
+    },
+    hasListener: function (name) { var l = this.events[String(name).toLowerCase()]; return !!(l && l.length); },
+    clearListeners: function () { this.events = {}; },
+    /** Calls every listener; a listener returning false makes the result false; one that throws does not stop the others. */
+    fireEvent: function (name) {
+      var list = (this.events[String(name).toLowerCase()] || []).slice(), args = [].slice.call(arguments, 1), ok = true;
+      for (var i = 0; i < list.length; i++) {
+        try { if (list[i].fn.apply(list[i].scope || this, args) === false) ok = false; }
+        catch (e) { if (window.console) console.error('Comet4Net listener for "' + name + '" failed:', e); }
+      }
+      return ok;
+    }
+  };
+  Observable.prototype.un = Observable.prototype.removeListener;
+  JS.Observable = Observable;
+
+  function query(params) {
+    var out = [];
+    for (var k in params) if (params[k] !== undefined && params[k] !== null) out.push(encodeURIComponent(k) + '=' + encodeURIComponent(params[k]));
+    return out.join('&');
+  }
+  function extra(param) { return param ? (param.charAt(0) === '&' ? param : '&' + param) : ''; }
+  function parse(text) { try { return JSON.parse(text); } catch (e) { return null; } }
+  function hasSse() { return typeof window.EventSource === 'function'; }
+  function hasWs() { return typeof window.WebSocket === 'function'; }
+  /** The ws:// or wss:// form of a URL that may be relative to the page. */
+  function wsUrl(url) {
+    if (/^https?:/i.test(url)) return url.replace(/^http/i, 'ws');
+    var loc = window.location || {};
+    return (loc.protocol === 'https:' ? 'wss://' : 'ws://') + loc.host + (url.charAt(0) === '/' ? '' : '/') + url;
+  }
+
+  /**
+   * The data of the conn system frame in a conn answer, once complete: the first line of NDJSON, or
+   * the first event of a text/event-stream (its data lines, ended by a blank line). Else null.
+   */
+  function connData(text) {
+    var lines = text.split(/\r\n|\r|\n/), data = null, f = null;
+    lines.pop(); // an unfinished line
+    for (var i = 0; i < lines.length && !f; i++) {
+      var l = lines[i];
+      if (data === null && l.charAt(0) === '{') f = parse(l) || {};
+      else if (l.slice(0, 5) === 'data:') { l = l.slice(l.charAt(5) === ' ' ? 6 : 5); data = data === null ? l : data + '\n' + l; }
+      else if (!l && data !== null) f = parse(data) || {};
+    }
+    f = f && (f.type ? f : f.data); // an SSE event carries the system frame's data, NDJSON the whole frame
+    return f && f.type === 'conn' ? f : null;
+  }
+
+  /** JS.AJAX.post(url, params, callback, scope) and get(...): the callback receives the XMLHttpRequest. */
+  function ajax(method, url, params, callback, scope, async) {
+    var xhr = new XMLHttpRequest(), sync = async === false;
+    xhr.open(method, url + (method === 'GET' && params ? (url.indexOf('?') < 0 ? '?' : '&') + params : ''), !sync);
+    if (method === 'POST') xhr.setRequestHeader('Content-Type', 'application/x-www-form-urlencoded;charset=UTF-8');
+    if (!sync) xhr.onreadystatechange = function () { if (xhr.readyState === 4 && callback) callback.call(scope || window, xhr); };
+    xhr.send(method === 'POST' ? (params || null) : null);
+    if (sync && callback) callback.call(scope || window, xhr);
+    return xhr;
+  }
+  JS.AJAX = {
+    post: function (url, params, callback, scope, async) { return ajax('POST', url, params, callback, scope, async); },
+    get: function (url, params, callback, scope, async) { return ajax('GET', url, params, callback, scope, async); }
+  };
+
+  var SYS = 'c4j';
+
+  /**
+   * The connector: opens the connection and keeps it, acknowledging what it dispatched so that a
+   * revival re-sends exactly the rest. Events: beforeConnect(url, conn), connect(cId, channels,
+   * workStyle, timeout, conn), beforeStop(cause, cId, url, conn), stop(cause, cId, url, conn),
+   * message(channel, data, time, conn, frame), revival(url, cId, conn).
+   */
+  function Connector() {
+    Observable.call(this);
+    this.cId = ''; this.cs = ''; this.channels = []; this.workStyle = ''; this.running = false;
+    this.url = ''; this.param = ''; this.lastSeq = 0; this.timeout = 60000; this.heartbeat = 15000;
+    this.epoch = ''; this.resume = 0; this.refused = []; this._replies = {}; // from the conn frame: the server's epoch, and how long (ms) it keeps a position for resume
+    this.retryBase = 500; this.retryMax = 15000; this.streamProbeTimeout = 4000;
+    this.forceStyle = ''; this.subs = null; this._retries = 0; this._xhr = null; this._timer = null;
+    var self = this;
+    var leave = function () { self._drop(); };
+    JS.on(window, 'pagehide', leave);
+    JS.on(window, 'beforeunload', leave);
+  }
+  Connector.prototype = new Observable();
+  JS.apply(Connector.prototype, {
+    constructor: Connector,
+    LLOOPSTYLE: 'lpool', STREAMSTYLE: 'stream', SYSCHANNEL: SYS, CMDTAG: 'cmd',
+
+    start: function (url, param, options) {
+      if (this.running) return;
+      this.url = url || this.url;
+      if (!this.url) throw new Error('Comet4Net: start needs the URL of the /conn endpoint');
+      if (this.fireEvent('beforeConnect', this.url, this) === false) return;
+      this.param = param || this.param || '';
+      options = options || {};
+      this.forceStyle = options.ws || this.forceStyle || '';
+      if (this.forceStyle === 'sse' && !hasSse()) this.forceStyle = 'stream';
+      this.running = true;
+      this._connect();
+    },
+
+    stop: function (cause, keepDrop) {
+      if (!this.running) return;
+      if (this.fireEvent('beforeStop', cause, this.cId, this.url, this) === false) return;
+      if (!keepDrop) this._drop();
+      this.running = false;
+      this._abort();
+      var cId = this.cId;
+      this.cId = ''; this.cs = ''; this.channels = []; this.workStyle = '';
+      this.fireEvent('stop', cause, cId, this.url, this);
+    },
+
+    getId: function () { return this.cId; },
+
+    _url: function (params) { return this.url + (this.url.indexOf('?') < 0 ? '?' : '&') + query(params) + extra(this.param); },
+
+    _abort: function () {
+      clearTimeout(this._timer); clearTimeout(this._probe);
+      var x = this._xhr, es = this._es, so = this._sock;
+      this._xhr = this._es = this._sock = null;
+      if (x) { x.onreadystatechange = null; try { x.abort(); } catch (e) {} }
+      if (es) { es.onmessage = es.onerror = null; try { es.close(); } catch (e) {} }
+      if (so) { so.onmessage = so.onclose = so.onopen = so.onerror = null; try { so.close(); } catch (e) {} this._failReplies(); }
+    },
+
+    _drop: function () {
+      if (!this.running || !this.cId) return;
+      // Never a synchronous request (browsers refuse them on unload): a beacon, else a keepalive fetch.
+      var url = this._url({ cmd: 'drop', cid: this.cId, cs: this.cs });
+      try {
+        if (typeof navigator !== 'undefined' && navigator.sendBeacon && navigator.sendBeacon(url)) return;
+      } catch (e) {}
+      try {
+        if (window.fetch) { var p = window.fetch(url, { keepalive: true }); if (p && p.catch) p.catch(function () {}); return; }
+      } catch (e) {}
+      try { ajax('GET', url); } catch (e) {}
+    },
+
+    _retry: function (delay) {
+      var self = this;
+      this._abort();
+      if (!this.running) return;
+      if (delay === undefined) delay = this._backoff(this._retries++);
+      this._timer = setTimeout(function () { if (self.running) { if (self.cId) self._revive(); else self._connect(); } }, delay);
+    },
+
+    /** Exponential backoff with full jitter, never longer than a quarter of the server's resume window. */
+    _backoff: function (n) {
+      var cap = this.retryMax;
+      if (this.resume > 0) cap = Math.min(cap, Math.max(1000, this.resume / 4));
+      return Math.random() * Math.min(cap, this.retryBase * Math.pow(2, n));
+    },
+
+    _send: function (url, onText, onDone, timeout) {
+      var self = this, x = new XMLHttpRequest(), seen = 0;
+      this._abort();
+      this._xhr = x;
+      x.open('GET', url, true);
+      x.onreadystatechange = function () {
+        if (self._xhr !== x) return;
+        if (x.readyState === 3 || x.readyState === 4) {
+          var text = '';
+          try { text = x.responseText || ''; } catch (e) {}
+          if (text.length > seen && x.status >= 200 && x.status < 300 && onText) {
+            var chunk = text.substring(seen);
+            seen = text.length;
+            onText(chunk);
+            if (self._xhr !== x) return; // the handler moved on (stopped, switched, reconnected)
+          }
+          if (x.readyState === 4) { clearTimeout(self._timer); self._xhr = null; onDone(x, text); }
+        }
+      };
+      this._arm(timeout);
+      x.send(null);
+      return x;
+    },
+
+    /** (Re)arms the client-side timeout of the current request: no byte for that long calls fn (default: retry). */
+    _arm: function (ms, fn) {
+      var self = this, x = this._xhr;
+      clearTimeout(this._timer);
+      this._timer = setTimeout(function () { if (self._xhr === x) (fn || self._retry).call(self); }, ms);
+    },
+
+    /** A proxy buffers the stream: long polling for the rest of the session. */
+    _poll: function () {
+      this.forceStyle = this.workStyle = 'lpool';
+      this._revive();
+    },
+
+    _connect: function () {
+      var self = this, seen = '', params = { cmd: 'conn', cv: JS.version, ws: this.forceStyle || undefined };
+      if (!this.forceStyle && hasWs() && !this._noWs) params.wsok = 1; // auto: the server may choose a WebSocket
+      if (this.subs) params.sub = this.subs().join(',');
+      this._send(this._url(params), function (chunk) {
+        // An SSE answer stays open after its conn event: take the event, leave the rest to the EventSource.
+        var d = connData(seen += chunk);
+        if (d) { self._abort(); self._opened(d); }
+      }, function (x, text) {
+        if (!self.running) return;
+        var d = x.status === 200 ? connData(text + '\n\n') : null;
+        if (d) self._opened(d);
+        else if (x.status === 429) {
+          self._retry(1000 * (parseInt(x.getResponseHeader('Retry-After'), 10) || 1) * (1 + Math.random()));
+        } else if (x.status >= 400 && x.status < 500) {
+          var body = parse(text);
+          self.stop((body && body.message) || ('HTTP ' + x.status), true);
+        } else {
+          self._retry();
+        }
+      }, 30000);
+    },
+
+    _opened: function (d) {
+      var ws = this.forceStyle || d.ws;
+      this._retries = 0;
+      this.cId = d.cId; this.cs = d.cs; this.channels = d.channels || []; this.timeout = d.timeout; this.heartbeat = d.heartbeat;
+      this.lastSeq = d.seq; this.epoch = d.epoch || ''; this.resume = d.resume > 0 ? d.resume : 0;
+      this.refused = d.refused || []; // channels named at connect that the server's subscribe listeners refused
+      this.workStyle = ws === 'lpool' ? 'lpool' : ws === 'sse' && hasSse() ? 'sse' : ws === 'websocket' && hasWs() && !this._noWs ? 'websocket' : 'stream';
+      this.fireEvent('connect', d.cId, this.channels, this.workStyle, d.timeout, this);
+      this._revive();
+    },
+
+    /**
+     * Revives on an EventSource. names=0: the server sends every frame as an unnamed event whose data
+     * is the v2 frame, so onmessage sees them all. On an error the EventSource is closed (it would
+     * reconnect to its first URL, with a stale ack) and the revival retried with backoff.
+     */
+    _sse: function () {
+      var self = this, es;
+      this._abort();
+      es = this._es = new window.EventSource(this._url({ cmd: 'revival', cid: this.cId, cs: this.cs, ws: 'sse', ack: this.lastSeq, ep: this.epoch || undefined, names: 0 }));
+      // Frames that stop coming, not even a heartbeat, while the stream is open: a proxy buffers it. Poll instead.
+      var watch = function () {
+        if (!(self.heartbeat > 0)) return;
+        clearTimeout(self._timer);
+        self._timer = setTimeout(function () { if (self._es === es) self._poll(); }, self.heartbeat * 1.5 + 1000);
+      };
+      es.onmessage = function (e) {
+        if (self._es !== es) return;
+        watch();
+        // dying: the server ends this answer; reopen with the current ack.
+        if (self._frame(e.data) === 'dying' && self._es === es) self._revive();
+      };
+      es.onerror = function () { if (self._es === es) self._retry(); };
+      watch();
+      this.fireEvent('revival', this.url, this.cId, this);
+    },
+
+    /**
+     * Revives on a WebSocket (an upgrade of the revival URL): the same NDJSON frames, one message per
+     * write; each message is acknowledged on the socket. A socket that closes before it opened means
+     * the path does not carry WebSockets (a proxy): stream instead, which falls back to long polling.
+     */
+    _ws: function () {
+      var self = this, so, opened = false;
+      this._abort();
+      so = this._sock = new window.WebSocket(wsUrl(this._url({ cmd: 'revival', cid: this.cId, cs: this.cs, ack: this.lastSeq, ep: this.epoch || undefined, ws: 'websocket' })));
+      var watch = function () {
+        clearTimeout(self._timer);
+        if (self.heartbeat > 0) self._timer = setTimeout(function () { if (self._sock === so) self._retry(); }, self.heartbeat * 1.5 + 1000);
+      };
+      so.onopen = function () { opened = self._wsWorked = true; watch(); };
+      so.onmessage = function (e) {
+        if (self._sock !== so) return;
+        watch();
+        var lines = String(e.data).split('\n'), before = self.lastSeq;
+        for (var i = 0; i < lines.length && self._sock === so; i++) if (lines[i]) self._frame(lines[i]);
+        if (self._sock === so && self.lastSeq > before) { try { so.send(JSON.stringify({ cmd: 'ack', seq: self.lastSeq })); } catch (x) {} }
+      };
+      so.onclose = function () {
+        if (self._sock !== so) return;
+        self._sock = null;
+        self._failReplies();
+        // Once a socket has worked on this path, a failure is the network's: try again, with backoff.
+        if (opened || self._wsWorked) { self._retry(); return; }
+        self._noWs = true;
+        self.workStyle = 'stream';
+        if (self.forceStyle === 'websocket') self.forceStyle = 'stream'; // asked for, but the path does not carry it
+        self._revive();
+      };
+      this.fireEvent('revival', this.url, this.cId, this);
+    },
+
+    _revive: function () {
+      if (!this.running) return;
+      if (this.workStyle === 'websocket') return this._ws();
+      if (this.workStyle === 'sse') return this._sse();
+      var self = this, style = this.workStyle, pending = '', probing = style === 'stream', alive = false;
+      var url = this._url({ cmd: 'revival', cid: this.cId, cs: this.cs, ack: this.lastSeq, ws: this.forceStyle || style, ep: this.epoch || undefined });
+      var hb = this.heartbeat > 0, idle = style === 'stream' ? (hb ? this.heartbeat * 2 : this.timeout) + 5000 : this.timeout + 5000;
+      var req = this._send(url, function (chunk) {
+        alive = true;
+        if (probing) { probing = false; clearTimeout(self._probe); }
+        // Bytes that stop coming, not even a heartbeat, while the request is still open: a proxy buffers it.
+        if (style === 'stream') { if (hb) self._arm(self.heartbeat * 1.5, self._poll); else self._arm(idle); }
+        pending += chunk;
+        var lines = pending.split('\n');
+        pending = lines.pop(); // an unfinished frame waits for the rest of it
+        for (var i = 0; i < lines.length && self.running && self._xhr === req; i++) if (lines[i]) self._frame(lines[i]);
+      }, function (x, text) {
+        if (!self.running) return;
+        clearTimeout(self._probe);
+        if (x.status === 200 || x.status === 204) {
+          if (alive || x.status === 204) self._retries = 0;
+          // A stream that ended without a byte may be a proxy buffering it: count it as a failure.
+          if (!alive && x.status === 200) self._retry(); else self._revive();
+        } else if (x.status === 404) {
+          self._reset();
+        } else if (x.status === 410 || x.status === 403 || x.status === 400) {
+          var body = parse(text);
+          self.stop((body && (body.data && body.data.reason || body.message)) || ('HTTP ' + x.status), x.status !== 403);
+        } else {
+          self._retry();
+        }
+      }, idle);
+      if (probing && this.streamProbeTimeout > 0) {
+        this._probe = setTimeout(function () {
+          // No byte at all, not even the heartbeat the server writes at once: a buffering proxy. Poll instead.
+          if (self.running && !alive) self._poll();
+        }, this.streamProbeTimeout);
+      }
+      this.fireEvent('revival', this.url, this.cId, this);
+    },
+
+    /** The server forgot the connection (expired, restarted): connect again and say so. */
+    _reset: function () {
+      this._abort();
+      this._noWs = false; // a new connection tries a WebSocket again
+      var from = this.lastSeq + 1, cId = this.cId;
+      this.fireEvent('stop', 'reconnect', cId, this.url, this);
+      this.cId = ''; this.cs = '';
+      this.fireEvent('gap', { from: from, to: null, reason: 'reset' }, this);
+      this._connect();
+    },
+
+    _frame: function (line) {
+      var f = parse(line);
+      if (!f) return;
+      this._retries = 0;
+      if (f.channel === SYS) {
+        var d = f.data || {};
+        if (d.type === 'gap') this.fireEvent('gap', { from: d.from, to: d.to }, this);
+        else if (d.type === 'kicked') this.stop(d.reason || 'kicked', true);
+        else if (d.type === 'reconnect') this._reset();
+        else if (d.type === 'reply') this._reply(d);
+        return d.type; // conn, hb, dying, superseded: nothing to do here (a finished answer is followed by a revival)
+      }
+      if (f.seq !== undefined && !f.history) {
+        if (f.seq <= this.lastSeq) return; // already dispatched: a re-send after a cut
+        this.lastSeq = f.seq;
+      }
+      this.fireEvent('message', f.channel, f.data, f.time, this, f);
+    },
+
+    _reply: function (d) {
+      var cb = this._replies[d.id], codes = { refused: 403, forbidden: 403, 'bad-request': 400, 'too-large': 413 };
+      if (!cb) return;
+      delete this._replies[d.id];
+      if (d.error) cb(new Error(d.message || d.error), { status: codes[d.error] || 400, responseText: JSON.stringify({ error: d.error, message: d.message }) });
+      else cb(null, { status: 200, responseText: d.frames !== undefined ? d.frames : JSON.stringify(d) });
+    },
+
+    /** The socket closed with commands unanswered: they fail like a lost request (and are retried). */
+    _failReplies: function () {
+      var replies = this._replies;
+      this._replies = {};
+      for (var id in replies) replies[id](new Error('connection lost'), { status: 0, responseText: '' });
+    },
+
+    /** Sends a v2 command for this connection (sub, unsub, pub, count); callback(err, xhr). */
+    command: function (params, callback, post) {
+      if (!this.cId) { if (callback) callback(new Error('not connected')); return; }
+      var so = this._sock;
+      if (so && so.readyState === 1) {
+        // On a WebSocket the command goes over it; its reply frame answers it (an XHR-like {status, responseText}).
+        var id = this._cmdId = (this._cmdId || 0) + 1, m = { id: id };
+        for (var k in params) if (params[k] !== undefined && params[k] !== null) m[k] = k === 'history' ? +params[k] : params[k];
+        this._replies[id] = callback || function () {};
+        try { so.send(JSON.stringify(m)); } catch (e) { this._failReplies(); }
+        return;
+      }
+      params.cid = this.cId; params.cs = this.cs;
+      var body = query(params) + extra(this.param);
+      ajax(post ? 'POST' : 'GET', this.url, body, function (x) {
+        if (callback) callback(x.status === 200 ? null : new Error((parse(x.responseText) || {}).message || ('HTTP ' + x.status)), x);
+      });
+    }
+  });
+  JS.Connector = Connector;
+
+  var RESERVED = { start: 1, stop: 1, gap: 1, error: 1 };
+
+  /**
+   * JS.Engine: one per page. start(url, param, options), stop(cause), on(name, fn, scope, options),
+   * removeListener, getId(), getConnector(), running, send(channel, data, callback), count(channel, fn).
+   * Events: start(cId, channels, engine, workStyle), stop(cause, cId, url, engine), gap(info, engine),
+   * error({cmd, channel, message}, engine) (a sub or unsub that failed for good), and one
+   * event per channel (data, time, engine, frame); 'channel.event' for events within a channel.
+   */
+  function Engine() {
+    Observable.call(this);
+    var self = this, c = this.connector = new Connector();
+    this.running = false;
+    this._subscribed = {};
+    this._holding = {};
+    this._names = {};
+    this._refused = {};
+    c.subs = function () { return self._channels(); };
+    c.on({
+      connect: function (cId, channels, workStyle) {
+        self._subscribed = {};
+        var subs = self._channels();
+        for (var i = 0; i < subs.length; i++) self._subscribed[subs[i]] = 1;
+        for (var j = 0; j < c.refused.length; j++) {
+          delete self._subscribed[c.refused[j]];
+          self._refused[c.refused[j]] = 1;
+        }
+        self.fireEvent('start', cId, channels, self, workStyle);
+        for (var k = 0; k < c.refused.length; k++) self.fireEvent('error', { cmd: 'sub', channel: c.refused[k], message: 'refused' }, self);
+        for (var name in self._history) self._loadHistory(name, self._history[name]);
+      },
+      stop: function (cause, cId, url) {
+        if (!c.running) self.running = false;
+        self.fireEvent('stop', cause, cId, url, self);
+      },
+      gap: function (info) { self.fireEvent('gap', info, self); },
+      message: function (channel, data, time, conn, frame) {
+        var hold = self._holding[channel];
+        if (hold && !frame.history) { hold.push(frame); return; }
+        self._dispatch(frame);
+      }
+    });
+    this._history = {};
+  }
+  Engine.prototype = new Observable();
+  JS.apply(Engine.prototype, {
+    constructor: Engine,
+    _dispatch: function (f) {
+      var name = f.event ? f.channel + '.' + f.event : f.channel;
+      this.fireEvent(name, f.data, f.time, this, f);
+    },
+    /** The channels to subscribe: every listened name, and for 'a.b' also 'a'. */
+    _channels: function () {
+      var out = [], seen = {};
+      for (var key in this.events) {
+        if (RESERVED[key] || !this.events[key].length) continue;
+        var name = this._channelOf(key), names = [name], dot = name.lastIndexOf('.');
+        if (dot > 0) names.push(name.substring(0, dot));
+        for (var i = 0; i < names.length; i++) if (!seen[names[i]] && !this._refused[names[i]]) { seen[names[i]] = 1; out.push(names[i]); }
+      }
+      return out;
+    },
+    /** The channel name as the server spells it (event names are case-insensitive, channels are not). */
+    _channelOf: function (key) {
+      var channels = this.connector.channels || [];
+      for (var i = 0; i < channels.length; i++) if (String(channels[i]).toLowerCase() === key) return channels[i];
+      return this._names[key] || key;
+    },
+    addListener: function (name, fn, scope, o) {
+      var key = String(name).toLowerCase();
+      var added = Observable.prototype.addListener.call(this, name, fn, scope, o);
+      if (RESERVED[key]) return added;
+      this._names[key] = this._names[key] || String(name);
+      var channel = this._channelOf(key);
+      delete this._refused[channel]; // a new listener asks again
+      if (o && o.history > 0) {
+        this._history[channel] = o.history;
+        if (this.connector.cId) this._loadHistory(channel, o.history);
+      }
+      if (this.connector.cId) {
+        var list = [channel], dot = channel.lastIndexOf('.');
+        if (dot > 0) list.push(channel.substring(0, dot));
+        for (var i = 0; i < list.length; i++) {
+          if (this._subscribed[list[i]] || this._holding[list[i]]) continue;
+          delete this._refused[list[i]];
+          this._subscribed[list[i]] = 1;
+          this._command('sub', list[i]);
+        }
+      }
+      return added;
+    },
+    removeListener: function (name, fn) {
+      var key = String(name).toLowerCase();
+      var removed = Observable.prototype.removeListener.call(this, name, fn);
+      var channel = this._channelOf(key);
+      if (removed && !RESERVED[key] && !this.hasListener(key) && this._subscribed[channel] && this.connector.cId) {
+        var still = this._channels();
+        for (var i = 0; i < still.length; i++) if (still[i] === channel) return removed;
+        delete this._subscribed[channel];
+        this._command('unsub', channel);
+      }
+      return removed;
+    },
+    /**
+     * sub / unsub for this connection, retried with backoff (5 tries at most, while the same connection
+     * runs: a new one subscribes afresh). A refused sub (403) is not retried and the subscription is
+     * forgotten. What fails for good fires error({cmd, channel, message}). fn(err, xhr).
+     */
+    _command: function (cmd, channel, history, fn) {
+      var self = this, c = this.connector, cId = c.cId, tries = 0;
+      var go = function () {
+        if (!c.running || c.cId !== cId) { if (fn) fn(new Error('reconnected')); return; }
+        c.command({ cmd: cmd, channel: channel, history: history }, function (err, x) {
+          var status = x ? x.status : 0, same = c.running && c.cId === cId;
+          if (err && same && (!status || status === 404 || status === 408 || status === 429 || status >= 500) && ++tries < 5) {
+            setTimeout(go, c._backoff(tries - 1));
+            return;
+          }
+          if (err && same) {
+            if (cmd === 'sub') {
+              delete self._subscribed[channel];
+              if (status === 403) { self._refused[channel] = 1; delete self._history[channel]; }
+            }
+            self.fireEvent('error', { cmd: cmd, channel: channel, message: err.message }, self);
+          }
+          if (fn) fn(err, x);
+        });
+      };
+      go();
+    },
+    /** Asks for a channel's history; live frames of the channel wait until it has been dispatched. */
+    _loadHistory: function (channel, n) {
+      var self = this, held = this._holding[channel] = [];
+      this._subscribed[channel] = 1;
+      this._command('sub', channel, n, function (err, x) {
+        var now = self._holding[channel];
+        if (now && now !== held) { now.unshift.apply(now, held); return; } // asked again since (a new connection): that answer releases them
+        delete self._holding[channel];
+        var last = 0;
+        if (!err) {
+          var lines = x.responseText.split('\n');
+          for (var i = 0; i < lines.length; i++) {
+            var f = lines[i] && parse(lines[i]);
+            if (f && f.channel !== SYS) { self._dispatch(f); last = f.seq; }
+          }
+        }
+        for (var j = 0; j < held.length; j++) if (held[j].seq > last) self._dispatch(held[j]);
+      });
+    },
+    start: function (url, param, options) {
+      if (this.connector.running) return;
+      this.running = true;
+      this.connector.start(url, param, options);
+      if (!this.connector.running) this.running = false;
+    },
+    stop: function (cause) {
+      if (!this.running) return;
+      this.connector.stop(cause);
+      this.running = this.connector.running;
+    },
+    getConnector: function () { return this.connector; },
+    getId: function () { return this.connector.cId; },
+    /** Publishes on a channel the server opened to clients; callback(err, {seq, delivered}). options: {event}. */
+    send: function (channel, data, options, callback) {
+      if (isFunction(options)) { callback = options; options = null; }
+      this.connector.command({ cmd: 'pub', channel: channel, event: options && options.event, data: JSON.stringify(data === undefined ? null : data) },
+        function (err, x) { if (callback) callback(err, err ? null : parse(x.responseText)); }, true);
+    },
+    /** How many connections and users listen on a channel (if the server allows it); fn(err, {connections, users}). */
+    count: function (channel, fn) {
+      this.connector.command({ cmd: 'count', channel: channel }, function (err, x) { fn(err, err ? null : parse(x.responseText)); });
+    }
+  });
+  Engine.prototype.on = function (name, fn, scope, o) {
+    if (isObject(name)) { for (var k in name) if (isFunction(name[k])) this.addListener(k, name[k], fn, scope); return; }
+    this.addListener(name, fn, scope, o);
+  };
+  Engine.prototype.un = Engine.prototype.removeListener;
+  JS.Engine = new Engine();
+})(__c4jHost);
+
+var JS = __c4jHost.JS;
+if (__c4jHost !== __c4jGlobal) __c4jGlobal.JS = JS; // the JS global, as the script sets it in a page
+if (typeof module === 'object' && module && typeof module.exports === 'object') module.exports = JS;
+})();
