@@ -439,6 +439,8 @@
   JS.Connector = Connector;
 
   var RESERVED = { start: 1, stop: 1, gap: 1, error: 1, master: 1 };
+  /** shareTabs: what a follower tab keeps of the master's connector, to take the connection over. */
+  var SHARED = ['cId', 'cs', 'epoch', 'lastSeq', 'resume', 'channels', 'workStyle', 'timeout', 'heartbeat'];
 
   /**
    * JS.Engine: one per page. start(url, param, options), stop(cause), on(name, fn, scope, options),
@@ -694,11 +696,11 @@
           if (self._master) self._sync(); else if (!locks) check();
         } else if (m.t === 'st' && !self._master) {
           if (self._lead !== from) { self._fail(self._lead); self._lead = from; }
-          var fresh = s.cId !== c.cId;
-          c.cId = s.cId; c.cs = s.cs; c.epoch = s.ep; c.resume = s.res; c.channels = s.ch; c.workStyle = s.ws; c.timeout = s.to; c.heartbeat = s.hb;
-          if (fresh) {
-            c.lastSeq = s.seq;
-            self.fireEvent('start', s.cId, s.ch, self, s.ws);
+          var fresh = s.cId !== c.cId, seq = c.lastSeq;
+          for (k = 0; k < SHARED.length; k++) c[SHARED[k]] = s[SHARED[k]];
+          if (!fresh) c.lastSeq = seq; // this tab's own position
+          else {
+            self.fireEvent('start', s.cId, s.channels, self, s.workStyle);
             for (k in self._history) self._loadHistory(k, self._history[k]);
           }
         } else if (m.t === 'f') {
@@ -744,8 +746,8 @@
     _hi: function (q) { this._post({ t: 'hi', ch: this._channels(true), m: this._master, q: q }); },
     _others: function () { for (var k in this._peers) return true; return false; },
     _state: function () {
-      var c = this.connector;
-      this._out({ t: 'st', s: { cId: c.cId, cs: c.cs, ep: c.epoch, seq: c.lastSeq, res: c.resume, ch: c.channels, ws: c.workStyle, to: c.timeout, hb: c.heartbeat } });
+      for (var i = 0, s = {}; i < SHARED.length; i++) s[SHARED[i]] = this.connector[SHARED[i]];
+      this._out({ t: 'st', s: s });
     },
     /** The master: subscribes what some tab listens to, unsubscribes what none does. */
     _sync: function () {

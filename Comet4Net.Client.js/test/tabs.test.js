@@ -132,6 +132,20 @@ for (const file of ['src/comet4j.js', 'dist/comet4j.min.js']) {
     assert.deepEqual(a.requests.filter((r) => r.query.cmd === 'unsub').map((r) => r.query.channel), ['sport']);
   });
 
+  t('a follower\'s history is asked through the master and dispatched in that tab alone, before live frames', async () => {
+    const { b, a, f, g, stream } = await connected();
+    f.E.on('room', (data, time, engine, frame) => f.seen.push('room:' + data + (frame.history ? 'h' : '')), null, { history: 2 });
+    await b.settle();
+    const sub = a.requests.find((r) => r.query.cmd === 'sub' && r.query.history === '2');
+    assert.equal(sub.query.channel, 'room');
+    stream.progress(msg(12, 'room', 3) + msg(13, 'room', 4)); // live frames overtake the history
+    await b.settle();
+    sub.respond(200, msg(8, 'room', 1, { history: true }) + msg(12, 'room', 3, { history: true }) + sys({ type: 'subscribed', channel: 'room', history: 2 }));
+    await b.settle();
+    assert.deepEqual(only(f.seen, 'room'), ['room:1h', 'room:3h', 'room:4']);
+    assert.deepEqual(only(g.seen, 'room'), []);
+  });
+
   t('the master crashes: the next tab resumes the same connection from the last seq, nobody sees a duplicate or a new start', async () => {
     const { b, a, f, g, stream } = await connected();
     stream.progress(msg(11, 'news', 1) + msg(12, 'hello', 2));
