@@ -438,14 +438,16 @@
   });
   JS.Connector = Connector;
 
-  var RESERVED = { start: 1, stop: 1, gap: 1, error: 1 };
+  var RESERVED = { start: 1, stop: 1, gap: 1, error: 1, master: 1 };
+  /** shareTabs: what a follower tab keeps of the master's connector, to take the connection over. */
+  var SHARED = ['cId', 'cs', 'epoch', 'lastSeq', 'resume', 'channels', 'workStyle', 'timeout', 'heartbeat'];
 
   /**
    * JS.Engine: one per page. start(url, param, options), stop(cause), on(name, fn, scope, options),
    * removeListener, getId(), getConnector(), running, send(channel, data, callback), count(channel, fn).
    * Events: start(cId, channels, engine, workStyle), stop(cause, cId, url, engine), gap(info, engine),
-   * error({cmd, channel, message}, engine) (a sub or unsub that failed for good), and one
-   * event per channel (data, time, engine, frame); 'channel.event' for events within a channel.
+   * error({cmd, channel, message}, engine) (a sub or unsub that failed for good), master(isMaster, engine)
+   * (shareTabs), and one event per channel (data, time, engine, frame); 'channel.event' for events within a channel.
    */
   function Engine() {
     Observable.call(this);
@@ -455,29 +457,36 @@
     this._holding = {};
     this._names = {};
     this._refused = {};
-    c.subs = function () { return self._channels(); };
+    this._peers = {}; // shareTabs: the other tabs' channels, by tab id
+    c.subs = function () { return self._asked = self._channels(); };
+    // shareTabs: a master tab leaving while other tabs remain keeps the session for the one that takes over.
+    c._drop = function () { for (var k in self._peers) if (self._bc) return; Connector.prototype._drop.call(c); };
+    JS.on(window, 'pagehide', function () { if (self._bc) self._post({ t: 'bye' }); });
     c.on({
       connect: function (cId, channels, workStyle) {
         self._subscribed = {};
-        var subs = self._channels();
+        var subs = self._asked || [];
         for (var i = 0; i < subs.length; i++) self._subscribed[subs[i]] = 1;
         for (var j = 0; j < c.refused.length; j++) {
           delete self._subscribed[c.refused[j]];
           self._refused[c.refused[j]] = 1;
         }
         self.fireEvent('start', cId, channels, self, workStyle);
-        for (var k = 0; k < c.refused.length; k++) self.fireEvent('error', { cmd: 'sub', channel: c.refused[k], message: 'refused' }, self);
+        self._state();
+        for (var k = 0; k < c.refused.length; k++) self._error({ cmd: 'sub', channel: c.refused[k], message: 'refused' });
         for (var name in self._history) self._loadHistory(name, self._history[name]);
+        if (self._bc) self._sync(); // what tabs began to listen to while this connected
       },
       stop: function (cause, cId, url) {
         if (!c.running) self.running = false;
         self.fireEvent('stop', cause, cId, url, self);
+        self._out({ t: 'ev', n: 'stop', a: [cause, cId, url], end: !c.running });
+        if (!c.running) self._unshare();
       },
-      gap: function (info) { self.fireEvent('gap', info, self); },
+      gap: function (info) { self.fireEvent('gap', info, self); self._out({ t: 'ev', n: 'gap', a: [info] }); },
       message: function (channel, data, time, conn, frame) {
-        var hold = self._holding[channel];
-        if (hold && !frame.history) { hold.push(frame); return; }
-        self._dispatch(frame);
+        self._take(frame);
+        self._out({ t: 'f', f: frame });
       }
     });
     this._history = {};
@@ -489,14 +498,22 @@
       var name = f.event ? f.channel + '.' + f.event : f.channel;
       this.fireEvent(name, f.data, f.time, this, f);
     },
-    /** The channels to subscribe: every listened name, and for 'a.b' also 'a'. */
-    _channels: function () {
+    _take: function (f) {
+      var hold = this._holding[f.channel];
+      if (hold && !f.history) hold.push(f); else this._dispatch(f);
+    },
+    _error: function (info) { this.fireEvent('error', info, this); this._out({ t: 'ev', n: 'error', a: [info] }); },
+    /** The channels to subscribe: every listened name, and for 'a.b' also 'a'; with shareTabs, the other tabs' too (unless own). */
+    _channels: function (own) {
       var out = [], seen = {};
       for (var key in this.events) {
         if (RESERVED[key] || !this.events[key].length) continue;
         var name = this._channelOf(key), names = [name], dot = name.lastIndexOf('.');
         if (dot > 0) names.push(name.substring(0, dot));
         for (var i = 0; i < names.length; i++) if (!seen[names[i]] && !this._refused[names[i]]) { seen[names[i]] = 1; out.push(names[i]); }
+      }
+      for (var id in own ? {} : this._peers) {
+        for (var j = 0, p = this._peers[id]; j < p.length; j++) if (!seen[p[j]] && !this._refused[p[j]]) { seen[p[j]] = 1; out.push(p[j]); }
       }
       return out;
     },
@@ -513,6 +530,7 @@
       this._names[key] = this._names[key] || String(name);
       var channel = this._channelOf(key);
       delete this._refused[channel]; // a new listener asks again
+      if (this._bc) this._hi();
       if (o && o.history > 0) {
         this._history[channel] = o.history;
         if (this.connector.cId) this._loadHistory(channel, o.history);
@@ -533,6 +551,7 @@
       var key = String(name).toLowerCase();
       var removed = Observable.prototype.removeListener.call(this, name, fn);
       var channel = this._channelOf(key);
+      if (removed && this._bc) this._hi();
       if (removed && !RESERVED[key] && !this.hasListener(key) && this._subscribed[channel] && this.connector.cId) {
         var still = this._channels();
         for (var i = 0; i < still.length; i++) if (still[i] === channel) return removed;
@@ -547,6 +566,8 @@
      * forgotten. What fails for good fires error({cmd, channel, message}). fn(err, xhr).
      */
     _command: function (cmd, channel, history, fn) {
+      // A follower tab: the master subscribes the union of the tabs' channels; only a history is asked through it.
+      if (this._bc && !this._master) { if (history) this._ask({ cmd: cmd, channel: channel, history: history }, fn); return; }
       var self = this, c = this.connector, cId = c.cId, tries = 0;
       var go = function () {
         if (!c.running || c.cId !== cId) { if (fn) fn(new Error('reconnected')); return; }
@@ -561,7 +582,7 @@
               delete self._subscribed[channel];
               if (status === 403) { self._refused[channel] = 1; delete self._history[channel]; }
             }
-            self.fireEvent('error', { cmd: cmd, channel: channel, message: err.message }, self);
+            self._error({ cmd: cmd, channel: channel, message: err.message });
           }
           if (fn) fn(err, x);
         });
@@ -588,27 +609,179 @@
       });
     },
     start: function (url, param, options) {
-      if (this.connector.running) return;
+      if (this.connector.running || this._bc) return;
       this.running = true;
+      if (options && options.shareTabs && isFunction(window.BroadcastChannel)) return this._share(url || this.connector.url, param || this.connector.param || '', options);
       this.connector.start(url, param, options);
       if (!this.connector.running) this.running = false;
     },
     stop: function (cause) {
       if (!this.running) return;
-      this.connector.stop(cause);
-      this.running = this.connector.running;
+      var c = this.connector;
+      if (this._bc) {
+        // This tab leaves: a master hands the connection (not dropped while other tabs remain) to the next one.
+        this._leaving = true;
+        if (this._master) c.stop(cause, this._others());
+        else { this.running = false; this.fireEvent('stop', cause, c.cId, c.url, this); }
+        if (c.running) { this._leaving = false; return; } // a beforeStop listener said no
+        this._unshare();
+      } else c.stop(cause);
+      this.running = c.running;
     },
+    /** Whether this tab holds the connection: with shareTabs, the master tab; otherwise whenever the engine runs. */
+    isMaster: function () { return !!(this._bc ? this._master : this.running); },
     getConnector: function () { return this.connector; },
     getId: function () { return this.connector.cId; },
     /** Publishes on a channel the server opened to clients; callback(err, {seq, delivered}). options: {event}. */
     send: function (channel, data, options, callback) {
       if (isFunction(options)) { callback = options; options = null; }
-      this.connector.command({ cmd: 'pub', channel: channel, event: options && options.event, data: JSON.stringify(data === undefined ? null : data) },
+      this._cmd({ cmd: 'pub', channel: channel, event: options && options.event, data: JSON.stringify(data === undefined ? null : data) },
         function (err, x) { if (callback) callback(err, err ? null : parse(x.responseText)); }, true);
     },
     /** How many connections and users listen on a channel (if the server allows it); fn(err, {connections, users}). */
     count: function (channel, fn) {
-      this.connector.command({ cmd: 'count', channel: channel }, function (err, x) { fn(err, err ? null : parse(x.responseText)); });
+      this._cmd({ cmd: 'count', channel: channel }, function (err, x) { fn(err, err ? null : parse(x.responseText)); });
+    },
+    /** A command for the connection: sent by the master, asked of it by a follower tab. */
+    _cmd: function (params, fn, post) {
+      if (this._bc && !this._master) this._ask(params, fn, post); else this.connector.command(params, fn, post);
+    },
+
+    /*
+     * shareTabs: one connection per browser for url+param, held by the master tab, the others hearing it on a
+     * BroadcastChannel. The master is whoever holds a Web Lock (released by the browser when its tab closes or
+     * crashes), else the oldest live tab of a heartbeat. Each tab keeps the position it has seen (cId, cs,
+     * epoch, lastSeq): the next master resumes that session from there, so nothing is lost or seen twice.
+     * Messages: hi (a tab's channels), bye, st (the connection's state), f (a frame), ev (start/stop/gap/error),
+     * cmd and re (a follower's command and its answer).
+     */
+    _share: function (url, param, options) {
+      var self = this, c = this.connector, key = 'comet4net ' + url + ' ' + param, locks = typeof navigator !== 'undefined' && navigator.locks;
+      var bc = this._bc = new window.BroadcastChannel(key), seen = {}, tick = 0;
+      this._tid = (+new Date()).toString(36) + Math.random().toString(36).slice(2, 8);
+      this._peers = {}; this._calls = {}; this._lead = '';
+      var lead = function () {
+        if (self._bc !== bc || self._master) return;
+        self._master = true;
+        delete self._peers[self._lead];
+        self._lead = self._tid;
+        self._fail();
+        if (c.cId) {
+          // Take over: the same connection from this tab's position; the server sends whatever came after.
+          c.url = url; c.param = param; c.forceStyle = options.ws || ''; c.running = true;
+          self._subscribed = {};
+          for (var i = 0, subs = self._channels(); i < subs.length; i++) self._subscribed[subs[i]] = 1;
+          c._revive();
+          self._state();
+        } else c.start(url, param, options);
+        self.fireEvent('master', true, self);
+      };
+      var check = function () { // no Web Locks: the oldest live tab leads when no master is heard
+        if (self._master || self._lead) return;
+        for (var p in seen) if (p < self._tid) return;
+        lead();
+      };
+      bc.onmessage = function (e) {
+        var m = e.data || {}, from = m.i, s = m.s, f = m.f, k;
+        if (self._bc !== bc) return;
+        seen[from] = tick;
+        if (m.t === 'hi') {
+          self._peers[from] = m.ch || [];
+          if (m.m && !locks && self._master && from < self._tid) { self._master = false; c.running = false; c._abort(); self.fireEvent('master', false, self); }
+          if (m.m && !self._master) self._lead = from;
+          if (self._master) { self._sync(); if (m.q) self._state(); }
+        } else if (m.t === 'bye') {
+          delete self._peers[from]; delete seen[from];
+          if (from === self._lead) self._lead = '';
+          if (self._master) self._sync(); else if (!locks) check();
+        } else if (m.t === 'st' && !self._master) {
+          if (self._lead !== from) { self._fail(self._lead); self._lead = from; }
+          var fresh = s.cId !== c.cId, seq = c.lastSeq;
+          for (k = 0; k < SHARED.length; k++) c[SHARED[k]] = s[SHARED[k]];
+          if (!fresh) c.lastSeq = seq; // this tab's own position
+          else {
+            self.fireEvent('start', s.cId, s.channels, self, s.workStyle);
+            for (k in self._history) self._loadHistory(k, self._history[k]);
+          }
+        } else if (m.t === 'f') {
+          if (c.cId && f.seq > c.lastSeq) { c.lastSeq = f.seq; self._take(f); } // the master's frames, and a late one of the master before it
+        } else if (m.t === 'ev' && !self._master) {
+          if (m.end) { self.running = false; self._leaving = true; c.cId = ''; }
+          self.fireEvent.apply(self, [m.n].concat(m.a, [self]));
+          if (m.end) self._unshare();
+        } else if (m.t === 'cmd' && self._master && (!m.to || m.to === self._tid)) {
+          if (m.p.cmd === 'sub') self._subscribed[m.p.channel] = 1;
+          c.command(m.p, function (err, x) {
+            if (self._bc === bc) self._post({ t: 're', to: from, k: m.k, e: err ? err.message : '', s: x ? x.status : 0, r: x ? x.responseText : '' });
+          }, m.post);
+        } else if (m.t === 're' && m.to === self._tid && (k = self._calls[m.k])) {
+          delete self._calls[m.k];
+          k.fn(m.e ? new Error(m.e) : null, { status: m.s, responseText: m.r });
+        }
+      };
+      this._hi(1);
+      if (locks) {
+        locks.request(key, { mode: 'exclusive' }, function () {
+          if (self._bc !== bc) return;
+          lead();
+          return new Promise(function (r) { self._free = r; }); // held for the tab's life, or until stop
+        });
+      } else {
+        this._beat = setInterval(function () {
+          tick++;
+          self._hi();
+          for (var p in seen) {
+            if (tick - seen[p] < 3) continue;
+            delete seen[p];
+            if (p === self._lead) self._lead = '';
+            if (self._peers[p]) { delete self._peers[p]; if (self._master) self._sync(); }
+          }
+          check();
+        }, 1000);
+      }
+    },
+    _post: function (m) { m.i = this._tid; try { this._bc.postMessage(m); } catch (e) {} },
+    /** Posts to the other tabs if this tab is the master. */
+    _out: function (m) { if (this._master && this._bc && !this._leaving) this._post(m); },
+    _hi: function (q) { this._post({ t: 'hi', ch: this._channels(true), m: this._master, q: q }); },
+    _others: function () { for (var k in this._peers) return true; return false; },
+    _state: function () {
+      for (var i = 0, s = {}; i < SHARED.length; i++) s[SHARED[i]] = this.connector[SHARED[i]];
+      this._out({ t: 'st', s: s });
+    },
+    /** The master: subscribes what some tab listens to, unsubscribes what none does. */
+    _sync: function () {
+      if (!this.connector.cId) return;
+      var want = this._channels(), keep = {}, i, ch;
+      for (i = 0; i < want.length; i++) {
+        ch = want[i]; keep[ch] = 1;
+        if (!this._subscribed[ch] && !this._holding[ch]) { this._subscribed[ch] = 1; this._command('sub', ch); }
+      }
+      for (ch in this._subscribed) if (!keep[ch]) { delete this._subscribed[ch]; this._command('unsub', ch); }
+    },
+    /** A follower's command, answered by the master it is addressed to. */
+    _ask: function (p, fn, post) {
+      var k = this._k = (this._k || 0) + 1;
+      this._calls[k] = { fn: fn || function () {}, to: this._lead };
+      this._post({ t: 'cmd', k: k, p: p, post: post, to: this._lead });
+    },
+    /** Fails the commands asked of a master that went (of any master without one). */
+    _fail: function (who) {
+      for (var k in this._calls) {
+        var call = this._calls[k];
+        if (who === undefined || call.to === who) { delete this._calls[k]; call.fn(new Error('master changed'), { status: 0, responseText: '' }); }
+      }
+    },
+    _unshare: function () {
+      var bc = this._bc, was = this._master;
+      if (!bc) return;
+      this._post({ t: 'bye' });
+      this._bc = null; this._master = this._leaving = false; this._peers = {};
+      clearInterval(this._beat);
+      if (this._free) this._free();
+      try { bc.onmessage = null; bc.close(); } catch (e) {}
+      this._fail();
+      if (was) this.fireEvent('master', false, this);
     }
   });
   Engine.prototype.on = function (name, fn, scope, o) {

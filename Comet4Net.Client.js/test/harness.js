@@ -5,7 +5,9 @@ const path = require('path');
 const vm = require('vm');
 
 // options: { es: true } gives the window an EventSource (FakeEventSource); { beacon: false } takes
-// navigator.sendBeacon away ('fail': it refuses); { fetch: true } gives the window a fetch.
+// navigator.sendBeacon away ('fail': it refuses); { fetch: true } gives the window a fetch;
+// { tabs: tabs() } makes this load one tab of a browser: a BroadcastChannel and navigator.locks shared
+// with the other loads given the same tabs() ({ locks: false }: no navigator.locks).
 function load(file, options) {
   options = options || {};
   const requests = [];
@@ -67,9 +69,14 @@ function load(file, options) {
   const fetch = (url, init) => { fetches.push({ url, init }); return { then() { return this; }, catch() { return this; } }; };
   if (options.fetch) window.fetch = fetch;
   const navigator = {};
+  const tab = { closed: false };
+  if (options.tabs) {
+    window.BroadcastChannel = options.tabs.channelClass(tab);
+    if (options.locks !== false) navigator.locks = options.tabs.locksFor(tab);
+  }
   if (options.beacon !== false) navigator.sendBeacon = (url) => { beacons.push(url); return options.beacon !== 'fail'; };
   const context = {
-    window, XMLHttpRequest: FakeXHR, setTimeout, clearTimeout, console: window.console, JSON, Math, Object, String, Error,
+    window, XMLHttpRequest: FakeXHR, setTimeout, clearTimeout, setInterval, clearInterval, console: window.console, JSON, Math, Object, String, Error,
     navigator, encodeURIComponent, decodeURIComponent, parseInt,
   };
   if (options.es) context.EventSource = FakeEventSource;
@@ -88,7 +95,81 @@ function load(file, options) {
     return open[0];
   };
   const pending = () => requests.filter((x) => x.readyState < 4 && !x.aborted);
-  return { JS: window.JS, requests, xhrs, beacons, fetches, sources, sockets, source, next, pending, fire: (name) => (listeners[name] || []).forEach((f) => f({})) };
+  // close(): the tab goes away (pagehide first unless crash), its channels close and its locks are released.
+  const close = (crash) => {
+    if (!crash) (listeners.pagehide || []).forEach((f) => f({}));
+    if (options.tabs) options.tabs.close(tab);
+  };
+  return { JS: window.JS, close, tab, requests, xhrs, beacons, fetches, sources, sockets, source, next, pending, fire: (name) => (listeners[name] || []).forEach((f) => f({})) };
+}
+
+// The browser the tabs share: BroadcastChannel messages and lock grants are queued, delivered by settle().
+function tabs() {
+  const channels = [];
+  const queue = [];
+  const locks = {}; // name -> { holder, waiting: [{ tab, cb }] }
+  const grant = (name) => {
+    const l = locks[name];
+    if (l.holder || !l.waiting.length) return;
+    const w = l.waiting.shift();
+    l.holder = w.tab;
+    queue.push(() => {
+      if (w.tab.closed) { release(name, w.tab); return; }
+      Promise.resolve(w.cb({ name, mode: 'exclusive' })).then(() => release(name, w.tab), () => release(name, w.tab));
+    });
+  };
+  const release = (name, tab) => { const l = locks[name]; if (l.holder === tab) { l.holder = null; grant(name); } };
+  return {
+    posted: [],
+    channelClass(tab) {
+      const bus = this;
+      return class FakeBroadcastChannel {
+        constructor(name) { this.name = name; this.tab = tab; this.closed = false; this.onmessage = null; channels.push(this); }
+        postMessage(data) {
+          if (this.closed) throw new Error('InvalidStateError: the channel is closed');
+          const copy = structuredClone(data);
+          bus.posted.push(copy);
+          for (const other of channels) {
+            if (other === this || other.name !== this.name || other.closed) continue;
+            const deliver = () => { if (!other.closed && other.onmessage) other.onmessage({ data: copy }); };
+            deliver.to = other.tab;
+            queue.push(deliver);
+          }
+        }
+        close() { this.closed = true; }
+      };
+    },
+    locksFor(tab) {
+      return {
+        request(name, options, cb) {
+          const l = locks[name] || (locks[name] = { holder: null, waiting: [] });
+          l.waiting.push({ tab, cb });
+          grant(name);
+          return new Promise(() => {});
+        },
+      };
+    },
+    // Forgets the messages on their way to a tab (as if it took over before hearing them).
+    lose(tab) { for (let i = queue.length - 1; i >= 0; i--) if (queue[i].to === tab) queue.splice(i, 1); },
+    holder(name) { return locks[name] && locks[name].holder; },
+    close(tab) {
+      tab.closed = true;
+      for (const c of channels) if (c.tab === tab) c.closed = true;
+      for (const name in locks) {
+        locks[name].waiting = locks[name].waiting.filter((w) => w.tab !== tab);
+        release(name, tab);
+      }
+    },
+    // Delivers every queued message and grant (and what they cause) until nothing is left.
+    async settle() {
+      for (let round = 0; round < 1000; round++) {
+        for (let i = 0; i < 10; i++) await null;
+        if (!queue.length) return;
+        while (queue.length) queue.shift()();
+      }
+      throw new Error('the tabs never settle');
+    },
+  };
 }
 
 const line = (o) => JSON.stringify(o) + '\n';
@@ -98,4 +179,4 @@ const connFrame = (extra) => line({ channel: 'c4j', data: connData(extra), time:
 const sseConn = (extra) => 'retry: 1000\n\nevent: c4j\ndata: ' + JSON.stringify(connData(Object.assign({ ws: 'sse' }, extra))) + '\n\n';
 const msg = (seq, channel, data, extra) => line(Object.assign({ seq, channel, data, time: 1700000000000 + seq }, extra));
 
-module.exports = { load, line, connFrame, sseConn, msg };
+module.exports = { load, tabs, line, connFrame, sseConn, msg };
