@@ -26,18 +26,20 @@ public sealed class ClusterTests
         internal readonly List<CometTestServer> Nodes = new();
         internal ChaosProxy Proxy = null!;
         internal HttpClient Client = null!;
+        internal string Prefix = "";
 
         internal static async Task<Cluster> StartAsync(int nodes = 3, Action<CometOptions>? configure = null, RedisServer? redis = null, string redisOptions = "")
         {
             redis ??= _redis;
             var cluster = new Cluster();
-            var prefix = "t" + Guid.NewGuid().ToString("N")[..8] + ":";
+            var prefix = cluster.Prefix = "t" + Guid.NewGuid().ToString("N")[..8] + ":";
             for (var i = 0; i < nodes; i++)
             {
                 cluster.Nodes.Add(await CometTestServer.StartAsync(o => { o.Timeout = 1500; o.Heartbeat = 500; configure?.Invoke(o); },
                     c =>
                     {
                         c.RegisterChannel("room", new ChannelOptions { AllowCount = true });
+                        c.RegisterChannel("talker"); // the chat sample's channel, for a cluster with the sample as one of its nodes
                         c.Engine.On<Events.BeforeConnectEvent>(e => { e.Connection!.UserId ??= e.Request.Query("user"); });
                     },
                     services: s => s.AddRedis(redis.Configuration + redisOptions, o => o.Prefix = prefix)));
@@ -293,6 +295,69 @@ public sealed class ClusterTests
             var fromNode = received.Where(n => n % 2 == node).ToArray();
             CollectionAssert.AreEqual(fromNode.OrderBy(n => n).ToArray(), fromNode, "node " + node + "'s messages in the order it sent them");
         }
+    }
+
+    [TestMethod]
+    [Timeout(90000, CooperativeCancellation = true)]
+    public async Task A_node_killed_while_streaming_to_a_client_loses_nothing_the_client_resumes_on_another_node()
+    {
+        // Two nodes in this process and the chat sample as a third, in a process of its own that is
+        // killed (SIGKILL: no shutdown, its sessions say it still holds them) while it streams to the client.
+        await using var cluster = await Cluster.StartAsync(nodes: 2);
+        await using var victim = await NodeProcess.StartChatAsync(new Dictionary<string, string>
+        {
+            ["Comet__Redis"] = _redis.Configuration,
+            ["Comet__RedisPrefix"] = cluster.Prefix,
+            ["Comet__Timeout"] = "1500",
+            ["Comet__Heartbeat"] = "500",
+        }, TimeSpan.FromSeconds(30));
+        using var victimHttp = new HttpClient { BaseAddress = new Uri(victim.BaseUrl), Timeout = TimeSpan.FromSeconds(30) };
+        var client = new V2Client(victimHttp);
+        await client.ConnectAsync("stream");
+
+        const int Messages = 100;
+        var received = new List<int>();
+        var frames = new List<JObject>();
+        void Take(JObject f)
+        {
+            frames.Add(f);
+            if ((string?)f["channel"] == "talker" && f["event"] is null && f["data"]?.Type == JTokenType.Integer) lock (received) received.Add((int)f["data"]!);
+        }
+        using var stop = new CancellationTokenSource();
+        var streaming = Task.Run(async () =>
+        {
+            try { await foreach (var f in client.StreamAsync(stop.Token)) Take(f); }
+            catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException) { } // the node died under it
+        });
+        for (var i = 0; i < Messages; i++)
+        {
+            if (i == 40)
+            {
+                var deadline = DateTime.UtcNow.AddSeconds(10);
+                while (DateTime.UtcNow < deadline) { lock (received) if (received.Count >= 30) break; await Task.Delay(20); }
+                lock (received) Assert.IsGreaterThanOrEqualTo(30, received.Count, "the stream on the sample node delivered before the kill");
+                victim.Kill();
+            }
+            var engine = cluster.Nodes[i % 2].Engine;
+            if (i % 4 == 0) Assert.IsTrue(engine.SendTo("talker", client.Id, i), "the session outlives its node: " + i);
+            else engine.SendToAll("talker", i);
+            await Task.Delay(10);
+        }
+        Assert.IsTrue(await Task.WhenAny(streaming, Task.Delay(10000)) == streaming, "the stream ended with its node");
+
+        // The balancer sends the client to a live node; it resumes from what it has.
+        var there = new V2Client(cluster.Client);
+        there.Accept(new JObject { ["channel"] = "c4j", ["data"] = client.ConnectData });
+        there.LastSeq = client.LastSeq;
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while (received.Count < Messages && DateTime.UtcNow < until)
+        {
+            var (status, more) = await there.PollAsync();
+            Assert.AreEqual(HttpStatusCode.OK, status, "the session is still known: " + string.Join(" | ", more));
+            foreach (var f in more) Take(f);
+        }
+        Assert.IsFalse(frames.Any(f => (string?)f["channel"] == "c4j" && (string?)f["data"]?["type"] is "gap" or "conn"), "no reset, no gap: " + string.Join(" | ", frames.Where(f => (string?)f["channel"] == "c4j")));
+        CollectionAssert.AreEqual(Enumerable.Range(0, Messages).ToArray(), received.ToArray(), "every message once, in order, through the kill");
     }
 
     [TestMethod]

@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Text.RegularExpressions;
+
+namespace Comet4Net.Web.Tests;
+
+/// <summary>
+/// The chat sample run as a process of its own (a real node that can be killed with SIGKILL: no
+/// shutdown, no goodbye to Redis), listening on a free loopback port.
+/// </summary>
+internal sealed partial class NodeProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private NodeProcess(Process process, string baseUrl)
+    {
+        _process = process;
+        BaseUrl = baseUrl;
+    }
+
+    internal string BaseUrl { get; }
+
+    internal static async Task<NodeProcess> StartChatAsync(IDictionary<string, string> settings, TimeSpan timeout)
+    {
+        var configuration = typeof(NodeProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
+        var root = RepositoryRoot();
+        var dll = Path.Combine(root, "samples", "Chat", "bin", configuration, "net10.0", "Chat.dll");
+        if (!File.Exists(dll)) throw new InvalidOperationException(dll + " is missing: build the solution first.");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.Combine(root, "samples", "Chat"),
+        };
+        start.ArgumentList.Add(dll);
+        start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
+        foreach (var (key, value) in settings) start.Environment[key] = value;
+        var process = Process.Start(start)!;
+        var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var output = new System.Text.StringBuilder();
+        void OnLine(string? line)
+        {
+            if (line is null) return;
+            lock (output) output.AppendLine(line);
+            if (ListeningOn().Match(line) is { Success: true } m) listening.TrySetResult(m.Groups[1].Value);
+        }
+        process.OutputDataReceived += (_, e) => OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => OnLine(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var node = new NodeProcess(process, "");
+        try
+        {
+            var url = await listening.Task.WaitAsync(timeout);
+            return new NodeProcess(process, url);
+        }
+        catch (TimeoutException)
+        {
+            node.Kill();
+            lock (output) throw new InvalidOperationException("The chat sample did not start: " + output);
+        }
+    }
+
+    /// <summary>SIGKILL: the process ends at once, as in a crash or an OOM kill.</summary>
+    internal void Kill()
+    {
+        try
+        {
+            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(5000);
+        }
+        catch (InvalidOperationException)
+        {
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Kill();
+        _process.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Comet4Net.sln"))) return dir.FullName;
+        throw new InvalidOperationException("Comet4Net.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    [GeneratedRegex(@"Now listening on: (http://127\.0\.0\.1:\d+)")]
+    private static partial Regex ListeningOn();
+}
