@@ -63,6 +63,7 @@ function load(file, options) {
     serverClose() { this.readyState = 3; this.onclose && this.onclose({ code: 1006 }); }
     get query() { return Object.fromEntries(new URL(this.url).searchParams); }
   }
+  if (options.document) window.document = options.document; // options.document: a fake DOM document (JSON-P script tags)
   if (options.ws) { window.WebSocket = FakeWebSocket; window.location = { protocol: 'http:', host: 'page.test' }; }
   const fetch = (url, init) => { fetches.push({ url, init }); return { then() { return this; }, catch() { return this; } }; };
   if (options.fetch) window.fetch = fetch;
@@ -88,7 +89,7 @@ function load(file, options) {
     return open[0];
   };
   const pending = () => requests.filter((x) => x.readyState < 4 && !x.aborted);
-  return { JS: window.JS, requests, xhrs, beacons, fetches, sources, sockets, source, next, pending, fire: (name) => (listeners[name] || []).forEach((f) => f({})) };
+  return { JS: window.JS, window, context, requests, xhrs, beacons, fetches, sources, sockets, source, next, pending, fire: (name) => (listeners[name] || []).forEach((f) => f({})) };
 }
 
 const line = (o) => JSON.stringify(o) + '\n';
