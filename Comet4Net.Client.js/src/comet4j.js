@@ -125,7 +125,18 @@
     setRequestHeader: function () {},
     getResponseHeader: function (name) { return this._headers[name] || null; },
     send: function () {
-      var self = this, doc = window.document, ns = this.prefix + 'c4jJsonp', space = window[ns] || (window[ns] = {});
+      var self = this, doc = window.document, later;
+      if (doc.readyState && doc.readyState !== 'complete') {
+        // A script added before the page's load event holds that event (and the browser's spinner) until
+        // it is answered, and a long poll answers late: wait for the load event.
+        later = function () {
+          window.removeEventListener('load', later, false);
+          setTimeout(function () { if (!self._aborted) self.send(); }, 0);
+        };
+        window.addEventListener('load', later, false);
+        return;
+      }
+      var ns = this.prefix + 'c4jJsonp', space = window[ns] || (window[ns] = {});
       var id = 'r' + (++jsonpSeq) + Math.random().toString(36).slice(2, 8), s = this._script = doc.createElement('script');
       this._space = space; this._id = id;
       space[id] = function (v) { delete space[id]; self._answer(v); };
@@ -135,7 +146,7 @@
       if (this.timeout > 0) this._timer = setTimeout(function () { self._finish(0, ''); }, this.timeout);
       (doc.head || doc.getElementsByTagName('head')[0] || doc.documentElement).appendChild(s);
     },
-    abort: function () { this.onreadystatechange = null; this._clean(); },
+    abort: function () { this._aborted = true; this.onreadystatechange = null; this._clean(); },
     _answer: function (v) {
       var text = '', status = 200;
       if (JS.isArray(v)) { for (var i = 0; i < v.length; i++) text += JSON.stringify(v[i]) + '\n'; }

@@ -225,6 +225,21 @@ for (const file of ['src/comet4j.js', 'dist/comet4j.min.js']) {
     assert.equal(typeof c.window._JSONP_c4jJsonp, 'object');
   });
 
+  t('started while the page loads, the first script waits for the load event (it would hold it for a whole poll)', () => {
+    const c = page();
+    c.doc.readyState = 'interactive';
+    c.JS.Engine.on('news', () => {});
+    c.JS.Engine.start('/conn', '', { ws: 'jsonp' });
+    assert.equal(c.doc.scripts.length, 0);
+    c.doc.readyState = 'complete';
+    c.fire('load');
+    assert.equal(c.doc.scripts.length, 0, 'just after the load event, not inside it');
+    mock.timers.tick(1);
+    assert.equal(c.query(c.script()).cmd, 'conn');
+    c.answer(c.script(), [connFrame()]);
+    assert.equal(c.query(c.script()).cmd, 'revival');
+  });
+
   t('stop drops the connection with a beacon and removes the held script', () => {
     const c = connected();
     const r = c.script();
