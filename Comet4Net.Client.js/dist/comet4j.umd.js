@@ -1,4 +1,4 @@
-/* Comet4Net client 2.0.0 src-sha256:5a550b8d3fdd52b6 */
+/* Comet4Net client 2.0.0 src-sha256:8dfc0d61ef83c533 */
 (function () {
 // Built from src/comet4j.js by build.js: edit the source, then npm run build.
 var __c4jGlobal = typeof window !== 'undefined' ? window : globalThis;
@@ -119,6 +119,70 @@ var __c4jHost = typeof __c4jGlobal.addEventListener === 'function' ? __c4jGlobal
     get: function (url, params, callback, scope, async) { return ajax('GET', url, params, callback, scope, async); }
   };
 
+  /**
+   * JSON-P, for pages that cannot use CORS (the server's Comet:AllowJsonp; never chosen by itself): an
+   * XMLHttpRequest look-alike that loads its URL with a script tag calling a name of its own,
+   * window[prefix + 'c4jJsonp'].r<n>. The call carries the answer, rebuilt as an XHR would see it: an array
+   * is the NDJSON frames, an object with a numeric status an error (a script tag cannot read statuses).
+   * A script that fails to load, or no call within timeout ms (if given), ends it with status 0.
+   */
+  var jsonpSeq = 0;
+  function JsonpRequest(prefix, timeout) {
+    this.readyState = 0; this.status = 0; this.responseText = ''; this.prefix = prefix || ''; this.timeout = timeout || 0; this._headers = {};
+  }
+  JsonpRequest.prototype = {
+    open: function (method, url) { this.url = url; this.readyState = 1; },
+    setRequestHeader: function () {},
+    getResponseHeader: function (name) { return this._headers[name] || null; },
+    send: function () {
+      var self = this, doc = window.document, later;
+      if (doc.readyState && doc.readyState !== 'complete') {
+        // A script added before the page's load event holds that event (and the browser's spinner) until
+        // it is answered, and a long poll answers late: wait for the load event.
+        later = function () {
+          window.removeEventListener('load', later, false);
+          setTimeout(function () { if (!self._aborted) self.send(); }, 0);
+        };
+        window.addEventListener('load', later, false);
+        return;
+      }
+      var ns = this.prefix + 'c4jJsonp', space = window[ns] || (window[ns] = {});
+      var id = 'r' + (++jsonpSeq) + Math.random().toString(36).slice(2, 8), s = this._script = doc.createElement('script');
+      this._space = space; this._id = id;
+      space[id] = function (v) { delete space[id]; self._answer(v); };
+      s.async = true;
+      s.onerror = function () { self._finish(0, ''); };
+      s.src = this.url + (this.url.indexOf('?') < 0 ? '?' : '&') + 'callback=' + ns + '.' + id;
+      if (this.timeout > 0) this._timer = setTimeout(function () { self._finish(0, ''); }, this.timeout);
+      (doc.head || doc.getElementsByTagName('head')[0] || doc.documentElement).appendChild(s);
+    },
+    abort: function () { this._aborted = true; this.onreadystatechange = null; this._clean(); },
+    _answer: function (v) {
+      var text = '', status = 200;
+      if (JS.isArray(v)) { for (var i = 0; i < v.length; i++) text += JSON.stringify(v[i]) + '\n'; }
+      else if (isObject(v) && typeof v.status === 'number') {
+        status = v.status; text = JSON.stringify(v);
+        if (v.retryAfter) this._headers['Retry-After'] = String(v.retryAfter);
+      } else text = JSON.stringify(v);
+      this._finish(status, text);
+    },
+    _finish: function (status, text) {
+      if (this.readyState === 4) return;
+      this._clean();
+      this.status = status; this.responseText = text; this.readyState = 4;
+      if (this.onreadystatechange) this.onreadystatechange();
+    },
+    /** Removes the script; a call still on its way finds a no-op that removes itself. */
+    _clean: function () {
+      var s = this._script, space = this._space, id = this._id;
+      clearTimeout(this._timer);
+      this._script = null;
+      if (s) { s.onerror = null; if (s.parentNode) s.parentNode.removeChild(s); }
+      if (space && space[id]) space[id] = function () { delete space[id]; };
+    }
+  };
+  JS.JsonpRequest = JsonpRequest;
+
   var SYS = 'c4j';
 
   /**
@@ -133,7 +197,7 @@ var __c4jHost = typeof __c4jGlobal.addEventListener === 'function' ? __c4jGlobal
     this.url = ''; this.param = ''; this.lastSeq = 0; this.timeout = 60000; this.heartbeat = 15000;
     this.epoch = ''; this.resume = 0; this.refused = []; this._replies = {}; // from the conn frame: the server's epoch, and how long (ms) it keeps a position for resume
     this.retryBase = 500; this.retryMax = 15000; this.streamProbeTimeout = 4000;
-    this.forceStyle = ''; this.subs = null; this._retries = 0; this._xhr = null; this._timer = null;
+    this.forceStyle = ''; this.jsonp = false; this.jsonpPrefix = ''; this.subs = null; this._retries = 0; this._xhr = null; this._timer = null;
     var self = this;
     var leave = function () { self._drop(); };
     JS.on(window, 'pagehide', leave);
@@ -152,6 +216,10 @@ var __c4jHost = typeof __c4jGlobal.addEventListener === 'function' ? __c4jGlobal
       this.param = param || this.param || '';
       options = options || {};
       this.forceStyle = options.ws || this.forceStyle || '';
+      // JSON-P: long polling with script tags, every command too (options.jsonpPrefix: the server's Comet:JsonpCallbackPrefix).
+      if (options.ws) this.jsonp = options.ws === 'jsonp';
+      if (options.jsonpPrefix !== undefined) this.jsonpPrefix = options.jsonpPrefix;
+      if (this.jsonp) this.forceStyle = 'lpool';
       if (this.forceStyle === 'sse' && !hasSse()) this.forceStyle = 'stream';
       this.running = true;
       this._connect();
@@ -210,7 +278,7 @@ var __c4jHost = typeof __c4jGlobal.addEventListener === 'function' ? __c4jGlobal
     },
 
     _send: function (url, onText, onDone, timeout) {
-      var self = this, x = new XMLHttpRequest(), seen = 0;
+      var self = this, x = this.jsonp ? new JsonpRequest(this.jsonpPrefix) : new XMLHttpRequest(), seen = 0;
       this._abort();
       this._xhr = x;
       x.open('GET', url, true);
@@ -441,9 +509,18 @@ var __c4jHost = typeof __c4jGlobal.addEventListener === 'function' ? __c4jGlobal
       }
       params.cid = this.cId; params.cs = this.cs;
       var body = query(params) + extra(this.param);
-      ajax(post ? 'POST' : 'GET', this.url, body, function (x) {
+      var done = function (x) {
         if (callback) callback(x.status === 200 ? null : new Error((parse(x.responseText) || {}).message || ('HTTP ' + x.status)), x);
-      });
+      };
+      if (this.jsonp) {
+        // A script tag is a GET: pub's data travels in the query. No call within 30 s fails like a lost request.
+        var j = new JsonpRequest(this.jsonpPrefix, 30000);
+        j.open('GET', this.url + (this.url.indexOf('?') < 0 ? '?' : '&') + body);
+        j.onreadystatechange = function () { done(j); };
+        j.send();
+        return;
+      }
+      ajax(post ? 'POST' : 'GET', this.url, body, done);
     }
   });
   JS.Connector = Connector;

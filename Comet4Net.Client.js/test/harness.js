@@ -65,6 +65,7 @@ function load(file, options) {
     serverClose() { this.readyState = 3; this.onclose && this.onclose({ code: 1006 }); }
     get query() { return Object.fromEntries(new URL(this.url).searchParams); }
   }
+  if (options.document) window.document = options.document; // options.document: a fake DOM document (JSON-P script tags)
   if (options.ws) { window.WebSocket = FakeWebSocket; window.location = { protocol: 'http:', host: 'page.test' }; }
   const fetch = (url, init) => { fetches.push({ url, init }); return { then() { return this; }, catch() { return this; } }; };
   if (options.fetch) window.fetch = fetch;
@@ -100,7 +101,7 @@ function load(file, options) {
     if (!crash) (listeners.pagehide || []).forEach((f) => f({}));
     if (options.tabs) options.tabs.close(tab);
   };
-  return { JS: window.JS, close, tab, requests, xhrs, beacons, fetches, sources, sockets, source, next, pending, fire: (name) => (listeners[name] || []).forEach((f) => f({})) };
+  return { JS: window.JS, window, context, close, tab, requests, xhrs, beacons, fetches, sources, sockets, source, next, pending, fire: (name) => (listeners[name] || []).forEach((f) => f({})) };
 }
 
 // The browser the tabs share: BroadcastChannel messages and lock grants are queued, delivered by settle().

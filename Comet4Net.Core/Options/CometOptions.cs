@@ -79,6 +79,16 @@ public sealed class CometOptions
     /// </summary>
     public string AllowedOrigins { get; set; } = "";
 
+    /// <summary>
+    /// Answer JSON-P requests (a <c>callback</c> parameter on a GET to <c>/conn</c>): long polling for pages that
+    /// cannot use CORS. Any site's page may then connect, as with CORS <c>*</c>, unless <see cref="AllowedOrigins"/>
+    /// is set. Default false.
+    /// </summary>
+    public bool AllowJsonp { get; set; }
+
+    /// <summary>What every JSON-P callback name must start with (for example <c>_JSONP_</c>). Default: empty (any safe name).</summary>
+    public string JsonpCallbackPrefix { get; set; } = "";
+
     /// <summary>How long one write to a client may take before its request is ended. Default 10000.</summary>
     public int SendTimeout { get; set; } = 10000;
 
@@ -140,8 +150,39 @@ public sealed class CometOptions
             throw Bad(nameof(RequireToken), "true", "true only when Comet:TokenKey is set");
         if (OverflowPolicy is not ("gap" or "drop"))
             throw Bad(nameof(OverflowPolicy), OverflowPolicy, "gap or drop");
+        if (JsonpCallbackPrefix is null || JsonpCallbackPrefix.Length > MaxJsonpPrefixLength || JsonpCallbackPrefix.Length > 0 && !IsJsonpCallback(JsonpCallbackPrefix + "x"))
+            throw Bad(nameof(JsonpCallbackPrefix), JsonpCallbackPrefix, $"empty, or the start of a JavaScript name (a letter, _ or $, then letters, digits, _, $ and dots between names), at most {MaxJsonpPrefixLength} characters");
         if (SerializerSettings is null)
             throw Bad(nameof(SerializerSettings), "null", "a JsonSerializerSettings instance");
+    }
+
+    /// <summary>Longest JSON-P callback name accepted.</summary>
+    public const int MaxJsonpCallbackLength = 128;
+
+    private const int MaxJsonpPrefixLength = 64;
+
+    /// <summary>
+    /// True if <paramref name="name"/> is a safe JSON-P callback: a JavaScript identifier path
+    /// (<c>^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$</c>), at most 128 characters. Nothing
+    /// else can reach the script the server writes: no brackets, parentheses, quotes, spaces or semicolons.
+    /// </summary>
+    public static bool IsJsonpCallback(string? name)
+    {
+        if (string.IsNullOrEmpty(name) || name.Length > MaxJsonpCallbackLength) return false;
+        var start = true;
+        foreach (var c in name)
+        {
+            if (c == '.')
+            {
+                if (start) return false;
+                start = true;
+                continue;
+            }
+            var letter = c is >= 'A' and <= 'Z' or >= 'a' and <= 'z' or '_' or '$';
+            if (!letter && (start || c is < '0' or > '9')) return false;
+            start = false;
+        }
+        return !start;
     }
 
     private static void Positive(string key, long value)

@@ -32,11 +32,16 @@ internal sealed partial class CometDispatcher
 
     private CometOptions Options => _context.Options;
 
-    internal async Task HandleAsync(HttpContext http)
+    internal Task HandleAsync(HttpContext http) =>
+        http.Request.Query.ContainsKey(Jsonp.Parameter)
+            ? Jsonp.HandleAsync(http, Options, h => RunAsync(h, jsonp: true))
+            : RunAsync(http, jsonp: false);
+
+    private async Task RunAsync(HttpContext http, bool jsonp)
     {
         try
         {
-            await DispatchAsync(http);
+            await DispatchAsync(http, jsonp);
         }
         catch (Exception e) when (e is OperationCanceledException or IOException && http.RequestAborted.IsCancellationRequested)
         {
@@ -54,7 +59,7 @@ internal sealed partial class CometDispatcher
         }
     }
 
-    private async Task DispatchAsync(HttpContext http)
+    private async Task DispatchAsync(HttpContext http, bool jsonp)
     {
         var request = http.Request;
         var isPost = HttpMethods.IsPost(request.Method);
@@ -71,7 +76,7 @@ internal sealed partial class CometDispatcher
         }
         var parameters = await ReadParametersAsync(http, isPost);
         if (parameters is null) return;
-        var parsed = CommandRequest.Parse(http, parameters);
+        var parsed = CommandRequest.Parse(http, parameters, jsonp);
         if (parsed.Command is { } name && _commands.TryGetValue(name, out var command))
         {
             await command.ExecuteAsync(parsed);

@@ -22,19 +22,24 @@ internal sealed record CommandRequest(
     string? Epoch,
     string? Channel,
     bool AsksV2,
-    bool SseNamedEvents)
+    bool SseNamedEvents,
+    bool Jsonp = false)
 {
     internal string? Get(string name) => Parameters.GetValueOrDefault(name);
 
     internal bool WorkStyleIsBad => WorkStyleText is not null && WorkStyle is null;
 
-    internal static CommandRequest Parse(HttpContext http, IReadOnlyDictionary<string, string> p)
+    /// <summary>
+    /// Parses the parameters. A JSON-P request (<paramref name="jsonp"/>) is always v2 and always long
+    /// polling, whatever <c>ws</c> says: a script tag gets one answer per request.
+    /// </summary>
+    internal static CommandRequest Parse(HttpContext http, IReadOnlyDictionary<string, string> p, bool jsonp = false)
     {
-        var wsText = p.GetValueOrDefault(CometProtocol.FlagWorkStyle);
+        var wsText = jsonp ? WorkStyles.LongPoll : p.GetValueOrDefault(CometProtocol.FlagWorkStyle);
         CometWorkStyle? ws = wsText is not null && WorkStyles.TryParse(wsText, out var parsed) ? parsed : null;
         var ackBad = !TryReadAck(http, p, out var ack);
         var secret = p.GetValueOrDefault(CometProtocol.FlagSecret);
-        var asksV2 = secret is not null || p.ContainsKey(CometProtocol.FlagAck) || p.GetValueOrDefault("v") == "2" || ws is CometWorkStyle.Sse or CometWorkStyle.WebSocket;
+        var asksV2 = jsonp || secret is not null || p.ContainsKey(CometProtocol.FlagAck) || p.GetValueOrDefault("v") == "2" || ws is CometWorkStyle.Sse or CometWorkStyle.WebSocket;
         return new CommandRequest(http, p,
             Command: p.GetValueOrDefault(CometProtocol.FlagAction),
             ClientVersion: p.GetValueOrDefault(CometProtocol.FlagClientVersion) ?? "",
@@ -47,13 +52,14 @@ internal sealed record CommandRequest(
             Epoch: p.GetValueOrDefault("ep"),
             Channel: p.GetValueOrDefault("channel"),
             AsksV2: asksV2,
-            SseNamedEvents: p.GetValueOrDefault("names") != "0");
+            SseNamedEvents: p.GetValueOrDefault("names") != "0",
+            Jsonp: jsonp);
     }
 
     /// <summary>True if the client version (or <c>v=2</c>) says v2.</summary>
     internal bool ClientIsV2()
     {
-        if (Get("v") == "2") return true;
+        if (Jsonp || Get("v") == "2") return true;
         var cv = ClientVersion;
         var dot = cv.IndexOf('.');
         var major = dot < 0 ? cv : cv[..dot];

@@ -77,7 +77,12 @@ internal sealed class RevivalCommand(CometContext context, ConnectionLookup look
     internal static bool OriginAllowed(Microsoft.AspNetCore.Http.HttpContext http, CometOptions options)
     {
         var origin = http.Request.Headers.Origin.ToString();
-        if (origin.Length == 0) return true;
+        return origin.Length == 0 || OriginAllowed(http, options, origin);
+    }
+
+    /// <summary>The server's own origin (same host and port), or one of Comet:AllowedOrigins.</summary>
+    internal static bool OriginAllowed(Microsoft.AspNetCore.Http.HttpContext http, CometOptions options, string origin)
+    {
         if (Uri.TryCreate(origin, UriKind.Absolute, out var uri) && string.Equals(uri.Authority, http.Request.Host.Value, StringComparison.OrdinalIgnoreCase)) return true;
         foreach (var allowed in options.AllowedOrigins.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
