@@ -156,8 +156,12 @@ public sealed class UnixSocketTests
     {
         var server = await CometTestServer.StartAsync(configure, setup, unixSocket: socket, middleware: app =>
         {
-            // The client's address from nginx's X-Forwarded-For (README: a socket peer has none).
-            app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor });
+            // The client's address from nginx's X-Forwarded-For, as the README says (a socket peer has no
+            // address, so no KnownProxies entry can name nginx: only who may write the socket can connect).
+            var forwarded = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto };
+            forwarded.KnownProxies.Clear();
+            forwarded.KnownIPNetworks.Clear();
+            app.UseForwardedHeaders(forwarded);
             // Streams say X-Accel-Buffering: no, which turns nginx's buffering off for them whatever the
             // site says: removed here, so that the site's own settings are what is tested.
             app.Use((context, next) =>
