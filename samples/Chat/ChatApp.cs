@@ -106,11 +106,18 @@ public sealed class HealthSender(CometEngine engine) : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(5));
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        try
         {
-            // An event within the channel: Comet4J pages still see it on "talker" (type "health"),
-            // Comet4Net pages listen on "talker.health", and it stays out of the history.
-            engine.SendToAll(Talker.Channel, "health", Health());
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                // An event within the channel: Comet4J pages still see it on "talker" (type "health"),
+                // Comet4Net pages listen on "talker.health", and it stays out of the history.
+                engine.SendToAll(Talker.Channel, "health", Health());
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The host is going away, also when it failed to start (its error is the one to read).
         }
     }
 

@@ -2,6 +2,7 @@ using Comet4Net;
 using Comet4Net.Samples.Chat;
 
 // The port of Comet4J's talker demo. Run: dotnet run --project samples/Chat [--urls http://127.0.0.1:5000]
+// On a UNIX socket behind nginx (samples/nginx-unix.conf): --urls http://unix:/run/comet4net/chat.sock
 ChatServer.Create(args).Run();
 
 namespace Comet4Net.Samples.Chat
@@ -36,6 +37,7 @@ namespace Comet4Net.Samples.Chat
             builder.Services.AddHostedService<HealthSender>();
 
             var app = builder.Build();
+            UnixSockets.RemoveStale(app.Configuration, app.Logger);
             app.UseDefaultFiles();
             app.UseStaticFiles();
             app.MapComet("/conn");

@@ -8,20 +8,25 @@ using Microsoft.Extensions.Logging;
 
 namespace Comet4Net.Web.Tests;
 
-/// <summary>A real Kestrel server on 127.0.0.1 with a port of its own, running Comet4Net.</summary>
+/// <summary>A real Kestrel server on 127.0.0.1 with a port of its own (or on a UNIX socket), running Comet4Net.</summary>
 internal sealed class CometTestServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private CometTestServer(WebApplication app, string baseUrl)
+    private CometTestServer(WebApplication app, string baseUrl, string? unixSocket)
     {
         _app = app;
         BaseUrl = baseUrl;
+        UnixSocket = unixSocket;
         Context = app.Services.GetRequiredService<CometContext>();
         Client = NewClient();
     }
 
+    /// <summary>The server's address for HttpClient; on a UNIX socket <c>http://localhost</c>, and <see cref="NewClient"/> connects to the socket.</summary>
     internal string BaseUrl { get; }
+
+    /// <summary>The socket's path when the server listens on a UNIX socket, else null.</summary>
+    internal string? UnixSocket { get; }
 
     internal CometContext Context { get; }
 
@@ -31,11 +36,11 @@ internal sealed class CometTestServer : IAsyncDisposable
 
     internal static async Task<CometTestServer> StartAsync(Action<CometOptions>? configure = null, Action<CometContext>? setup = null,
         Action<WebApplication>? map = null, Action<IServiceCollection>? services = null, Action<IEndpointConventionBuilder>? conventions = null,
-        Action<WebApplication>? middleware = null)
+        Action<WebApplication>? middleware = null, string? unixSocket = null)
     {
         var builder = WebApplication.CreateBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls(unixSocket is null ? "http://127.0.0.1:0" : $"http://unix:{unixSocket}");
         builder.Services.AddComet(o =>
         {
             o.AllowLegacyClients = true;
@@ -53,14 +58,31 @@ internal sealed class CometTestServer : IAsyncDisposable
         conventions?.Invoke(comet);
         map?.Invoke(app);
         await app.StartAsync();
-        return new CometTestServer(app, app.Urls.First());
+        return new CometTestServer(app, unixSocket is null ? app.Urls.First() : "http://localhost", unixSocket);
     }
 
     /// <summary>A client; with <paramref name="localAddress"/> its connections come from that loopback address (127.0.0.2 …).</summary>
     internal HttpClient NewClient(string? localAddress = null, int maxConnections = 64)
     {
         var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), MaxConnectionsPerServer = maxConnections };
-        if (localAddress is not null)
+        if (UnixSocket is { } path)
+        {
+            handler.ConnectCallback = async (_, token) =>
+            {
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), token);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            };
+        }
+        else if (localAddress is not null)
         {
             handler.ConnectCallback = async (context, token) =>
             {

@@ -9,7 +9,8 @@ namespace Comet4Net.Tests.Shared;
 /// A real nginx (Debian's <c>/usr/sbin/nginx</c>) in front of a server, run as a child process in the
 /// foreground with the simplest reverse-proxy configuration a user would copy:
 /// <c>location / { proxy_pass http://127.0.0.1:port; }</c> and nothing about buffering, so nginx
-/// keeps its defaults (response buffering on, HTTP/1.0 to the upstream). Its pid file, logs and temp
+/// keeps its defaults (response buffering on, HTTP/1.0 to the upstream); or with a site of the
+/// caller's (a sample's nginx file, <see cref="StartAsync(Func{int, string}, CancellationToken)"/>). Its pid file, logs and temp
 /// paths live in a temp directory of its own, so it runs (also as root) without touching /var or /etc.
 /// </summary>
 public sealed class NginxProxy : IAsyncDisposable
@@ -46,7 +47,26 @@ public sealed class NginxProxy : IAsyncDisposable
     public string ErrorLog => ReadErrorLog(_directory);
 
     /// <summary>Starts nginx proxying to <paramref name="upstream"/> (scheme, host and port are used) and waits until it accepts connections.</summary>
-    public static async Task<NginxProxy> StartAsync(Uri upstream, CancellationToken cancellationToken = default)
+    public static Task<NginxProxy> StartAsync(Uri upstream, CancellationToken cancellationToken = default)
+    {
+        var target = $"{upstream.Scheme}://{upstream.Authority}";
+        return StartAsync(port => $$"""
+                server {
+                    listen 127.0.0.1:{{port}};
+
+                    location / {
+                        proxy_pass {{target}};
+                    }
+                }
+            """, cancellationToken);
+    }
+
+    /// <summary>
+    /// Starts nginx with <paramref name="site"/> (what goes inside <c>http { }</c>, as a sites-enabled file:
+    /// upstreams, maps, servers), given the free port it must listen on (<c>listen 127.0.0.1:port;</c>),
+    /// and waits until it accepts connections there.
+    /// </summary>
+    public static async Task<NginxProxy> StartAsync(Func<int, string> site, CancellationToken cancellationToken = default)
     {
         if (!IsAvailable) throw new InvalidOperationException($"nginx is not installed ({NginxPath} not found).");
         // The free port is found by binding port 0 and letting it go, so another process may take it
@@ -55,7 +75,7 @@ public sealed class NginxProxy : IAsyncDisposable
         {
             try
             {
-                return await StartOnceAsync(upstream, cancellationToken);
+                return await StartOnceAsync(site, cancellationToken);
             }
             catch (NginxStartException e) when (attempt < 3 && e.Message.Contains("Address already in use", StringComparison.Ordinal))
             {
@@ -63,7 +83,7 @@ public sealed class NginxProxy : IAsyncDisposable
         }
     }
 
-    private static async Task<NginxProxy> StartOnceAsync(Uri upstream, CancellationToken cancellationToken)
+    private static async Task<NginxProxy> StartOnceAsync(Func<int, string> site, CancellationToken cancellationToken)
     {
         var port = FreePort();
         var directory = Path.Combine(Path.GetTempPath(), "comet4net-nginx-" + Guid.NewGuid().ToString("N"));
@@ -75,7 +95,7 @@ public sealed class NginxProxy : IAsyncDisposable
             UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
         var config = Path.Combine(directory, "nginx.conf");
         var errorLog = Path.Combine(directory, "error.log");
-        await File.WriteAllTextAsync(config, Config(directory, port, upstream), cancellationToken);
+        await File.WriteAllTextAsync(config, Config(directory, site(port)), cancellationToken);
 
         var output = new StringBuilder();
         var info = new ProcessStartInfo(NginxPath)
@@ -115,11 +135,10 @@ public sealed class NginxProxy : IAsyncDisposable
         }
     }
 
-    /// <summary>The whole configuration: temp paths and pid in <paramref name="directory"/>, and one proxying server.</summary>
-    private static string Config(string directory, int port, Uri upstream)
+    /// <summary>The whole configuration: temp paths and pid in <paramref name="directory"/>, and the site.</summary>
+    private static string Config(string directory, string site)
     {
         string P(string name) => Path.Combine(directory, name);
-        var target = $"{upstream.Scheme}://{upstream.Authority}";
         var version = NginxBuild();
         var temp = new StringBuilder();
         temp.AppendLine($"    client_body_temp_path {P("client_body_temp")};");
@@ -141,13 +160,7 @@ public sealed class NginxProxy : IAsyncDisposable
                 access_log off;
             {{temp.ToString().TrimEnd()}}
 
-                server {
-                    listen 127.0.0.1:{{port}};
-
-                    location / {
-                        proxy_pass {{target}};
-                    }
-                }
+            {{site.TrimEnd()}}
             }
 
             """;
