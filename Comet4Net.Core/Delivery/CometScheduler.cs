@@ -63,6 +63,10 @@ public sealed class CometScheduler : IAsyncDisposable
                     _engine.TrimCache();
                 }
             }
+            catch (ObjectDisposedException)
+            {
+                return; // the host was disposed without being stopped: what maintenance needs is gone, and so is the need
+            }
             catch (Exception ex)
             {
                 CometLog.MaintenanceFailed(_engine.Logger, ex);
