@@ -39,10 +39,6 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
         _time = time ?? TimeProvider.System;
         var config = ConfigurationOptions.Parse(options.Configuration);
         config.AbortOnConnectFail = false;
-        // The engine asks Redis synchronously on request threads (a session read or save). On .NET's
-        // thread pool, the replies to those calls would wait for a free pool thread that the waiting
-        // calls themselves hold: under load, timeouts. Replies are read on a dedicated pool instead.
-        config.SocketManager = SocketManager.Shared;
         _redis = ConnectionMultiplexer.Connect(config);
         if (!_redis.IsConnected)
         {

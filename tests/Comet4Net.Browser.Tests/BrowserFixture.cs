@@ -48,11 +48,14 @@ public static class BrowserFixture
         return dir?.FullName ?? throw new InvalidOperationException("Comet4Net.sln not found above " + AppContext.BaseDirectory);
     }
 
+    private static int _nodes; // names the servers in COMET_DIAG_LOG lines
+
     /// <summary>A bare Comet4Net server (channels news and hello) with the test pages at /test/{file}.</summary>
     internal static async Task<WebApplication> StartCometAsync(Action<CometOptions> configure, int port = 0, Action<IServiceCollection>? services = null)
     {
         var builder = WebApplication.CreateBuilder();
         builder.Logging.ClearProviders();
+        builder.Logging.AddProvider(new DiagLogProvider("n" + Interlocked.Increment(ref _nodes)));
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         builder.Services.AddComet(configure, (context, _) =>
         {
