@@ -17,6 +17,21 @@ public sealed partial class CometEngine
         long? resumeAfter = null, IReadOnlyCollection<string>? subscribe = null) =>
         Lifecycle.Connect(request, dialect, style, clientVersion, resumeAfter, subscribe);
 
+    /// <summary><see cref="Connect"/> for a host: the session is saved without holding a thread, before this returns.</summary>
+    internal async ValueTask<ConnectResult> ConnectAsync(ICometRequest request, CometDialect dialect, CometWorkStyle style, string clientVersion,
+        long? resumeAfter = null, IReadOnlyCollection<string>? subscribe = null)
+    {
+        var result = Lifecycle.Connect(request, dialect, style, clientVersion, resumeAfter, subscribe, deferSave: true);
+        if (result.Connection is { } connection) await Lifecycle.SaveSessionAsync(connection).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>
+    /// On a shared backplane, before a request attaches: this node serves the connection now (the
+    /// session names it), with the subscriptions the session says, without holding a thread.
+    /// </summary>
+    internal ValueTask TakeOverAsync(CometConnection connection) => Lifecycle.TakeOverAsync(connection);
+
     /// <summary>
     /// The connection a command names, if the request may use it: a v2 client proves it with the
     /// secret, a legacy one by coming from the same address.
@@ -45,13 +60,40 @@ public sealed partial class CometEngine
         }
         catch (CometBackplaneUnavailableException)
         {
-            return new ConnectResult(null, CometOutcome.Unavailable,
-                Options.Text("The server cannot read this connection's session right now: try again shortly.", "服务器暂时无法读取该连接的会话，请稍后重试。"), 0, TimeSpan.FromSeconds(1));
+            return SessionUnavailable();
         }
+        return ResumeFound(session, secret, request, style, ack, deferSave: false);
+    }
+
+    /// <summary>
+    /// <see cref="Resume"/> for a host: the session is read and saved without holding a thread while
+    /// the backplane answers; it is saved before this returns (the client's next request may go to another node).
+    /// </summary>
+    internal async ValueTask<ConnectResult> ResumeAsync(string id, string? secret, ICometRequest request, CometWorkStyle? style, long ack)
+    {
+        SessionState? session;
+        try
+        {
+            session = await Backplane.FindSessionAsync(id).ConfigureAwait(false);
+        }
+        catch (CometBackplaneUnavailableException)
+        {
+            return SessionUnavailable();
+        }
+        var result = ResumeFound(session, secret, request, style, ack, deferSave: true);
+        if (result.Connection is { } connection) await Lifecycle.SaveSessionAsync(connection).ConfigureAwait(false);
+        return result;
+    }
+
+    private ConnectResult SessionUnavailable() => new(null, CometOutcome.Unavailable,
+        Options.Text("The server cannot read this connection's session right now: try again shortly.", "服务器暂时无法读取该连接的会话，请稍后重试。"), 0, TimeSpan.FromSeconds(1));
+
+    private ConnectResult ResumeFound(SessionState? session, string? secret, ICometRequest request, CometWorkStyle? style, long ack, bool deferSave)
+    {
         if (session is null) return new ConnectResult(null, CometOutcome.UnknownSession, null);
         if (!ConnectionIds.SecretMatches(secret, session.Secret)) return new ConnectResult(null, CometOutcome.NotOwner, null);
         var chosen = style is { } s && s != CometWorkStyle.Auto ? s : session.Style;
-        return Lifecycle.Resume(session, request, chosen, ack);
+        return Lifecycle.Resume(session, request, chosen, ack, deferSave);
     }
 
     /// <summary>A client's <c>drop</c> of a session it is away from: forgets it. Returns false if none was kept or the secret is wrong.</summary>
@@ -69,7 +111,7 @@ public sealed partial class CometEngine
     internal string? KickedReason(string id) => Lifecycle.KickedReason(id);
 
     /// <summary>Attaches a request to a connection (Revival if it was dying).</summary>
-    internal Attachment Attach(CometConnection connection, object? native) => Lifecycle.Attach(connection, native);
+    internal Attachment Attach(CometConnection connection, object? native, bool tookOver = false) => Lifecycle.Attach(connection, native, tookOver);
 
     /// <summary>Detaches a finished request (Dying if no newer one took over).</summary>
     internal void Detach(CometConnection connection, Attachment attachment) => Lifecycle.Detach(connection, attachment);

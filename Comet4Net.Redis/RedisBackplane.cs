@@ -114,6 +114,35 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
         Try(() => _db.StringSet(SessionKey(session.Id), JsonConvert.SerializeObject(session), keepFor), "save a session");
 
     /// <inheritdoc />
+    public async ValueTask SaveSessionAsync(SessionState session, TimeSpan keepFor)
+    {
+        try
+        {
+            await _db.StringSetAsync(SessionKey(session.Id), JsonConvert.SerializeObject(session), keepFor).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            LogRedisFailed(_logger, "save a session", e);
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<SessionState?> FindSessionAsync(string connectionId)
+    {
+        string? json;
+        try
+        {
+            json = await _db.StringGetAsync(SessionKey(connectionId)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            LogRedisFailed(_logger, "read a session", e);
+            throw new CometBackplaneUnavailableException("Redis did not answer a session read: " + e.Message, e);
+        }
+        return json is null ? null : JsonConvert.DeserializeObject<SessionState>(json);
+    }
+
+    /// <inheritdoc />
     public void KeepSessions(IEnumerable<string> connectionIds, TimeSpan keepFor) => Try(() =>
     {
         var batch = _db.CreateBatch();

@@ -61,6 +61,20 @@ public interface ICometBackplane
     /// <exception cref="CometBackplaneUnavailableException">The store does not answer now: whether the session exists is unknown.</exception>
     SessionState? FindSession(string connectionId);
 
+    /// <summary>
+    /// <see cref="SaveSession"/> without holding a thread while the store answers: the host uses it on
+    /// request paths. The default runs the synchronous call (right for a store in memory).
+    /// </summary>
+    ValueTask SaveSessionAsync(SessionState session, TimeSpan keepFor)
+    {
+        SaveSession(session, keepFor);
+        return default;
+    }
+
+    /// <summary><see cref="FindSession"/> without holding a thread while the store answers. The default runs the synchronous call.</summary>
+    /// <exception cref="CometBackplaneUnavailableException">The store does not answer now.</exception>
+    ValueTask<SessionState?> FindSessionAsync(string connectionId) => new(FindSession(connectionId));
+
     /// <summary>Forgets a session (the connection was dropped for good). Returns false if none was kept.</summary>
     bool RemoveSession(string connectionId);
 

@@ -22,7 +22,7 @@ internal sealed class ConnectionLifecycle(
     /// <paramref name="resumeAfter"/> starts it after that number (SSE's Last-Event-ID).
     /// </summary>
     internal ConnectResult Connect(ICometRequest request, CometDialect dialect, CometWorkStyle style, string clientVersion,
-        long? resumeAfter = null, IReadOnlyCollection<string>? subscribe = null)
+        long? resumeAfter = null, IReadOnlyCollection<string>? subscribe = null, bool deferSave = false)
     {
         var admitted = admission.Admit(request, out var userId);
         if (admitted.Outcome != CometOutcome.Ok) return admitted;
@@ -40,7 +40,7 @@ internal sealed class ConnectionLifecycle(
             connection.Subscriptions = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
             foreach (var channel in subscribe) connection.Subscriptions[channel] = start;
         }
-        return Admit(connection, request, checkSubscriptions: true);
+        return Admit(connection, request, checkSubscriptions: true, deferSave: deferSave);
     }
 
     /// <summary>
@@ -51,7 +51,7 @@ internal sealed class ConnectionLifecycle(
     /// A session that is not away (its client was served by another node a moment ago) is taken
     /// over quietly: for the application it is the same connection, still connected.
     /// </summary>
-    internal ConnectResult Resume(SessionState session, ICometRequest request, CometWorkStyle style, long ack)
+    internal ConnectResult Resume(SessionState session, ICometRequest request, CometWorkStyle style, long ack, bool deferSave = false)
     {
         var handOver = backplane.SharesSessions && !session.Away;
         var admitted = admission.Admit(request, out _, checkToken: false);
@@ -63,7 +63,7 @@ internal sealed class ConnectionLifecycle(
             UserId = session.UserId,
         };
         if (session.Subscriptions is { } kept) connection.Subscriptions = new ConcurrentDictionary<string, long>(kept, StringComparer.Ordinal);
-        var result = Admit(connection, request, checkSubscriptions: !handOver, () => engine.Delivery.Refill(connection, ack), quiet: handOver);
+        var result = Admit(connection, request, checkSubscriptions: !handOver, () => engine.Delivery.Refill(connection, ack), quiet: handOver, deferSave: deferSave);
         if (result.Outcome == CometOutcome.Ok) CometLog.SessionResumed(engine.Logger, connection.Id, connection.ClientIp);
         return result;
     }
@@ -71,8 +71,10 @@ internal sealed class ConnectionLifecycle(
     /// <summary>
     /// The second half of connect and resume: before-connect and subscribe listeners, then the
     /// connection is held. <paramref name="quiet"/>: a hand-over between nodes, without listeners.
+    /// <paramref name="deferSave"/>: the caller saves the session (asynchronously) before it answers.
     /// </summary>
-    private ConnectResult Admit(CometConnection connection, ICometRequest request, bool checkSubscriptions, Action? beforeRegister = null, bool quiet = false)
+    private ConnectResult Admit(CometConnection connection, ICometRequest request, bool checkSubscriptions, Action? beforeRegister = null, bool quiet = false,
+        bool deferSave = false)
     {
         var before = new BeforeConnectEvent(engine, connection, request);
         if (!quiet && (!engine.Bus.Fire(before) || before.Refused))
@@ -95,7 +97,7 @@ internal sealed class ConnectionLifecycle(
         }
         beforeRegister?.Invoke();
         connection.Registered = true;
-        SaveSession(connection); // any node can resume it from now on
+        if (!deferSave) SaveSession(connection); // any node can resume it from now on
         if (connection.UserId is { } owner) UserChanged(connection, null, owner, quiet);
         engine.Subscriptions.Register(connection);
         if (quiet) return ConnectResult.Accepted(connection);
@@ -149,9 +151,10 @@ internal sealed class ConnectionLifecycle(
     }
 
     /// <summary>Attaches a request to a connection and raises Revival if it was dying.</summary>
-    internal Attachment Attach(CometConnection connection, object? native)
+    /// <remarks><paramref name="tookOver"/>: the host already ran <see cref="TakeOverAsync"/>.</remarks>
+    internal Attachment Attach(CometConnection connection, object? native, bool tookOver = false)
     {
-        if (backplane.SharesSessions && connection.Dialect == CometDialect.V2) TakeOver(connection);
+        if (!tookOver && backplane.SharesSessions && connection.Dialect == CometDialect.V2) TakeOver(connection);
         var attachment = connection.Attach(native, out var revived);
         if (revived) engine.Bus.Fire(new RevivalEvent(engine, connection));
         return attachment;
@@ -165,15 +168,35 @@ internal sealed class ConnectionLifecycle(
     {
         // A store that does not answer: serve with this copy's subscriptions, and save them when it answers again.
         if (TryFindSession(connection.Id, out var session) && session is not null && session.Holder != engine.NodeId && !SameSubscriptions(connection, session))
-        {
-            lock (connection.Sync)
-            {
-                engine.Subscriptions.Unregister(connection, DropReason.Expired, quiet: true);
-                connection.Subscriptions = session.Subscriptions is { } kept ? new ConcurrentDictionary<string, long>(kept, StringComparer.Ordinal) : null;
-                engine.Subscriptions.Register(connection);
-            }
-        }
+            Refresh(connection, session);
         SaveSession(connection);
+    }
+
+    /// <summary><see cref="TakeOver"/> without holding a thread while the backplane answers.</summary>
+    internal async ValueTask TakeOverAsync(CometConnection connection)
+    {
+        if (!backplane.SharesSessions || connection.Dialect != CometDialect.V2) return;
+        SessionState? session = null;
+        try
+        {
+            session = await backplane.FindSessionAsync(connection.Id).ConfigureAwait(false);
+        }
+        catch (CometBackplaneUnavailableException)
+        {
+            // Serve with this copy's subscriptions; they are saved below, or when the store answers again.
+        }
+        if (session is not null && session.Holder != engine.NodeId && !SameSubscriptions(connection, session)) Refresh(connection, session);
+        await SaveSessionAsync(connection).ConfigureAwait(false);
+    }
+
+    private void Refresh(CometConnection connection, SessionState session)
+    {
+        lock (connection.Sync)
+        {
+            engine.Subscriptions.Unregister(connection, DropReason.Expired, quiet: true);
+            connection.Subscriptions = session.Subscriptions is { } kept ? new ConcurrentDictionary<string, long>(kept, StringComparer.Ordinal) : null;
+            engine.Subscriptions.Register(connection);
+        }
     }
 
     private static bool SameSubscriptions(CometConnection connection, SessionState session)
@@ -269,9 +292,18 @@ internal sealed class ConnectionLifecycle(
     /// <summary>Keeps what resuming the connection needs, for the resume window (CacheExpires); this node is its holder.</summary>
     internal void SaveSession(CometConnection connection, bool away = false)
     {
-        if (connection.Dialect != CometDialect.V2 || connection.State == ConnectionState.Dropped && connection.DropReason is not (DropReason.Expired or DropReason.Shutdown)) return;
+        if (SessionOf(connection, away) is { } session) backplane.SaveSession(session, TimeSpan.FromMilliseconds(Options.CacheExpires));
+    }
+
+    /// <summary><see cref="SaveSession"/> without holding a thread while the backplane answers.</summary>
+    internal ValueTask SaveSessionAsync(CometConnection connection) =>
+        SessionOf(connection, away: false) is { } session ? backplane.SaveSessionAsync(session, TimeSpan.FromMilliseconds(Options.CacheExpires)) : default;
+
+    private SessionState? SessionOf(CometConnection connection, bool away)
+    {
+        if (connection.Dialect != CometDialect.V2 || connection.State == ConnectionState.Dropped && connection.DropReason is not (DropReason.Expired or DropReason.Shutdown)) return null;
         var subscriptions = connection.Subscriptions is { } s ? new Dictionary<string, long>(s, StringComparer.Ordinal) : null;
-        backplane.SaveSession(new SessionState(connection.Id, connection.Secret, connection.UserId, connection.Dialect,
-            connection.StartSeq, subscriptions, connection.StartSeq, connection.Style, away, engine.NodeId), TimeSpan.FromMilliseconds(Options.CacheExpires));
+        return new SessionState(connection.Id, connection.Secret, connection.UserId, connection.Dialect,
+            connection.StartSeq, subscriptions, connection.StartSeq, connection.Style, away, engine.NodeId);
     }
 }

@@ -63,7 +63,7 @@ internal sealed class ConnectCommand(CometContext context) : ICometCommand
         try
         {
             var cv = r.ClientVersion;
-            var result = Engine.Connect(snapshot, dialect, style, cv.Length > 32 ? cv[..32] : cv, resumeAfter, subscribe);
+            var result = await Engine.ConnectAsync(snapshot, dialect, style, cv.Length > 32 ? cv[..32] : cv, resumeAfter, subscribe);
             if (result.Connection is not { } connection)
             {
                 await CometResponses.OutcomeAsync(http, result.Outcome, result.Message!, result.ListenerStatus, result.RetryAfter);

@@ -52,7 +52,7 @@ internal sealed class ConnectionLookup(CometContext context)
         var snapshot = new HttpCometRequest(r.Http, r.Parameters);
         try
         {
-            var result = context.Engine.Resume(r.ConnectionId!, r.Secret, snapshot, r.WorkStyleIsBad ? null : r.WorkStyle, r.AckIsBad ? 0 : r.Ack);
+            var result = await context.Engine.ResumeAsync(r.ConnectionId!, r.Secret, snapshot, r.WorkStyleIsBad ? null : r.WorkStyle, r.AckIsBad ? 0 : r.Ack);
             switch (result.Outcome)
             {
                 case CometOutcome.Ok:

@@ -47,7 +47,7 @@ internal sealed class DeliveryPump
     {
         var response = _http.Response;
         if (_v2) _connection.Pending.RemoveThrough(ack);
-        using var scope = new RequestScope(_engine, _connection, _http);
+        using var scope = await RequestScope.StartAsync(_engine, _connection, _http);
         if (_held)
         {
             response.StatusCode = StatusCodes.Status200OK;

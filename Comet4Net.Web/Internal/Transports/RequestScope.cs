@@ -32,12 +32,13 @@ internal sealed class RequestScope : IDisposable
     private Task? _onBroadcast, _onHeartbeat;
 
     // timeout: end the request at Comet:Timeout (HTTP answers); a WebSocket lives until either side closes it.
-    internal RequestScope(CometEngine engine, CometConnection connection, HttpContext context, bool timeout = true)
+    // tookOver: the caller ran engine.TakeOverAsync (see StartAsync).
+    internal RequestScope(CometEngine engine, CometConnection connection, HttpContext context, bool timeout = true, bool tookOver = false)
     {
         _engine = engine;
         _connection = connection;
         _context = context;
-        Attachment = engine.Attach(connection, context);
+        Attachment = engine.Attach(connection, context, tookOver);
         _cts = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, Attachment.Ended);
         if (timeout) _cts.CancelAfter(engine.Options.Timeout);
         _wakeAction = Wake;
@@ -45,6 +46,13 @@ internal sealed class RequestScope : IDisposable
         connection.SetWaker(_wakeLaterAction);
         _registration = _cts.Token.Register(static s => ((RequestScope)s!).WakeLater(), this);
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+    }
+
+    /// <summary>Takes the connection over on this node (without holding a thread on the backplane), then attaches the request.</summary>
+    internal static async ValueTask<RequestScope> StartAsync(CometEngine engine, CometConnection connection, HttpContext context, bool timeout = true)
+    {
+        await engine.TakeOverAsync(connection);
+        return new RequestScope(engine, connection, context, timeout, tookOver: true);
     }
 
     internal Attachment Attachment { get; }

@@ -21,7 +21,7 @@ internal static class WebSocketTransport
     {
         using var socket = await http.WebSockets.AcceptWebSocketAsync();
         connection.Pending.RemoveThrough(ack);
-        using var scope = new RequestScope(engine, connection, http, timeout: false);
+        using var scope = await RequestScope.StartAsync(engine, connection, http, timeout: false);
         var frames = new V2Frames(engine);
         using var sending = new SemaphoreSlim(1, 1); // one send at a time: the writer's frames, the reader's replies
         var reading = ReadAsync(engine, connection, socket, scope, sending);
