@@ -290,14 +290,30 @@ internal sealed class ConnectionLifecycle(
     private TimeSpan ResumeWindow => TimeSpan.FromMilliseconds(Options.CacheExpires + Options.ConnFrequency);
 
     /// <summary>Keeps what resuming the connection needs, for the resume window (CacheExpires); this node is its holder.</summary>
+    /// <remarks>
+    /// On a backplane that does not share sessions (one node), a held connection is its own session:
+    /// it is saved only when the connection goes away (expiry, shutdown), which saves memory per connection.
+    /// </remarks>
     internal void SaveSession(CometConnection connection, bool away = false)
     {
+        if (!backplane.SharesSessions && !away)
+        {
+            if (connection.Dialect == CometDialect.V2) backplane.RemoveSession(connection.Id); // a resumed one's old copy
+            return;
+        }
         if (SessionOf(connection, away) is { } session) backplane.SaveSession(session, TimeSpan.FromMilliseconds(Options.CacheExpires));
     }
 
     /// <summary><see cref="SaveSession"/> without holding a thread while the backplane answers.</summary>
-    internal ValueTask SaveSessionAsync(CometConnection connection) =>
-        SessionOf(connection, away: false) is { } session ? backplane.SaveSessionAsync(session, TimeSpan.FromMilliseconds(Options.CacheExpires)) : default;
+    internal ValueTask SaveSessionAsync(CometConnection connection)
+    {
+        if (!backplane.SharesSessions)
+        {
+            SaveSession(connection);
+            return default;
+        }
+        return SessionOf(connection, away: false) is { } session ? backplane.SaveSessionAsync(session, TimeSpan.FromMilliseconds(Options.CacheExpires)) : default;
+    }
 
     private SessionState? SessionOf(CometConnection connection, bool away)
     {
