@@ -254,7 +254,7 @@ public sealed class ClusterTests
         // A stall (latency spike, paused VM) is not an empty Redis: "I cannot read your session now" must
         // not become "your session is unknown", which would reset the client and lose what was kept for it.
         await using var stalling = await RedisServer.StartAsync();
-        await using var cluster = await Cluster.StartAsync(nodes: 2, redis: stalling, redisOptions: ",syncTimeout=500");
+        await using var cluster = await Cluster.StartAsync(nodes: 2, redis: stalling, redisOptions: ",syncTimeout=1500"); // short, so a stalled call gives up soon; not so short that a busy machine fails the nodes' start
         var client = new V2Client(cluster.Client);
         await client.ConnectAsync("lpool");
         var holder = cluster.Nodes.Single(n => n.Engine.GetConnection(client.Id) is not null);
