@@ -136,11 +136,18 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
-            LogRedisFailed(_logger, "read a session", e);
-            throw new CometBackplaneUnavailableException("Redis did not answer a session read: " + e.Message, e);
+            throw ReadFailed(e);
         }
-        return json is null ? null : JsonConvert.DeserializeObject<SessionState>(json);
+        return ParseSession(json);
     }
+
+    private CometBackplaneUnavailableException ReadFailed(Exception e)
+    {
+        LogRedisFailed(_logger, "read a session", e);
+        return new CometBackplaneUnavailableException("Redis did not answer a session read: " + e.Message, e);
+    }
+
+    private static SessionState? ParseSession(string? json) => json is null ? null : JsonConvert.DeserializeObject<SessionState>(json);
 
     /// <inheritdoc />
     public void KeepSessions(IEnumerable<string> connectionIds, TimeSpan keepFor) => Try(() =>
@@ -161,10 +168,9 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
-            LogRedisFailed(_logger, "read a session", e);
-            throw new CometBackplaneUnavailableException("Redis did not answer a session read: " + e.Message, e);
+            throw ReadFailed(e);
         }
-        return json is null ? null : JsonConvert.DeserializeObject<SessionState>(json);
+        return ParseSession(json);
     }
 
     /// <inheritdoc />

@@ -167,8 +167,7 @@ internal sealed class ConnectionLifecycle(
     private void TakeOver(CometConnection connection)
     {
         // A store that does not answer: serve with this copy's subscriptions, and save them when it answers again.
-        if (TryFindSession(connection.Id, out var session) && session is not null && session.Holder != engine.NodeId && !SameSubscriptions(connection, session))
-            Refresh(connection, session);
+        if (TryFindSession(connection.Id, out var session)) Adopt(connection, session);
         SaveSession(connection);
     }
 
@@ -185,12 +184,14 @@ internal sealed class ConnectionLifecycle(
         {
             // Serve with this copy's subscriptions; they are saved below, or when the store answers again.
         }
-        if (session is not null && session.Holder != engine.NodeId && !SameSubscriptions(connection, session)) Refresh(connection, session);
+        Adopt(connection, session);
         await SaveSessionAsync(connection).ConfigureAwait(false);
     }
 
-    private void Refresh(CometConnection connection, SessionState session)
+    /// <summary>If another node served the connection since this copy was made, this copy takes the subscriptions its session says.</summary>
+    private void Adopt(CometConnection connection, SessionState? session)
     {
+        if (session is null || session.Holder == engine.NodeId || SameSubscriptions(connection, session)) return;
         lock (connection.Sync)
         {
             engine.Subscriptions.Unregister(connection, DropReason.Expired, quiet: true);
