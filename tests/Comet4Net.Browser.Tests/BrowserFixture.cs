@@ -41,12 +41,7 @@ public static class BrowserFixture
     }
 
     /// <summary>The repository root (where Comet4Net.sln is).</summary>
-    internal static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Comet4Net.sln"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new InvalidOperationException("Comet4Net.sln not found above " + AppContext.BaseDirectory);
-    }
+    internal static string RepositoryRoot() => Comet4Net.Tests.Shared.TestPaths.RepositoryRoot();
 
     private static int _nodes; // names the servers in COMET_DIAG_LOG lines
 

@@ -1,5 +1,5 @@
+using Comet4Net.Tests.Shared;
 using System.Diagnostics;
-using System.Reflection;
 using System.Text.RegularExpressions;
 
 namespace Comet4Net.Web.Tests;
@@ -22,9 +22,8 @@ internal sealed partial class NodeProcess : IAsyncDisposable
 
     internal static async Task<NodeProcess> StartChatAsync(IDictionary<string, string> settings, TimeSpan timeout)
     {
-        var configuration = typeof(NodeProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
-        var root = RepositoryRoot();
-        var dll = Path.Combine(root, "samples", "Chat", "bin", configuration, "net10.0", "Chat.dll");
+        var root = TestPaths.RepositoryRoot();
+        var dll = Path.Combine(root, "samples", "Chat", "bin", TestPaths.BuildConfiguration, "net10.0", "Chat.dll");
         if (!File.Exists(dll)) throw new InvalidOperationException(dll + " is missing: build the solution first.");
         var start = new ProcessStartInfo("dotnet")
         {
@@ -51,26 +50,26 @@ internal sealed partial class NodeProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => OnLine(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var node = new NodeProcess(process, "");
         try
         {
-            var url = await listening.Task.WaitAsync(timeout);
-            return new NodeProcess(process, url);
+            return new NodeProcess(process, await listening.Task.WaitAsync(timeout));
         }
         catch (TimeoutException)
         {
-            node.Kill();
+            Kill(process);
             lock (output) throw new InvalidOperationException("The chat sample did not start: " + output);
         }
     }
 
     /// <summary>SIGKILL: the process ends at once, as in a crash or an OOM kill.</summary>
-    internal void Kill()
+    internal void Kill() => Kill(_process);
+
+    private static void Kill(Process process)
     {
         try
         {
-            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(5000);
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+            process.WaitForExit(5000);
         }
         catch (InvalidOperationException)
         {
@@ -82,13 +81,6 @@ internal sealed partial class NodeProcess : IAsyncDisposable
         Kill();
         _process.Dispose();
         return ValueTask.CompletedTask;
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Comet4Net.sln"))) return dir.FullName;
-        throw new InvalidOperationException("Comet4Net.sln not found above " + AppContext.BaseDirectory);
     }
 
     [GeneratedRegex(@"Now listening on: (http://127\.0\.0\.1:\d+)")]

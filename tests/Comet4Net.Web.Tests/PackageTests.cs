@@ -1,3 +1,4 @@
+using Comet4Net.Tests.Shared;
 using System.Diagnostics;
 using System.Net;
 using System.Reflection;
@@ -38,9 +39,9 @@ public sealed partial class PackageTests
     public async Task A_new_web_app_adds_Comet4Net_Web_from_the_packages_serves_the_client_and_pushes()
     {
         var cancel = TestContext.CancellationToken;
-        var repo = RepositoryRoot();
+        var repo = TestPaths.RepositoryRoot();
         // The configuration this test assembly (and so Comet4Net.Web beside it) was built in.
-        var configuration = typeof(PackageTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
+        var configuration = TestPaths.BuildConfiguration;
         // The version the packages carry (Directory.Build.props), without Source Link's "+commit".
         var version = typeof(Microsoft.AspNetCore.Builder.CometEndpointRouteBuilderExtensions).Assembly
             .GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion.Split('+')[0];
@@ -180,13 +181,6 @@ public sealed partial class PackageTests
     private static string Output(StringBuilder output)
     {
         lock (output) return output.ToString();
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Comet4Net.sln"))) return dir.FullName;
-        throw new InvalidOperationException("Comet4Net.sln not found above " + AppContext.BaseDirectory);
     }
 
     /// <summary>

@@ -179,7 +179,7 @@ public sealed class UnixSocketTests
             // nginx's workers run as another user ("nobody") when it is started as root: like www-data in
             // the README, they need write permission on the socket (the directory is 0755).
             if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(socket, (UnixFileMode)0b110_110_110);
-            var site = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot(), "samples", "nginx-unix.conf"), token);
+            var site = await File.ReadAllTextAsync(Path.Combine(TestPaths.RepositoryRoot(), "samples", "nginx-unix.conf"), token);
             StringAssert.Contains(site, SiteSocket, "samples/nginx-unix.conf names the socket as the test expects");
             StringAssert.Contains(site, SiteListen, "samples/nginx-unix.conf listens as the test expects");
             var nginx = await NginxProxy.StartAsync(port => site
@@ -255,13 +255,6 @@ public sealed class UnixSocketTests
             if (result.MessageType == WebSocketMessageType.Close) throw new AssertFailedException("the WebSocket closed without a message");
             if (V2Client.Lines(text.ToString()).FirstOrDefault(f => f["seq"] is not null) is { } frame) return frame;
         }
-    }
-
-    private static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Comet4Net.sln"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new InvalidOperationException("Comet4Net.sln not found above " + AppContext.BaseDirectory);
     }
 
     /// <summary>
