@@ -101,7 +101,7 @@ public sealed class CometConnection
     internal bool Registered { get; set; }
 
     /// <summary>The channels a v2 client listens on, each with the sequence number its subscription starts after; null: every channel.</summary>
-    internal ConcurrentDictionary<string, long>? Subscriptions { get; set; }
+    internal Channels.ChannelStarts? Subscriptions { get; set; }
 
     /// <summary>The channels the connection receives: null means every channel (legacy clients, v2 clients that did not say).</summary>
     public IReadOnlyCollection<string>? SubscribedChannels => Subscriptions?.Keys.ToArray();
@@ -193,6 +193,9 @@ public sealed class CometConnection
     }
 
     internal bool IsCurrent(Attachment attachment) => ReferenceEquals(Volatile.Read(ref _attachment), attachment);
+
+    /// <summary>The request attached now, if any.</summary>
+    internal Attachment? CurrentAttachment => Volatile.Read(ref _attachment);
 
     /// <summary>Marks the connection dropped and ends its request. Returns false if it already was.</summary>
     internal bool MarkDropped(Events.DropReason reason, string? message)

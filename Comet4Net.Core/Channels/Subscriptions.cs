@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Comet4Net.Backplane;
 using Comet4Net.Delivery;
 using Comet4Net.Events;
@@ -28,9 +27,11 @@ internal sealed class Subscriptions(CometEngine engine, ICometBackplane backplan
             {
                 var subscriptions = connection.Subscriptions;
                 wasEveryChannel = subscriptions is null;
-                subscriptions ??= connection.Subscriptions = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
-                added = subscriptions.TryAdd(channel, last);
-                return subscriptions[channel];
+                subscriptions ??= ChannelStarts.Empty;
+                if (subscriptions.TryGetValue(channel, out var start)) return start;
+                connection.Subscriptions = subscriptions.Set(channel, last);
+                added = true;
+                return last;
             }
         });
         if (added && connection.Registered)
@@ -46,7 +47,11 @@ internal sealed class Subscriptions(CometEngine engine, ICometBackplane backplan
     /// <summary>Stops a connection listening on a channel. Returns false if it was not.</summary>
     internal bool Unsubscribe(CometConnection connection, string channel)
     {
-        if (connection.Subscriptions is not { } subscriptions || !subscriptions.TryRemove(channel, out _)) return false;
+        lock (connection.Sync)
+        {
+            if (connection.Subscriptions is not { } subscriptions || !subscriptions.ContainsKey(channel)) return false;
+            connection.Subscriptions = subscriptions.Without(channel);
+        }
         backplane.Leave(channel, connection.Id, connection.UserId);
         if (connection.Registered && connection.State != ConnectionState.Dropped) engine.Lifecycle.SaveSession(connection);
         engine.Bus.Fire(new UnsubscribeEvent(engine, connection, channel));

@@ -1,5 +1,5 @@
-using System.Collections.Concurrent;
 using Comet4Net.Backplane;
+using Comet4Net.Channels;
 using Comet4Net.Delivery;
 using Comet4Net.Diagnostics;
 using Comet4Net.Events;
@@ -37,8 +37,7 @@ internal sealed class ConnectionLifecycle(
         };
         if (subscribe is not null)
         {
-            connection.Subscriptions = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
-            foreach (var channel in subscribe) connection.Subscriptions[channel] = start;
+            connection.Subscriptions = ChannelStarts.From(subscribe.Select(channel => KeyValuePair.Create(channel, start)));
         }
         return Admit(connection, request, checkSubscriptions: true, deferSave: deferSave);
     }
@@ -62,7 +61,7 @@ internal sealed class ConnectionLifecycle(
         {
             UserId = session.UserId,
         };
-        if (session.Subscriptions is { } kept) connection.Subscriptions = new ConcurrentDictionary<string, long>(kept, StringComparer.Ordinal);
+        if (session.Subscriptions is { } kept) connection.Subscriptions = ChannelStarts.From(kept);
         var result = Admit(connection, request, checkSubscriptions: !handOver, () => engine.Delivery.Refill(connection, ack), quiet: handOver, deferSave: deferSave);
         if (result.Outcome == CometOutcome.Ok) CometLog.SessionResumed(engine.Logger, connection.Id, connection.ClientIp);
         return result;
@@ -87,7 +86,8 @@ internal sealed class ConnectionLifecycle(
         if (checkSubscriptions && connection.Subscriptions is { } named)
         {
             refused = engine.Access.Check(connection, named.Keys);
-            foreach (var channel in refused) named.TryRemove(channel, out _);
+            foreach (var channel in refused) named = named.Without(channel);
+            lock (connection.Sync) connection.Subscriptions = named;
         }
         if (!registry.TryAdd(connection))
         {
@@ -195,7 +195,7 @@ internal sealed class ConnectionLifecycle(
         lock (connection.Sync)
         {
             engine.Subscriptions.Unregister(connection, DropReason.Expired, quiet: true);
-            connection.Subscriptions = session.Subscriptions is { } kept ? new ConcurrentDictionary<string, long>(kept, StringComparer.Ordinal) : null;
+            connection.Subscriptions = session.Subscriptions is { } kept ? ChannelStarts.From(kept) : null;
             engine.Subscriptions.Register(connection);
         }
     }

@@ -3,7 +3,7 @@ using Comet4Net.Diagnostics;
 namespace Comet4Net;
 
 /// <summary>
-/// The one timer of an engine: expires dying connections (and sessions past their window) every ConnFrequency, trims kept
+/// The one timer of an engine: ends held requests past Comet:Timeout (every tick), expires dying connections (and sessions past their window) every ConnFrequency, trims kept
 /// messages every CacheFrequency and paces heartbeats. No thread per task; one async loop.
 /// </summary>
 public sealed class CometScheduler : IAsyncDisposable
@@ -36,6 +36,7 @@ public sealed class CometScheduler : IAsyncDisposable
         var cacheEvery = TimeSpan.FromMilliseconds(options.CacheFrequency);
         var tickMs = Math.Min(1000, Math.Min(options.ConnFrequency, options.CacheFrequency));
         if (options.Heartbeat > 0) tickMs = Math.Min(tickMs, Math.Max(50, options.Heartbeat / 2));
+        tickMs = Math.Min(tickMs, Math.Max(50, options.Timeout / 10)); // a held request ends at most a tick (a tenth of Comet:Timeout, 1 s at most) late
         var tick = TimeSpan.FromMilliseconds(Math.Max(10, tickMs));
         var time = _engine.Time;
         long lastConn = time.GetTimestamp(), lastCache = lastConn, lastBeat = lastConn;
@@ -44,6 +45,7 @@ public sealed class CometScheduler : IAsyncDisposable
             await Task.Delay(tick, time, token).ConfigureAwait(false);
             try
             {
+                _engine.EndOverdueRequests();
                 if (time.GetElapsedTime(lastBeat) >= heartbeatEvery)
                 {
                     lastBeat = time.GetTimestamp();

@@ -1,6 +1,7 @@
 using Comet4Net.Web.Internal.Commands;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Primitives;
 
 namespace Comet4Net.Web.Internal;
@@ -33,9 +34,20 @@ internal sealed partial class CometDispatcher
     private CometOptions Options => _context.Options;
 
     internal Task HandleAsync(HttpContext http) =>
-        http.Request.Query.ContainsKey(Jsonp.Parameter)
+        HasParameter(http.Request.QueryString.Value, Jsonp.Parameter)
             ? Jsonp.HandleAsync(http, Options, h => RunAsync(h, jsonp: true))
             : RunAsync(http, jsonp: false);
+
+    // The query is read here, not through HttpRequest.Query: that parses it into a collection the
+    // request keeps for its whole life, which a held request would carry for minutes.
+    private static bool HasParameter(string? query, string name)
+    {
+        foreach (var pair in new QueryStringEnumerable(query))
+        {
+            if (pair.DecodeName().Span.SequenceEqual(name)) return true;
+        }
+        return false;
+    }
 
     private async Task RunAsync(HttpContext http, bool jsonp)
     {
@@ -92,7 +104,11 @@ internal sealed partial class CometDispatcher
     private async Task<Dictionary<string, string>?> ReadParametersAsync(HttpContext http, bool isPost)
     {
         var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (key, value) in http.Request.Query) Add(parameters, key, value);
+        foreach (var pair in new QueryStringEnumerable(http.Request.QueryString.Value))
+        {
+            var name = pair.DecodeName();
+            if (name.Length > 0) parameters.TryAdd(name.ToString(), pair.DecodeValue().ToString());
+        }
         if (!isPost || !http.Request.HasFormContentType) return parameters;
         if (http.Request.ContentLength > Options.MaxQueryLength)
         {

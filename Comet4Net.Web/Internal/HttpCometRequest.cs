@@ -11,29 +11,19 @@ namespace Comet4Net.Web.Internal;
 internal sealed class HttpCometRequest : ICometRequest
 {
     // Kept for the connection's life: flat arrays of name/value pairs (a few entries, searched in
-    // order) cost a fraction of dictionaries; no cookies, no allocation.
-    private readonly KeyValuePair<string, string>[] _cookies;
-    private readonly KeyValuePair<string, string>[] _headers;
+    // order) cost a fraction of dictionaries.
+    private readonly PairDictionary _cookies;
+    private readonly PairDictionary _headers;
     private ClaimsPrincipal? _user;
 
     internal HttpCometRequest(HttpContext context, IReadOnlyDictionary<string, string> parameters)
     {
         Method = context.Request.Method;
         Path = context.Request.PathBase.Add(context.Request.Path).Value ?? "/";
-        QueryParameters = parameters;
+        QueryParameters = parameters.Count == 0 ? PairDictionary.Empty : new PairDictionary(parameters, StringComparison.Ordinal);
         var cookies = context.Request.Cookies;
-        if (cookies.Count == 0) _cookies = [];
-        else
-        {
-            var list = new List<KeyValuePair<string, string>>(cookies.Count);
-            foreach (var (k, v) in cookies) if (!list.Exists(c => c.Key == k)) list.Add(new(k, v));
-            _cookies = list.ToArray();
-        }
-        var headers = context.Request.Headers;
-        _headers = new KeyValuePair<string, string>[headers.Count];
-        var i = 0;
-        foreach (var (k, v) in headers) if (i < _headers.Length) _headers[i++] = new(k, v.ToString());
-        if (i < _headers.Length) Array.Resize(ref _headers, i);
+        _cookies = cookies.Count == 0 ? PairDictionary.Empty : new PairDictionary(cookies, StringComparison.Ordinal);
+        _headers = new PairDictionary(context.Request.Headers.Select(h => KeyValuePair.Create(h.Key, h.Value.ToString())), StringComparison.OrdinalIgnoreCase);
         // An anonymous request's principal is made on first use, not kept for every connection.
         if (context.Features.Get<Microsoft.AspNetCore.Http.Features.Authentication.IHttpAuthenticationFeature>()?.User is { } user) _user = user;
         ClientIp = ClientAddress(context);
@@ -53,17 +43,9 @@ internal sealed class HttpCometRequest : ICometRequest
     /// <summary>Lets go of the <c>HttpContext</c> once the <c>conn</c> request is answered.</summary>
     internal void Release() => Volatile.Write(ref _native, null);
     public string? Query(string name) => QueryParameters.TryGetValue(name, out var v) ? v : null;
-    public string? Cookie(string name)
-    {
-        foreach (var (k, v) in _cookies) if (string.Equals(k, name, StringComparison.Ordinal)) return v;
-        return null;
-    }
+    public string? Cookie(string name) => _cookies.TryGetValue(name, out var v) ? v : null;
 
-    public string? Header(string name)
-    {
-        foreach (var (k, v) in _headers) if (string.Equals(k, name, StringComparison.OrdinalIgnoreCase)) return v;
-        return null;
-    }
+    public string? Header(string name) => _headers.TryGetValue(name, out var v) ? v : null;
 
     /// <summary>The client's address as ASP.NET Core sees it (UseForwardedHeaders rewrites it behind a trusted proxy).</summary>
     internal static string ClientAddress(HttpContext context)

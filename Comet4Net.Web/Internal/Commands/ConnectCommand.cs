@@ -69,7 +69,9 @@ internal sealed class ConnectCommand(CometContext context) : ICometCommand
                 await CometResponses.OutcomeAsync(http, result.Outcome, result.Message!, result.ListenerStatus, result.RetryAfter);
                 return;
             }
-            await AnswerAsync(r, connection, dialect, style, result.RefusedChannels);
+            var request = r;
+            r = null!; // an SSE answer is held: the parsed request is not kept while it is (see AnswerAsync)
+            await AnswerAsync(request, connection, dialect, style, result.RefusedChannels);
         }
         finally
         {
@@ -113,6 +115,7 @@ internal sealed class ConnectCommand(CometContext context) : ICometCommand
         if (style == CometWorkStyle.Sse)
         {
             var frames = new SseFrames(Engine, r.SseNamedEvents);
+            r = null!; // not kept while the answer is held
             await DeliveryPump.RunAsync(Engine, connection, http, connection.StartSeq, style, frames, frames.Preamble(connectData));
             return;
         }

@@ -39,7 +39,9 @@ internal sealed class RevivalCommand(CometContext context, ConnectionLookup look
         var style = connection.Style;
         if (style == CometWorkStyle.WebSocket)
         {
-            await WebSocketAsync(r, connection);
+            var upgrade = r;
+            r = null!; // see below
+            await WebSocketAsync(upgrade, connection);
             return;
         }
         var frames = FrameWriter.For(engine, connection, style, r.SseNamedEvents);
@@ -49,7 +51,9 @@ internal sealed class RevivalCommand(CometContext context, ConnectionLookup look
             V2Frames v2 when style == CometWorkStyle.Stream => v2.Heartbeat(), // at once, so a client can tell a buffering proxy from a quiet stream
             _ => null,
         };
-        await DeliveryPump.RunAsync(engine, connection, http, connection.Dialect == CometDialect.V2 ? r.Ack : 0, style, frames, preamble);
+        var ack = connection.Dialect == CometDialect.V2 ? r.Ack : 0;
+        r = null!; // the parsed request (parameters and all) is not kept while the answer is held
+        await DeliveryPump.RunAsync(engine, connection, http, ack, style, frames, preamble);
     }
 
     /// <summary>A revival on <c>ws=websocket</c> must be the WebSocket upgrade, from an allowed origin.</summary>
@@ -70,7 +74,9 @@ internal sealed class RevivalCommand(CometContext context, ConnectionLookup look
                 $"Pages from {CometResponses.Sanitize(http.Request.Headers.Origin.ToString())} may not open a WebSocket here (Comet:AllowedOrigins).", "不允许该来源打开 WebSocket。"));
             return;
         }
-        await WebSocketTransport.RunAsync(context.Engine, connection, http, r.AckIsBad ? 0 : r.Ack);
+        var ack = r.AckIsBad ? 0 : r.Ack;
+        r = null!; // not kept while the socket is open
+        await WebSocketTransport.RunAsync(context.Engine, connection, http, ack);
     }
 
     /// <summary>Same origin, no Origin (not a browser), or one of Comet:AllowedOrigins.</summary>

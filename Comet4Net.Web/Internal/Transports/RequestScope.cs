@@ -23,28 +23,32 @@ internal sealed class RequestScope : IDisposable
 {
     private readonly CometEngine _engine;
     private readonly CometConnection _connection;
-    private readonly CancellationTokenSource _cts;
-    private readonly CancellationTokenRegistration _registration;
+    private readonly CancellationTokenRegistration _aborted;
     private readonly HttpContext _context;
     private readonly Action _wakeAction;      // runs the writer inline: for shared signals, whose continuations already run on the pool
     private readonly Action _wakeLaterAction; // queues the writer: for wake-ups from a sender's or a timer's thread
     private TaskCompletionSource? _wake;
     private Task? _onBroadcast, _onHeartbeat;
+    private CancellationTokenSource? _cts;    // made only when asked for (a WebSocket's reads)
+    private int _closedByClient;
 
     // timeout: end the request at Comet:Timeout (HTTP answers); a WebSocket lives until either side closes it.
     // tookOver: the caller ran engine.TakeOverAsync (see StartAsync).
+    // An idle held request keeps no token source, timer or linked registrations of its own: the
+    // attachment says when it was superseded or dropped, the engine's tick ends it at its deadline,
+    // and one registration on the request's abort token notices a client that went away.
     internal RequestScope(CometEngine engine, CometConnection connection, HttpContext context, bool timeout = true, bool tookOver = false)
     {
         _engine = engine;
         _connection = connection;
         _context = context;
-        Attachment = engine.Attach(connection, context, tookOver);
-        _cts = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, Attachment.Ended);
-        if (timeout) _cts.CancelAfter(engine.Options.Timeout);
         _wakeAction = Wake;
         _wakeLaterAction = WakeLater;
+        Attachment = engine.Attach(connection, context, tookOver);
+        if (timeout) Attachment.Deadline = engine.DeadlineAfter(engine.Options.Timeout);
         connection.SetWaker(_wakeLaterAction);
-        _registration = _cts.Token.Register(static s => ((RequestScope)s!).WakeLater(), this);
+        Attachment.OnEnd(_wakeLaterAction);
+        _aborted = context.RequestAborted.UnsafeRegister(static s => ((RequestScope)s!).WakeLater(), this);
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
     }
 
@@ -57,9 +61,21 @@ internal sealed class RequestScope : IDisposable
 
     internal Attachment Attachment { get; }
 
-    internal CancellationToken Token => _cts.Token;
+    /// <summary>Cancelled when the request ends for any reason (made on first use).</summary>
+    internal CancellationToken Token
+    {
+        get
+        {
+            if (Volatile.Read(ref _cts) is { } made) return made.Token;
+            var cts = CancellationTokenSource.CreateLinkedTokenSource(_context.RequestAborted);
+            Interlocked.Exchange(ref _cts, cts); // one reader asks (a WebSocket's); published before IsEnded is read, as WakeLater reads them the other way round
+            if (IsEnded) cts.Cancel();
+            return cts.Token;
+        }
+    }
 
-    internal bool IsEnded => _cts.IsCancellationRequested || _connection.State == ConnectionState.Dropped;
+    internal bool IsEnded =>
+        Attachment.IsEnded || Volatile.Read(ref _closedByClient) == 1 || _context.RequestAborted.IsCancellationRequested || _connection.State == ConnectionState.Dropped;
 
     internal EndReason Reason
     {
@@ -67,8 +83,8 @@ internal sealed class RequestScope : IDisposable
         {
             if (_connection.State == ConnectionState.Dropped) return EndReason.Dropped;
             if (Attachment.WasSuperseded) return EndReason.Superseded;
-            if (_context.RequestAborted.IsCancellationRequested || Volatile.Read(ref _closedByClient)) return EndReason.ClientGone;
-            return _cts.IsCancellationRequested ? EndReason.Timeout : EndReason.None;
+            if (_context.RequestAborted.IsCancellationRequested || Volatile.Read(ref _closedByClient) == 1) return EndReason.ClientGone;
+            return Attachment.TimedOut ? EndReason.Timeout : EndReason.None;
         }
     }
 
@@ -91,7 +107,7 @@ internal sealed class RequestScope : IDisposable
         var beat = heartbeat ? _engine.Delivery.HeartbeatSignal.WaitTask : null;
         if (beat is not null) Register(ref _onHeartbeat, beat);
         // A signal that fired before this wake was published woke the previous one: look again.
-        if (signals.Broadcast.IsCompleted || _connection.PrivateVersion != signals.Private || beat?.IsCompleted == true || _cts.IsCancellationRequested)
+        if (signals.Broadcast.IsCompleted || _connection.PrivateVersion != signals.Private || beat?.IsCompleted == true || IsEnded)
             wake.TrySetResult();
         return wake.Task;
     }
@@ -108,13 +124,18 @@ internal sealed class RequestScope : IDisposable
     /// <summary>Ends the request from the server side (a WebSocket that the client closed).</summary>
     internal void End()
     {
-        Volatile.Write(ref _closedByClient, true);
-        try { _cts.Cancel(); } catch (ObjectDisposedException) { }
+        Interlocked.Exchange(ref _closedByClient, 1);
+        WakeLater();
     }
 
-    private bool _closedByClient;
-
-    private void WakeLater() => ThreadPool.UnsafeQueueUserWorkItem(static s => s.Wake(), this, preferLocal: false);
+    private void WakeLater()
+    {
+        if (Volatile.Read(ref _cts) is { } cts && IsEnded)
+        {
+            try { cts.Cancel(); } catch (ObjectDisposedException) { }
+        }
+        ThreadPool.UnsafeQueueUserWorkItem(static s => s.Wake(), this, preferLocal: false);
+    }
 
     /// <summary>Flushes, giving up (and aborting the request) after SendTimeout. Returns false if the client is gone.</summary>
     internal async ValueTask<bool> FlushAsync(int frames, long bytes)
@@ -144,8 +165,8 @@ internal sealed class RequestScope : IDisposable
     public void Dispose()
     {
         _connection.ClearWaker(_wakeLaterAction);
-        _registration.Dispose();
-        _cts.Dispose();
+        _aborted.Dispose();
+        _cts?.Dispose();
         _engine.Detach(_connection, Attachment);
     }
 }
