@@ -29,7 +29,6 @@ internal sealed class RequestScope : IDisposable
     private readonly Action _wakeLaterAction; // queues the writer: for wake-ups from a sender's or a timer's thread
     private TaskCompletionSource? _wake;
     private Task? _onBroadcast, _onHeartbeat;
-    private CancellationTokenSource? _cts;    // made only when asked for (a WebSocket's reads)
     private int _closedByClient;
 
     // timeout: end the request at Comet:Timeout (HTTP answers); a WebSocket lives until either side closes it.
@@ -60,19 +59,6 @@ internal sealed class RequestScope : IDisposable
     }
 
     internal Attachment Attachment { get; }
-
-    /// <summary>Cancelled when the request ends for any reason (made on first use).</summary>
-    internal CancellationToken Token
-    {
-        get
-        {
-            if (Volatile.Read(ref _cts) is { } made) return made.Token;
-            var cts = CancellationTokenSource.CreateLinkedTokenSource(_context.RequestAborted);
-            Interlocked.Exchange(ref _cts, cts); // one reader asks (a WebSocket's); published before IsEnded is read, as WakeLater reads them the other way round
-            if (IsEnded) cts.Cancel();
-            return cts.Token;
-        }
-    }
 
     internal bool IsEnded =>
         Attachment.IsEnded || Volatile.Read(ref _closedByClient) == 1 || _context.RequestAborted.IsCancellationRequested || _connection.State == ConnectionState.Dropped;
@@ -124,16 +110,12 @@ internal sealed class RequestScope : IDisposable
     /// <summary>Ends the request from the server side (a WebSocket that the client closed).</summary>
     internal void End()
     {
-        Interlocked.Exchange(ref _closedByClient, 1);
+        Volatile.Write(ref _closedByClient, 1);
         WakeLater();
     }
 
     private void WakeLater()
     {
-        if (Volatile.Read(ref _cts) is { } cts && IsEnded)
-        {
-            try { cts.Cancel(); } catch (ObjectDisposedException) { }
-        }
         ThreadPool.UnsafeQueueUserWorkItem(static s => s.Wake(), this, preferLocal: false);
     }
 
@@ -166,7 +148,6 @@ internal sealed class RequestScope : IDisposable
     {
         _connection.ClearWaker(_wakeLaterAction);
         _aborted.Dispose();
-        _cts?.Dispose();
         _engine.Detach(_connection, Attachment);
     }
 }

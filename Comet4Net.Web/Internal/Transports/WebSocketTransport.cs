@@ -19,7 +19,8 @@ internal static class WebSocketTransport
 
     internal static async Task RunAsync(CometEngine engine, CometConnection connection, HttpContext http, long ack)
     {
-        using var socket = await http.WebSockets.AcceptWebSocketAsync();
+        // No keep-alive pings of the socket's own (a timer per socket): the v2 heartbeats keep it alive.
+        using var socket = await http.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { KeepAliveInterval = TimeSpan.Zero });
         connection.Pending.RemoveThrough(ack);
         using var scope = await RequestScope.StartAsync(engine, connection, http, timeout: false);
         var frames = new V2Frames(engine);
@@ -80,9 +81,24 @@ internal static class WebSocketTransport
         finally
         {
             scope.End();
+            // The reader holds no token (a token source per idle socket): it ends with the client's
+            // close reply, or when the socket is aborted because none came.
+            if (!reading.IsCompleted)
+            {
+                try
+                {
+                    await reading.WaitAsync(CloseWait);
+                }
+                catch (TimeoutException)
+                {
+                    socket.Abort();
+                }
+            }
             await reading;
         }
     }
+
+    private static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(2);
 
     /// <summary>One text message, given up after SendTimeout (a client that does not read must not hold its writer).</summary>
     internal static async Task<bool> SendAsync(WebSocket socket, ReadOnlyMemory<byte> message, TimeSpan timeout, CometEngine engine, SemaphoreSlim sending)
@@ -121,7 +137,7 @@ internal static class WebSocketTransport
         var commands = new SocketCommands(engine, connection);
         var sendTimeout = TimeSpan.FromMilliseconds(engine.Options.SendTimeout);
         var limit = engine.Options.MaxQueryLength;
-        var buffer = new byte[256]; // acks are tiny; grows (up to MaxQueryLength) only for a longer command
+        var buffer = new byte[64]; // an ack fits; grows (up to MaxQueryLength) only for a longer command
         try
         {
             while (socket.State == WebSocketState.Open)
@@ -139,7 +155,7 @@ internal static class WebSocketTransport
                         }
                         Array.Resize(ref buffer, Math.Min(limit, buffer.Length * 4));
                     }
-                    result = await socket.ReceiveAsync(buffer.AsMemory(count), scope.Token);
+                    result = await socket.ReceiveAsync(buffer.AsMemory(count), CancellationToken.None);
                     count += result.Count;
                 } while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
                 if (result.MessageType == WebSocketMessageType.Close) return;
