@@ -71,37 +71,40 @@ internal sealed partial class CometDispatcher
         }
     }
 
-    private async Task DispatchAsync(HttpContext http, bool jsonp)
+    // Not async on the way to a command: a held answer keeps no dispatcher state machine and no
+    // parameters (a form POST, read asynchronously, is the exception; it is never a held answer's).
+    private Task DispatchAsync(HttpContext http, bool jsonp)
     {
         var request = http.Request;
         var isPost = HttpMethods.IsPost(request.Method);
         if (!HttpMethods.IsGet(request.Method) && !isPost && !HttpMethods.IsHead(request.Method))
         {
             http.Response.Headers.Allow = "GET, POST";
-            await CometResponses.ErrorAsync(http, 405, "method-not-allowed", Options.Text($"{CometResponses.Sanitize(request.Method)} is not allowed on this endpoint: use GET or POST.", "仅支持 GET 或 POST。"));
-            return;
+            return CometResponses.ErrorAsync(http, 405, "method-not-allowed", Options.Text($"{CometResponses.Sanitize(request.Method)} is not allowed on this endpoint: use GET or POST.", "仅支持 GET 或 POST。"));
         }
         if ((request.QueryString.Value?.Length ?? 0) > Options.MaxQueryLength)
-        {
-            await CometResponses.ErrorAsync(http, 414, "query-too-long", Options.Text($"The query string is longer than {Options.MaxQueryLength} characters.", $"查询字符串超过 {Options.MaxQueryLength} 个字符。"));
-            return;
-        }
-        var parameters = await ReadParametersAsync(http, isPost);
-        if (parameters is null) return;
+            return CometResponses.ErrorAsync(http, 414, "query-too-long", Options.Text($"The query string is longer than {Options.MaxQueryLength} characters.", $"查询字符串超过 {Options.MaxQueryLength} 个字符。"));
+        var parameters = QueryParameters(http);
+        return isPost && request.HasFormContentType ? DispatchFormAsync(http, parameters, jsonp) : Execute(http, parameters, jsonp);
+    }
+
+    private async Task DispatchFormAsync(HttpContext http, Dictionary<string, string> parameters, bool jsonp)
+    {
+        if (await ReadFormAsync(http, parameters)) await Execute(http, parameters, jsonp);
+    }
+
+    private Task Execute(HttpContext http, Dictionary<string, string> parameters, bool jsonp)
+    {
         var parsed = CommandRequest.Parse(http, parameters, jsonp);
-        if (parsed.Command is { } name && _commands.TryGetValue(name, out var command))
-        {
-            await command.ExecuteAsync(parsed);
-            return;
-        }
+        if (parsed.Command is { } name && _commands.TryGetValue(name, out var command)) return command.ExecuteAsync(parsed);
         var expected = "conn, revival, drop, sub, unsub, pub or count";
-        await CometResponses.ErrorAsync(http, 400, "bad-request", string.IsNullOrEmpty(parsed.Command)
+        return CometResponses.ErrorAsync(http, 400, "bad-request", string.IsNullOrEmpty(parsed.Command)
             ? Options.Text($"The parameter 'cmd' is missing: expected {expected}.", "缺少参数 cmd（应为 conn、revival 或 drop）。")
             : Options.Text($"Unknown cmd '{CometResponses.Sanitize(parsed.Command)}': expected {expected}.", $"未知的 cmd '{CometResponses.Sanitize(parsed.Command)}'（应为 conn、revival 或 drop）。"));
     }
 
-    /// <summary>Query parameters, plus form fields for a form POST. Null if the request was bad (already answered).</summary>
-    private async Task<Dictionary<string, string>?> ReadParametersAsync(HttpContext http, bool isPost)
+    /// <summary>The query's parameters (the first value of a name given twice).</summary>
+    private static Dictionary<string, string> QueryParameters(HttpContext http)
     {
         var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var pair in new QueryStringEnumerable(http.Request.QueryString.Value))
@@ -109,11 +112,16 @@ internal sealed partial class CometDispatcher
             var name = pair.DecodeName();
             if (name.Length > 0) parameters.TryAdd(name.ToString(), pair.DecodeValue().ToString());
         }
-        if (!isPost || !http.Request.HasFormContentType) return parameters;
+        return parameters;
+    }
+
+    /// <summary>Adds a form POST's fields. False if the body was bad (already answered).</summary>
+    private async Task<bool> ReadFormAsync(HttpContext http, Dictionary<string, string> parameters)
+    {
         if (http.Request.ContentLength > Options.MaxQueryLength)
         {
             await CometResponses.ErrorAsync(http, 413, "body-too-large", Options.Text($"The form body is longer than {Options.MaxQueryLength} bytes.", "请求体过大。"));
-            return null;
+            return false;
         }
         try
         {
@@ -130,9 +138,9 @@ internal sealed partial class CometDispatcher
         catch (Exception e) when (e is InvalidDataException or BadHttpRequestException or FormatException or IOException && !http.RequestAborted.IsCancellationRequested)
         {
             await CometResponses.ErrorAsync(http, 400, "bad-request", Options.Text("The form body could not be read: " + e.Message, "无法读取表单：" + e.Message));
-            return null;
+            return false;
         }
-        return parameters;
+        return true;
     }
 
     private static void Add(Dictionary<string, string> parameters, string key, StringValues value)

@@ -11,39 +11,40 @@ internal sealed class RevivalCommand(CometContext context, ConnectionLookup look
 {
     public string Name => CometProtocol.CmdRevival;
 
-    public async Task ExecuteAsync(CommandRequest r)
+    // No async method stays on the stack of a held answer: the found connection is served by a
+    // plain method that returns the transport's task, so the parsed request (and a state machine
+    // per command) is not kept for the minutes an answer is held.
+    public Task ExecuteAsync(CommandRequest r)
     {
+        var found = lookup.FindAsync(r);
+        return found.IsCompletedSuccessfully ? Serve(r, found.Result) : ServeWhenFoundAsync(r, found);
+    }
+
+    private async Task ServeWhenFoundAsync(CommandRequest r, Task<CometConnection?> found)
+    {
+        var connection = await found;
+        await Serve(r, connection);
+    }
+
+    private Task Serve(CommandRequest r, CometConnection? connection)
+    {
+        if (connection is null) return Task.CompletedTask;
         var http = r.Http;
         var options = context.Options;
         var engine = context.Engine;
-        var connection = await lookup.FindAsync(r);
-        if (connection is null) return;
         if (connection.Dialect == CometDialect.V2)
         {
             if (r.WorkStyleText is not null)
             {
                 if (r.WorkStyle is not { } ws || ws == CometWorkStyle.Auto)
-                {
-                    await CometResponses.ErrorAsync(http, 400, "bad-request", options.Text($"Unknown ws '{CometResponses.Sanitize(r.WorkStyleText)}': expected stream, lpool, sse or websocket.", $"未知的 ws '{CometResponses.Sanitize(r.WorkStyleText)}'。"));
-                    return;
-                }
+                    return CometResponses.ErrorAsync(http, 400, "bad-request", options.Text($"Unknown ws '{CometResponses.Sanitize(r.WorkStyleText)}': expected stream, lpool, sse or websocket.", $"未知的 ws '{CometResponses.Sanitize(r.WorkStyleText)}'。"));
                 connection.Style = ws;
             }
-            if (r.AckIsBad)
-            {
-                await CometResponses.BadAckAsync(http, options);
-                return;
-            }
+            if (r.AckIsBad) return CometResponses.BadAckAsync(http, options);
             CometResponses.NoCache(http.Response);
         }
         var style = connection.Style;
-        if (style == CometWorkStyle.WebSocket)
-        {
-            var upgrade = r;
-            r = null!; // see below
-            await WebSocketAsync(upgrade, connection);
-            return;
-        }
+        if (style == CometWorkStyle.WebSocket) return WebSocket(r, connection);
         var frames = FrameWriter.For(engine, connection, style, r.SseNamedEvents);
         var preamble = frames switch
         {
@@ -51,32 +52,26 @@ internal sealed class RevivalCommand(CometContext context, ConnectionLookup look
             V2Frames v2 when style == CometWorkStyle.Stream => v2.Heartbeat(), // at once, so a client can tell a buffering proxy from a quiet stream
             _ => null,
         };
-        var ack = connection.Dialect == CometDialect.V2 ? r.Ack : 0;
-        r = null!; // the parsed request (parameters and all) is not kept while the answer is held
-        await DeliveryPump.RunAsync(engine, connection, http, ack, style, frames, preamble);
+        return DeliveryPump.RunAsync(engine, connection, http, connection.Dialect == CometDialect.V2 ? r.Ack : 0, style, frames, preamble);
     }
 
     /// <summary>A revival on <c>ws=websocket</c> must be the WebSocket upgrade, from an allowed origin.</summary>
-    private async Task WebSocketAsync(CommandRequest r, CometConnection connection)
+    private Task WebSocket(CommandRequest r, CometConnection connection)
     {
         var http = r.Http;
         var options = context.Options;
         if (!http.WebSockets.IsWebSocketRequest)
         {
-            await CometResponses.ErrorAsync(http, 400, "bad-request", options.Text(
+            return CometResponses.ErrorAsync(http, 400, "bad-request", options.Text(
                 "ws=websocket is a WebSocket upgrade of this URL (new WebSocket('ws://…/conn?cmd=revival&…')); plain HTTP requests use stream, lpool or sse.",
                 "ws=websocket 需要 WebSocket 升级请求。"));
-            return;
         }
         if (!OriginAllowed(http, options))
         {
-            await CometResponses.ErrorAsync(http, 403, "forbidden", options.Text(
+            return CometResponses.ErrorAsync(http, 403, "forbidden", options.Text(
                 $"Pages from {CometResponses.Sanitize(http.Request.Headers.Origin.ToString())} may not open a WebSocket here (Comet:AllowedOrigins).", "不允许该来源打开 WebSocket。"));
-            return;
         }
-        var ack = r.AckIsBad ? 0 : r.Ack;
-        r = null!; // not kept while the socket is open
-        await WebSocketTransport.RunAsync(context.Engine, connection, http, ack);
+        return WebSocketTransport.RunAsync(context.Engine, connection, http, r.AckIsBad ? 0 : r.Ack);
     }
 
     /// <summary>Same origin, no Origin (not a browser), or one of Comet:AllowedOrigins.</summary>
