@@ -168,10 +168,10 @@ public sealed class ResilienceBrowserTests
         }
     }
 
-    private static async Task<List<WebApplication>> StartNodesAsync(RedisServer redis, Action<CometOptions> configure)
+    private static async Task<List<WebApplication>> StartNodesAsync(RedisServer redis, Action<CometOptions> configure, int count = 3)
     {
         var nodes = new List<WebApplication>();
-        for (var n = 0; n < 3; n++) nodes.Add(await BrowserFixture.StartCometAsync(configure, services: s => s.AddRedis(redis.Configuration)));
+        for (var n = 0; n < count; n++) nodes.Add(await BrowserFixture.StartCometAsync(configure, services: s => s.AddRedis(redis.Configuration)));
         return nodes;
     }
 
@@ -245,6 +245,132 @@ public sealed class ResilienceBrowserTests
         {
             await CloseAsync(pages);
             foreach (var node in nodes) await node.DisposeAsync();
+        }
+    }
+
+    [TestMethod]
+    [Timeout(150000, CooperativeCancellation = true)]
+    public async Task Pages_on_every_work_style_lose_nothing_on_three_nodes_behind_round_robin_when_a_node_is_killed()
+    {
+        if (!RedisServer.IsAvailable) Assert.Fail("redis-server is not installed: ./test.sh installs it (apt-get install redis-server).");
+        var cancel = TestContext.CancellationToken;
+        await using var redis = await RedisServer.StartAsync();
+        // Answers end every 2 s (Timeout), so that streaming pages come back through the balancer often.
+        // (Heartbeat 2 s: the client takes 1.5 heartbeats without a byte on a stream for a buffering proxy.)
+        var nodes = await StartNodesAsync(redis, o => { o.Timeout = 2000; o.Heartbeat = 2000; o.SseRetry = 100; }, count: 2);
+        // The third node is the chat sample in a process of its own, so that it can die as a process
+        // does (SIGKILL: no shutdown, no goodbye to Redis; its sessions still name it as their holder).
+        // It serves the test pages from a web root of their own, at the same /test/ path as the others.
+        // It registers its own channel (talker), not news and hello: a node delivers any channel a
+        // client subscribed to, registered or not.
+        var webroot = Directory.CreateTempSubdirectory("comet4net-kill-");
+        Directory.CreateDirectory(Path.Combine(webroot.FullName, "test"));
+        foreach (var file in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "pages")))
+            File.Copy(file, Path.Combine(webroot.FullName, "test", Path.GetFileName(file)));
+        var pages = new List<Page>();
+        NodeProcess? victim = null;
+        try
+        {
+            victim = await NodeProcess.StartChatAsync(new Dictionary<string, string>
+            {
+                ["Comet__Redis"] = redis.Configuration,
+                ["Comet__Timeout"] = "2000",
+                ["Comet__Heartbeat"] = "2000",
+                ["Comet__SseRetry"] = "100",
+                ["ASPNETCORE_WEBROOT"] = webroot.FullName,
+            }, TimeSpan.FromSeconds(30));
+            var victimUrl = new Uri(victim.BaseUrl);
+            await using var proxy = await ChaosProxy.StartAsync(victimUrl);
+            proxy.Enabled = false; // no cuts, no delays: only the kill
+            proxy.BlockWebSockets = false;
+            // What a load balancer does when a node dies: its connections are reset (the clients see
+            // a network error and come back), and the next request that finds nothing listening there
+            // marks it down and goes to another node. That is nginx's default (proxy_next_upstream
+            // error, max_fails=1, fail_timeout=10s); HAProxy's health checks take the node out after a
+            // few failed probes, and its redispatch resends the refused connection. Without
+            // FailTimeout the proxy would keep sending a third of the requests to the dead node, each
+            // a network error for the client (which would retry, with backoff).
+            proxy.FailTimeout = TimeSpan.FromSeconds(10);
+            // The pages come while the chat node is the one node in the pool (so every page, and every
+            // WebSocket, which stays where it opened, starts there); then the other two join it, and
+            // each request goes to the next node in turn.
+            proxy.Targets = [victimUrl];
+            // Two pages per work style, not three: three long-polling pages, each asking again after
+            // every message, would take three turns per message and keep each page on one node.
+            pages = await OpenPagesAsync(proxy.Url, 2);
+            proxy.Targets = [.. nodes.Select(n => new Uri(n.Urls.First())), victimUrl];
+            // When a page gives up its work style for long polling (the client does when a stream's bytes
+            // stop coming, taking it for a buffering proxy): reported, with the work styles at the kill.
+            foreach (var page in pages)
+                await page.Tab.EvaluateAsync("() => { const c = JS.Engine.getConnector(), poll = c._poll; window.falls = []; c._poll = function () { window.falls.push(c.workStyle + ' at ' + Date.now()); return poll.apply(this, arguments); }; }");
+            long killedTime = 0;
+            string StylesNow(string[] styles) => string.Join(", ", pages.Select((p, n) => p.Style + (styles[n] == p.Style ? "" : " now " + styles[n])));
+            async Task<string[]> WorkStylesAsync() => [.. await Task.WhenAll(pages.Select(p => p.Tab.EvaluateAsync<string>("() => JS.Engine.getConnector().workStyle")))];
+            var opened = await WorkStylesAsync();
+            string[] atKill = [];
+            var engines = nodes.Select(n => n.Services.GetRequiredService<CometEngine>()).ToArray();
+
+            // Steadily, one message every 50 to 100 ms (the pauses vary, so that the requests' turns at
+            // the balancer do not fall into step with the messages), at least 60 before the kill and
+            // 150 after it. The kill comes at the first moment from message 60 on that the chat node
+            // serves pages of every work style (a request of theirs in flight there).
+            const int KillFrom = 60, KillBy = 360, After = 150;
+            var pause = new Random(3);
+            var killedAt = -1;
+            var messages = KillBy + After;
+            List<Page> onVictim = [];
+            for (var i = 0; i < messages; i++)
+            {
+                if (killedAt < 0 && i >= KillFrom)
+                {
+                    var held = proxy.HeldOn(victimUrl).ToHashSet();
+                    onVictim = pages.Where(p => held.Contains(p.CId)).ToList();
+                    if (Styles.All(style => onVictim.Any(p => p.Style == style)))
+                    {
+                        victim.Kill();
+                        killedTime = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+                        killedAt = i;
+                        atKill = await WorkStylesAsync();
+                        messages = i + After;
+                    }
+                    else if (i == KillBy)
+                    {
+                        foreach (var page in pages)
+                            TestContext.WriteLine($"{page.Style} {page.CId}: now {await page.Tab.EvaluateAsync<string>("() => JS.Engine.getConnector().workStyle + ' ' + JS.Engine.getConnector().cId")}, held on the chat node: {held.Contains(page.CId)}");
+                        Assert.Fail($"the chat node never served pages of every work style at once between messages {KillFrom} and {KillBy}; at the last: {string.Join(", ", onVictim.Select(p => p.Style))}");
+                    }
+                }
+                Send(engines[i % engines.Length], pages, i); // from the nodes that live
+                await Task.Delay(pause.Next(50, 101), cancel);
+            }
+            TestContext.WriteLine($"killed (SIGKILL) at message {killedAt} ({killedTime}) while serving {onVictim.Count} pages: {string.Join(", ", onVictim.Select(p => p.Style))}");
+            TestContext.WriteLine($"work styles when the pages had opened: {StylesNow(opened)}; at the kill: {StylesNow(atKill)}");
+            await AssertEveryPageGotEverythingAsync(pages, messages, "3 nodes, round robin, one killed", 60000);
+            TestContext.WriteLine($"proxy: {proxy.Requests} /conn requests over the nodes, {proxy.Refusals} refused by the dead node, {proxy.PassedOn} of them passed to the next node");
+            Assert.IsGreaterThanOrEqualTo(1, proxy.Refusals, "requests went to the dead node after the kill, and found it dead");
+            // Not asserted: a page that fell back to long polling lost nothing (asserted above), and the
+            // client's stream watchdog (no byte for 1.5 heartbeats: a buffering proxy) also trips when
+            // this loaded machine stalls the test process, which runs the proxy and both other nodes.
+            TestContext.WriteLine($"work styles at the end: {StylesNow(await WorkStylesAsync())}");
+            foreach (var page in pages)
+            {
+                var falls = await page.Tab.EvaluateAsync<long[]>("() => window.falls.map(f => +f.split(' at ')[1])");
+                if (falls.Length > 0) TestContext.WriteLine($"  {page.Style} page {page.CId} fell back to long polling {string.Join(", ", falls.Select(t => $"{t - killedTime:+#;-#;0} ms"))} from the kill");
+            }
+        }
+        finally
+        {
+            await CloseAsync(pages);
+            foreach (var node in nodes) await node.DisposeAsync();
+            if (victim is not null)
+            {
+                await victim.DisposeAsync();
+                // The chat node logs warnings to its console: with COMET_DIAG_LOG, beside the other nodes' lines.
+                TestContext.WriteLine("chat node output:\n" + victim.Output);
+                if (Environment.GetEnvironmentVariable("COMET_DIAG_LOG") is { Length: > 0 } diag)
+                    File.AppendAllText(diag, string.Concat(victim.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => "chat-node " + line.TrimEnd('\r') + "\n")));
+            }
+            webroot.Delete(recursive: true);
         }
     }
 }

@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -12,7 +14,8 @@ namespace Comet4Net.Tests.Shared;
 /// and delays others. Everything else passes untouched. <see cref="Blackhole"/> makes it hold every
 /// <c>/conn</c> request unanswered (a client gone away). <see cref="ChunkCutRate"/> is a harsher mode
 /// that may cut any answer after any chunk; <see cref="Outage"/> drops every <c>/conn</c> connection
-/// (new and in flight) while it lasts, as a network that went down.
+/// (new and in flight) while it lasts, as a network that went down. With several <see cref="Targets"/>
+/// and a <see cref="FailTimeout"/>, a node that refuses connections (killed) is passed over, as nginx does.
 /// </summary>
 public sealed class ChaosProxy : IAsyncDisposable
 {
@@ -45,8 +48,58 @@ public sealed class ChaosProxy : IAsyncDisposable
     public Uri[]? Targets { get; set; }
 
     private int _turn;
+    private int _passedOn, _refusals;
+    private long _holds;
+    private readonly ConcurrentDictionary<Uri, DateTime> _downUntil = new();
+    private readonly ConcurrentDictionary<long, (Uri Target, string? CId)> _held = new();
 
-    private Uri NextTarget() => Targets is { Length: > 0 } targets ? targets[(int)((uint)Interlocked.Increment(ref _turn) % (uint)targets.Length)] : Target;
+    /// <summary>
+    /// Passive health checks, as nginx's upstream module does them by default (max_fails=1,
+    /// fail_timeout=10s, proxy_next_upstream error): a target that refuses a connection (a node that
+    /// was killed) is passed over for this long, and the request that found it so goes to the next
+    /// target if it can be sent again (GET, HEAD and WebSocket upgrades: nginx does not resend other
+    /// methods). Zero, the default: no checks; a refused request ends with the client's connection
+    /// dropped (a network error), every time.
+    /// </summary>
+    public TimeSpan FailTimeout { get; set; }
+
+    /// <summary>Requests that found their target refusing connections and were sent to the next one.</summary>
+    public int PassedOn => Volatile.Read(ref _passedOn);
+
+    /// <summary>Connections refused by a target (each one marks it down for <see cref="FailTimeout"/>).</summary>
+    public int Refusals => Volatile.Read(ref _refusals);
+
+    /// <summary>
+    /// The connection ids (the cid of a revival or WebSocket) with a /conn request in flight to
+    /// <paramref name="target"/> now: which clients a node serves at this moment.
+    /// </summary>
+    public IReadOnlyList<string> HeldOn(Uri target) =>
+        _held.Values.Where(h => h.Target == target && !string.IsNullOrEmpty(h.CId)).Select(h => h.CId!).ToList();
+
+    private Uri NextTarget()
+    {
+        if (Targets is not { Length: > 0 } targets) return Target;
+        var now = DateTime.UtcNow;
+        for (var i = 0; i < targets.Length; i++)
+        {
+            var next = targets[(int)((uint)Interlocked.Increment(ref _turn) % (uint)targets.Length)];
+            if (!_downUntil.TryGetValue(next, out var until) || until <= now) return next;
+        }
+        return targets[(int)((uint)Interlocked.Increment(ref _turn) % (uint)targets.Length)]; // all down: try anyway, as nginx does
+    }
+
+    /// <summary>True when the target refused the connection (nothing listens there: the node is dead); marks it down.</summary>
+    private bool Refused(Uri target, Exception e)
+    {
+        if (FailTimeout <= TimeSpan.Zero) return false;
+        var refused = false;
+        for (Exception? x = e; x is not null && !refused; x = x.InnerException)
+            refused = x is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } or SocketException { SocketErrorCode: SocketError.ConnectionRefused };
+        if (!refused) return false;
+        Interlocked.Increment(ref _refusals);
+        _downUntil[target] = DateTime.UtcNow + FailTimeout;
+        return true;
+    }
 
     /// <summary>Refuse WebSocket upgrades (with 502), as a proxy that does not carry them. Default true.</summary>
     public bool BlockWebSockets { get; set; } = true;
@@ -224,33 +277,58 @@ public sealed class ChaosProxy : IAsyncDisposable
             }
         }
 
-        var request = new HttpRequestMessage(new HttpMethod(context.Request.Method),
-            new Uri(NextTarget(), context.Request.Path + context.Request.QueryString));
-        foreach (var (name, value) in context.Request.Headers)
-        {
-            if (name.Equals("Host", StringComparison.OrdinalIgnoreCase) || name.StartsWith(':')) continue;
-            if (!request.Headers.TryAddWithoutValidation(name, value.ToArray()))
-            {
-                request.Content ??= new StreamContent(context.Request.Body);
-                request.Content.Headers.TryAddWithoutValidation(name, value.ToArray());
-            }
-        }
-        if (request.Content is null && context.Request.ContentLength > 0) request.Content = new StreamContent(context.Request.Body);
-
-        HttpResponseMessage response;
+        var hold = isConn ? Interlocked.Increment(ref _holds) : 0;
         try
         {
-            response = await _upstream.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, aborted);
+            await SendOnAsync(context, isConn, hold, outage, aborted, cut, cutAfter, delay, chaos);
         }
-        catch (Exception) when (!context.RequestAborted.IsCancellationRequested)
+        finally
         {
-            if (outage.IsCancellationRequested) Interlocked.Increment(ref _outageCuts);
-            context.Abort(); // the server (or, in an outage, the network) is down: the client sees a network error
-            return;
+            if (isConn) _held.TryRemove(hold, out _);
         }
-        catch (OperationCanceledException)
+    }
+
+    private async Task SendOnAsync(HttpContext context, bool isConn, long hold, CancellationToken outage, CancellationToken aborted, bool cut, int cutAfter, int delay, bool chaos)
+    {
+        var resendable = HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method);
+        HttpResponseMessage response;
+        for (var attempt = 1; ; attempt++)
         {
-            return;
+            var target = NextTarget();
+            if (isConn) _held[hold] = (target, context.Request.Query["cid"].FirstOrDefault());
+            var request = new HttpRequestMessage(new HttpMethod(context.Request.Method),
+                new Uri(target, context.Request.Path + context.Request.QueryString));
+            foreach (var (name, value) in context.Request.Headers)
+            {
+                if (name.Equals("Host", StringComparison.OrdinalIgnoreCase) || name.StartsWith(':')) continue;
+                if (!request.Headers.TryAddWithoutValidation(name, value.ToArray()))
+                {
+                    request.Content ??= new StreamContent(context.Request.Body);
+                    request.Content.Headers.TryAddWithoutValidation(name, value.ToArray());
+                }
+            }
+            if (request.Content is null && context.Request.ContentLength > 0) request.Content = new StreamContent(context.Request.Body);
+
+            try
+            {
+                response = await _upstream.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, aborted);
+                break;
+            }
+            catch (Exception e) when (!context.RequestAborted.IsCancellationRequested && !outage.IsCancellationRequested
+                                      && Refused(target, e) && resendable && request.Content is null && attempt < (Targets?.Length ?? 1))
+            {
+                Interlocked.Increment(ref _passedOn); // nothing reached the dead node: the next one takes the request
+            }
+            catch (Exception) when (!context.RequestAborted.IsCancellationRequested)
+            {
+                if (outage.IsCancellationRequested) Interlocked.Increment(ref _outageCuts);
+                context.Abort(); // the server (or, in an outage, the network) is down: the client sees a network error
+                return;
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
         }
         using (response)
         {
@@ -325,18 +403,44 @@ public sealed class ChaosProxy : IAsyncDisposable
             OutageCut(context);
             return;
         }
-        using var upstream = new System.Net.WebSockets.ClientWebSocket();
-        var target = NextTarget();
-        var url = new UriBuilder(target) { Scheme = target.Scheme == "https" ? "wss" : "ws", Path = context.Request.Path, Query = context.Request.QueryString.Value?.TrimStart('?') }.Uri;
+        var hold = Interlocked.Increment(ref _holds);
         try
         {
-            await upstream.ConnectAsync(url, outage);
+            await RelayWebSocketOnAsync(context, outage, hold);
         }
-        catch (Exception)
+        finally
         {
-            context.Response.StatusCode = StatusCodes.Status502BadGateway;
-            return;
+            _held.TryRemove(hold, out _);
         }
+    }
+
+    private async Task RelayWebSocketOnAsync(HttpContext context, CancellationToken outage, long hold)
+    {
+        System.Net.WebSockets.ClientWebSocket upstream;
+        for (var attempt = 1; ; attempt++)
+        {
+            upstream = new System.Net.WebSockets.ClientWebSocket();
+            var target = NextTarget();
+            _held[hold] = (target, context.Request.Query["cid"].FirstOrDefault());
+            var url = new UriBuilder(target) { Scheme = target.Scheme == "https" ? "wss" : "ws", Path = context.Request.Path, Query = context.Request.QueryString.Value?.TrimStart('?') }.Uri;
+            try
+            {
+                await upstream.ConnectAsync(url, outage);
+                break;
+            }
+            catch (Exception e) when (!outage.IsCancellationRequested && Refused(target, e) && attempt < (Targets?.Length ?? 1))
+            {
+                upstream.Dispose();
+                Interlocked.Increment(ref _passedOn); // an upgrade is a GET: nginx passes it to the next node too
+            }
+            catch (Exception)
+            {
+                upstream.Dispose();
+                context.Response.StatusCode = StatusCodes.Status502BadGateway;
+                return;
+            }
+        }
+        using var _ = upstream;
         using var client = await context.WebSockets.AcceptWebSocketAsync();
         using var both = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, outage);
         async Task PumpAsync(System.Net.WebSockets.WebSocket from, System.Net.WebSockets.WebSocket to, bool chaos)

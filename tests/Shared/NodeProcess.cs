@@ -1,8 +1,7 @@
-using Comet4Net.Tests.Shared;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 
-namespace Comet4Net.Web.Tests;
+namespace Comet4Net.Tests.Shared;
 
 /// <summary>
 /// The chat sample run as a process of its own (a real node that can be killed with SIGKILL: no
@@ -11,20 +10,28 @@ namespace Comet4Net.Web.Tests;
 internal sealed partial class NodeProcess : IAsyncDisposable
 {
     private readonly Process _process;
+    private readonly System.Text.StringBuilder _output;
 
-    private NodeProcess(Process process, string baseUrl)
+    private NodeProcess(Process process, string baseUrl, System.Text.StringBuilder output)
     {
         _process = process;
+        _output = output;
         BaseUrl = baseUrl;
     }
 
     internal string BaseUrl { get; }
 
+    /// <summary>What the process wrote (stdout and stderr, as lines) so far: its warnings, when a test fails.</summary>
+    internal string Output
+    {
+        get { lock (_output) return _output.ToString(); }
+    }
+
     internal static async Task<NodeProcess> StartChatAsync(IDictionary<string, string> settings, TimeSpan timeout)
     {
         var root = TestPaths.RepositoryRoot();
         var dll = Path.Combine(root, "samples", "Chat", "bin", TestPaths.BuildConfiguration, "net10.0", "Chat.dll");
-        if (!File.Exists(dll)) throw new InvalidOperationException(dll + " is missing: build the solution first.");
+        if (!File.Exists(dll)) throw new InvalidOperationException(dll + " is missing: build the test project first (it references samples/Chat).");
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -52,7 +59,7 @@ internal sealed partial class NodeProcess : IAsyncDisposable
         process.BeginErrorReadLine();
         try
         {
-            return new NodeProcess(process, await listening.Task.WaitAsync(timeout));
+            return new NodeProcess(process, await listening.Task.WaitAsync(timeout), output);
         }
         catch (TimeoutException)
         {
