@@ -1,0 +1,412 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+
+namespace Comet4Net.Bench;
+
+/// <summary>
+/// bench/run.sh --cluster --held [--quick]: the most v2 stream subscribers held across three Comet4Net
+/// nodes sharing one Redis on this machine. Every process here may open at most 20,000 files, so the
+/// subscribers come from several load-client processes (this binary with --held-client), each holding
+/// at most <see cref="PerClient"/> raw sockets. The ramp adds <see cref="Step"/> subscribers a step,
+/// 200 connecting at a time, spread evenly over the nodes, until the target, failed connects or the
+/// time bound; then one broadcast sent on the first node must reach every held subscriber.
+/// Writes bench/results/cluster-held.md. Every child process is killed at the end, also on failure.
+/// </summary>
+internal static class HeldBench
+{
+    internal const int PerClient = 18_000;
+    private const int Step = 6_000, InFlight = 200, Nodes = 3;
+
+    private static readonly List<Action> Killers = new(); // what ends the children we started, whatever happens
+    private static readonly object Gate = new();
+
+    private sealed record StepRow(int Number, int Held, int[] PerNode, double Seconds, double Rate, int Failed, double[] NodeRssMb);
+
+    internal static async Task<int> RunAsync(string root, bool quick, int? targetOverride = null)
+    {
+        var serverDll = Path.Combine(root, "bench", "Comet4Net.Bench.Server", "bin", "Release", "net10.0", "Comet4Net.Bench.Server.dll");
+        var benchDll = typeof(HeldBench).Assembly.Location;
+        var target = Math.Clamp(targetOverride ?? (quick ? 30_000 : 54_000), 100, 5 * PerClient);
+        var rampBound = TimeSpan.FromSeconds(quick ? 150 : 360);
+        var clientCount = (target + PerClient - 1) / PerClient;
+        var inFlight = Math.Max(1, InFlight / clientCount);
+
+        void KillAll(object? sender, EventArgs e)
+        {
+            Action[] killers;
+            lock (Gate) killers = Killers.ToArray();
+            foreach (var kill in killers)
+            {
+                try { kill(); } catch (Exception) { }
+            }
+        }
+        var onCancel = new ConsoleCancelEventHandler((s, e) => KillAll(s, e));
+        AppDomain.CurrentDomain.ProcessExit += KillAll;
+        Console.CancelKeyPress += onCancel;
+
+        Process? redis = null;
+        var servers = new List<ServerProcess>();
+        var clients = new List<LoadClient>();
+        try
+        {
+            Console.WriteLine($"== held connections: {Nodes} nodes on Redis, target {target:N0} stream subscribers from {clientCount} load clients (at most {PerClient:N0} each), +{Step:N0} a step, {InFlight} in flight");
+            redis = ClusterBench.StartRedis(out var redisPort);
+            var redisProcess = redis;
+            Track(() => { if (!redisProcess.HasExited) redisProcess.Kill(); });
+            var environment = new Dictionary<string, string> { ["Comet__Redis"] = $"127.0.0.1:{redisPort}" };
+            for (var i = 0; i < Nodes; i++)
+            {
+                var server = await ServerProcess.StartAsync(serverDll, "comet", environment);
+                servers.Add(server);
+                Track(server.Kill);
+            }
+            var ports = servers.Select(s => s.Port).ToArray();
+
+            // Warm up every node (JIT, Redis stream readers) with a few subscribers from this process, then let them go.
+            var meter = new Meter();
+            using (var stop = new CancellationTokenSource())
+            await using (var warm = new Crowd("comet-stream", ports, meter, 60))
+            {
+                await warm.ConnectAsync(stop.Token);
+                await servers[0].BroadcastAsync(20, 0);
+                await WaitAsync(() => meter.Delivered >= 20 * 60, 20);
+            }
+            await Task.Delay(1000);
+            var baseRss = servers.Select(s => s.Memory().Rss).ToArray();
+
+            for (var i = 0; i < clientCount; i++)
+            {
+                var client = LoadClient.Start(benchDll, ports, i, inFlight);
+                clients.Add(client);
+                Track(client.Kill);
+            }
+            var statuses = await Task.WhenAll(clients.Select(c => c.AskAsync("status", TimeSpan.FromSeconds(30))));
+            var clientBaseRss = clients.Select(c => ServerProcess.MemoryOf(c.Pid).Rss).ToArray();
+
+            // The ramp.
+            var steps = new List<StepRow>();
+            var assigned = new int[clientCount];
+            var stopReason = "target reached";
+            var ramp = Stopwatch.StartNew();
+            var held = 0;
+            var failed = 0;
+            while (assigned.Sum() < target)
+            {
+                if (ramp.Elapsed > rampBound) { stopReason = $"time bound ({rampBound.TotalSeconds:F0} s)"; break; }
+                var available = MemAvailableGiB();
+                if (available < 2) { stopReason = $"machine memory low ({available:F1} GiB available)"; break; }
+                var want = Math.Min(Step, target - assigned.Sum());
+                var shares = new int[clientCount];
+                for (var k = 0; k < want; k++)
+                {
+                    var i = Enumerable.Range(0, clientCount).Where(c => assigned[c] + shares[c] < PerClient).OrderBy(c => assigned[c] + shares[c]).FirstOrDefault(-1);
+                    if (i < 0) break;
+                    shares[i]++;
+                }
+                if (shares.Sum() == 0) { stopReason = "every load client is full"; break; }
+                var clock = Stopwatch.StartNew();
+                statuses = await Task.WhenAll(clients.Select((c, i) => shares[i] > 0
+                    ? c.AskAsync($"connect {shares[i]}", TimeSpan.FromSeconds(240))
+                    : c.AskAsync("status", TimeSpan.FromSeconds(30))));
+                var seconds = clock.Elapsed.TotalSeconds;
+                for (var i = 0; i < clientCount; i++) assigned[i] += shares[i];
+                var nowHeld = statuses.Sum(s => s.Held);
+                var nowFailed = statuses.Sum(s => s.Failed + s.Dropped);
+                var row = new StepRow(steps.Count + 1, nowHeld, PerNode(statuses), seconds, (nowHeld - held) / Math.Max(1e-3, seconds),
+                    nowFailed - failed, servers.Select(s => s.Memory().Rss / 1048576.0).ToArray());
+                steps.Add(row);
+                Console.WriteLine(FormattableString.Invariant(
+                    $"   step {row.Number}: +{shares.Sum():N0} -> {nowHeld:N0} held ({string.Join(" / ", row.PerNode.Select(x => x.ToString("N0", CultureInfo.InvariantCulture)))} per node), {row.Rate:F0} connections/s, {row.Failed} failed, node RSS {string.Join(" / ", row.NodeRssMb.Select(x => x.ToString("F0", CultureInfo.InvariantCulture)))} MB"));
+                var stepFailed = nowFailed - failed;
+                var stepHeld = nowHeld - held;
+                held = nowHeld;
+                failed = nowFailed;
+                if (stepFailed > Math.Max(50, shares.Sum() / 100)) { stopReason = $"connects failed ({stepFailed:N0} in step {row.Number})"; break; }
+                if (stepHeld <= 0) { stopReason = $"no progress in step {row.Number}"; break; }
+            }
+            var rampSeconds = ramp.Elapsed.TotalSeconds;
+
+            // Settle, then what is held and what it costs.
+            await Task.Delay(quick ? 2000 : 3000);
+            statuses = await Task.WhenAll(clients.Select(c => c.AskAsync("status", TimeSpan.FromSeconds(30))));
+            held = statuses.Sum(s => s.Held);
+            var perNode = PerNode(statuses);
+            var rss = servers.Select(s => s.Memory().Rss).ToArray();
+            var peak = servers.Select(s => s.Memory().Peak).ToArray();
+            var redisRss = ServerProcess.MemoryOf(redis.Id).Rss;
+            var clientRss = clients.Select(c => ServerProcess.MemoryOf(c.Pid).Rss).ToArray();
+
+            // One broadcast sent on the first node must reach every held subscriber.
+            await Task.WhenAll(clients.Select(c => c.AskAsync("reset", TimeSpan.FromSeconds(30))));
+            var sentTicks = DateTime.UtcNow.Ticks;
+            await servers[0].BroadcastAsync(1, 0);
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (true)
+            {
+                statuses = await Task.WhenAll(clients.Select(c => c.AskAsync("status", TimeSpan.FromSeconds(30))));
+                if (statuses.Sum(s => s.Reached) >= statuses.Sum(s => s.Held) || DateTime.UtcNow > deadline) break;
+                await Task.Delay(100);
+            }
+            var reached = statuses.Sum(s => s.Reached);
+            var heldAtBroadcast = statuses.Sum(s => s.Held);
+            var delivered = statuses.Sum(s => s.Delivered);
+            var lastReceive = statuses.Max(s => s.LastReceive);
+            var deliverMs = lastReceive > 0 ? (lastReceive - sentTicks) / 1e4 : double.NaN;
+            var latencyMax = statuses.Max(s => s.MaxLatencyMs);
+
+            var sb = new StringBuilder();
+            var inv = CultureInfo.InvariantCulture;
+            string Each<T>(IEnumerable<T> values, Func<T, string> format) => string.Join(" / ", values.Select(format));
+            sb.AppendLine(inv, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1L << 30)} GiB, " +
+                               $"{(quick ? "--quick" : "full")} mode. {Nodes} Comet4Net nodes (v2 stream work style) on one Redis, {clientCount} load-client processes (raw sockets, " +
+                               $"at most {PerClient:N0} each, client ends over 127.0.0.2-9): nodes, Redis and clients all on this machine (loopback).");
+            sb.AppendLine();
+            sb.AppendLine("| figure | value |");
+            sb.AppendLine("|---|---:|");
+            sb.AppendLine(inv, $"| target (subscribers) | {target:N0} |");
+            sb.AppendLine(inv, $"| ramp stopped because | {stopReason} |");
+            sb.AppendLine(inv, $"| connections held, total | **{held:N0}** |");
+            sb.AppendLine(inv, $"| connections held per node | {Each(perNode, x => x.ToString("N0", inv))} |");
+            sb.AppendLine(inv, $"| failed to connect / dropped after connecting | {statuses.Sum(s => s.Failed):N0} / {statuses.Sum(s => s.Dropped):N0} |");
+            sb.AppendLine(inv, $"| connect rate over the ramp (connections/s, {InFlight} in flight) | {held / Math.Max(1e-3, rampSeconds):F0} |");
+            sb.AppendLine(inv, $"| node resident memory (MB) | {Each(rss, x => (x / 1048576.0).ToString("F0", inv))} |");
+            sb.AppendLine(inv, $"| node peak resident memory (MB) | {Each(peak, x => (x / 1048576.0).ToString("F0", inv))} |");
+            sb.AppendLine(inv, $"| node memory per connection (KB, growth since before the ramp) | {Each(Enumerable.Range(0, Nodes), i => ((rss[i] - baseRss[i]) / 1024.0 / Math.Max(1, perNode[i])).ToString("F1", inv))} |");
+            sb.AppendLine(inv, $"| all nodes, memory per connection (KB) | {(rss.Sum() - baseRss.Sum()) / 1024.0 / Math.Max(1, held):F1} |");
+            sb.AppendLine(inv, $"| Redis resident memory (MB) | {redisRss / 1048576.0:F0} |");
+            sb.AppendLine(inv, $"| load clients' memory per connection (KB) | {(clientRss.Sum() - clientBaseRss.Sum()) / 1024.0 / Math.Max(1, held):F1} |");
+            sb.AppendLine(inv, $"| one broadcast sent on node 1: subscribers reached / held | **{reached:N0} / {heldAtBroadcast:N0}** ({(heldAtBroadcast == 0 ? 0 : 100.0 * reached / heldAtBroadcast):F2} %) |");
+            sb.AppendLine(inv, $"| messages delivered (one each expected) | {delivered:N0} |");
+            sb.AppendLine(inv, $"| time to deliver it to all (ms, from the POST to the last receive) | {deliverMs:F0} |");
+            sb.AppendLine(inv, $"| send to receive, slowest subscriber (ms) | {latencyMax:F0} |");
+            sb.AppendLine();
+            sb.AppendLine("| step | held after | per node | seconds | connections/s | failed | node RSS (MB) |");
+            sb.AppendLine("|---:|---:|---|---:|---:|---:|---|");
+            foreach (var s in steps)
+            {
+                sb.AppendLine(inv, $"| {s.Number} | {s.Held:N0} | {Each(s.PerNode, x => x.ToString("N0", inv))} | {s.Seconds:F1} | {s.Rate:F0} | {s.Failed} | {Each(s.NodeRssMb, x => x.ToString("F0", inv))} |");
+            }
+            var table = sb.ToString();
+            Console.WriteLine();
+            Console.WriteLine(table);
+            Directory.CreateDirectory(Path.Combine(root, "bench", "results"));
+            File.WriteAllText(Path.Combine(root, "bench", "results", "cluster-held.md"), table);
+            Console.WriteLine(FormattableString.Invariant(
+                $"summary: held={held} per-node={string.Join("/", perNode)} connect/s={held / Math.Max(1e-3, rampSeconds):F0} broadcast reached={reached}/{heldAtBroadcast} in {deliverMs:F0} ms"));
+            return reached >= heldAtBroadcast && heldAtBroadcast > 0 ? 0 : 1;
+        }
+        finally
+        {
+            await Task.WhenAll(clients.Select(c => c.DisposeAsync().AsTask()));
+            foreach (var server in servers) await server.DisposeAsync();
+            if (redis is not null)
+            {
+                if (!redis.HasExited) redis.Kill();
+                redis.WaitForExit(5000);
+                redis.Dispose();
+            }
+            lock (Gate) Killers.Clear();
+            AppDomain.CurrentDomain.ProcessExit -= KillAll;
+            Console.CancelKeyPress -= onCancel;
+        }
+    }
+
+    private static void Track(Action kill)
+    {
+        lock (Gate) Killers.Add(kill);
+    }
+
+    private static int[] PerNode(Status[] statuses) =>
+        Enumerable.Range(0, Nodes).Select(i => statuses.Sum(s => s.PerPort.Length > i ? s.PerPort[i] : 0)).ToArray();
+
+    private static double MemAvailableGiB()
+    {
+        foreach (var line in File.ReadLines("/proc/meminfo"))
+        {
+            if (line.StartsWith("MemAvailable:")) return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1048576.0;
+        }
+        return double.MaxValue;
+    }
+
+    private static async Task WaitAsync(Func<bool> condition, double seconds)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (!condition() && DateTime.UtcNow < deadline) await Task.Delay(20);
+    }
+
+    /// <summary>A load client's answer: "@ held=… failed=… dropped=… perport=a/b/c reached=… delivered=… last=… max=…".</summary>
+    internal sealed record Status(int Held, int Failed, int Dropped, int[] PerPort, int Reached, long Delivered, long LastReceive, double MaxLatencyMs)
+    {
+        internal static Status Parse(string line)
+        {
+            var fields = line[2..].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(f => f.Split('=', 2)).ToDictionary(f => f[0], f => f[1]);
+            return new Status(int.Parse(fields["held"]), int.Parse(fields["failed"]), int.Parse(fields["dropped"]),
+                fields["perport"].Split('/').Select(int.Parse).ToArray(), int.Parse(fields["reached"]), long.Parse(fields["delivered"]),
+                long.Parse(fields["last"]), double.Parse(fields["max"], CultureInfo.InvariantCulture));
+        }
+
+        internal string Format() => FormattableString.Invariant(
+            $"@ held={Held} failed={Failed} dropped={Dropped} perport={string.Join("/", PerPort)} reached={Reached} delivered={Delivered} last={LastReceive} max={MaxLatencyMs:F1}");
+    }
+
+    /// <summary>The parent's handle on one load-client process: commands on its stdin, answers on its stdout.</summary>
+    private sealed class LoadClient : IAsyncDisposable
+    {
+        private readonly Process _process;
+        private readonly int _index;
+
+        private LoadClient(Process process, int index)
+        {
+            _process = process;
+            _index = index;
+        }
+
+        internal int Pid => _process.Id;
+
+        internal static LoadClient Start(string benchDll, int[] ports, int index, int inFlight)
+        {
+            var info = new ProcessStartInfo("dotnet", $"\"{benchDll}\" --held-client --ports {string.Join(",", ports)} --first {index} --inflight {inFlight}")
+            {
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            info.Environment["DOTNET_gcServer"] = "0";
+            var process = Process.Start(info)!;
+            process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"   [client {index}] {e.Data}"); };
+            process.BeginErrorReadLine();
+            return new LoadClient(process, index);
+        }
+
+        internal async Task<Status> AskAsync(string command, TimeSpan timeout)
+        {
+            await _process.StandardInput.WriteLineAsync(command);
+            await _process.StandardInput.FlushAsync();
+            using var cts = new CancellationTokenSource(timeout);
+            while (true)
+            {
+                var line = await _process.StandardOutput.ReadLineAsync(cts.Token)
+                           ?? throw new InvalidOperationException($"load client {_index} exited (code {(_process.HasExited ? _process.ExitCode : -1)})");
+                if (line.StartsWith("@ ")) return Status.Parse(line);
+                Console.WriteLine($"   [client {_index}] {line}");
+            }
+        }
+
+        internal void Kill()
+        {
+            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                if (!_process.HasExited)
+                {
+                    await _process.StandardInput.WriteLineAsync("quit");
+                    await _process.StandardInput.FlushAsync();
+                }
+            }
+            catch (IOException) { }
+            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try { await _process.WaitForExitAsync(wait.Token); }
+            catch (OperationCanceledException) { Kill(); await _process.WaitForExitAsync(); }
+            _process.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The load client (dotnet Comet4Net.Bench.dll --held-client --ports a,b,c --first i --inflight k):
+    /// reads commands on stdin ("connect N", "status", "reset", "quit"), answers each with one "@ …"
+    /// status line, and exits when told or when stdin closes (its parent is gone).
+    /// </summary>
+    internal static async Task<int> ClientAsync(string[] args)
+    {
+        string Arg(string name) => args.SkipWhile(a => a != name).Skip(1).First();
+        var ports = Arg("--ports").Split(',').Select(int.Parse).ToArray();
+        var first = int.Parse(Arg("--first"));
+        var inFlight = int.Parse(Arg("--inflight"));
+        var meter = new Meter();
+        var subscribers = new List<Held>();
+        using var cts = new CancellationTokenSource();
+
+        Status Now()
+        {
+            int held = 0, failed = 0, dropped = 0, reached = 0;
+            var perPort = new int[ports.Length];
+            foreach (var h in subscribers)
+            {
+                var done = h.Run.IsCompleted;
+                if (h.Subscriber.Ready && !done)
+                {
+                    held++;
+                    perPort[h.PortIndex]++;
+                    if (h.Subscriber.Received > h.Baseline) reached++;
+                }
+                else if (done)
+                {
+                    if (h.Subscriber.Ready) dropped++; else failed++;
+                }
+            }
+            var max = meter.Delivered > 0 ? meter.Latency().Max : 0;
+            return new Status(held, failed, dropped, perPort, reached, meter.Delivered, meter.LastReceive, max);
+        }
+
+        async Task ConnectAsync(int n)
+        {
+            using var gate = new SemaphoreSlim(inFlight);
+            var giveUp = DateTime.UtcNow.AddSeconds(180);
+            var batch = new List<Held>();
+            for (var i = 0; i < n && subscribers.Count < PerClient && DateTime.UtcNow < giveUp; i++)
+            {
+                if (!await gate.WaitAsync(TimeSpan.FromSeconds(30))) break;
+                var portIndex = (first + subscribers.Count) % ports.Length; // spread evenly over the nodes
+                var s = Subscriber.Create("comet-stream", ports[portIndex], meter);
+                var h = new Held(s, portIndex, Task.Run(async () =>
+                {
+                    var run = s.RunAsync(cts.Token);
+                    var deadline = DateTime.UtcNow.AddSeconds(15);
+                    while (!s.Ready && !s.Failed && !run.IsCompleted && DateTime.UtcNow < deadline) await Task.Delay(5);
+                    gate.Release();
+                    try { await run; } catch (Exception) { s.Failed = true; }
+                }));
+                subscribers.Add(h);
+                batch.Add(h);
+                // Connects failing: stop this step early (more than 1 % of it, at least 50).
+                if ((i & 255) == 255 && batch.Count(b => b.Run.IsCompleted && !b.Subscriber.Ready) > Math.Max(50, n / 100)) break;
+            }
+            var end = DateTime.UtcNow.AddSeconds(30);
+            while (batch.Any(b => !b.Subscriber.Ready && !b.Run.IsCompleted) && DateTime.UtcNow < end) await Task.Delay(20);
+        }
+
+        while (await Task.Run(Console.ReadLine) is { } line)
+        {
+            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length == 0) continue;
+            if (parts[0] == "quit") break;
+            switch (parts[0])
+            {
+                case "connect":
+                    await ConnectAsync(int.Parse(parts[1]));
+                    break;
+                case "reset":
+                    meter.Reset();
+                    foreach (var h in subscribers) h.Baseline = h.Subscriber.Received;
+                    break;
+            }
+            Console.WriteLine(Now().Format());
+        }
+        cts.Cancel(); // the sockets close as the process ends
+        return 0;
+    }
+
+    private sealed class Held(Subscriber subscriber, int portIndex, Task run)
+    {
+        internal Subscriber Subscriber { get; } = subscriber;
+        internal int PortIndex { get; } = portIndex;
+        internal Task Run { get; } = run;
+        internal long Baseline;
+    }
+}
