@@ -151,9 +151,12 @@ internal static class HeldBench
             var reached = statuses.Sum(s => s.Reached);
             var heldAtBroadcast = statuses.Sum(s => s.Held);
             var delivered = statuses.Sum(s => s.Delivered);
-            var lastReceive = statuses.Max(s => s.LastReceive);
-            var deliverMs = lastReceive > 0 ? (lastReceive - sentTicks) / 1e4 : double.NaN;
-            var latencyMax = statuses.Max(s => s.MaxLatencyMs);
+            var reachedPer = PerNode(statuses, s => s.ReachedPer);
+            var heldPer = PerNode(statuses, s => s.HeldPer);
+            double Ms(long last) => last > 0 ? (last - sentTicks) / 1e4 : double.NaN;
+            var deliverMsPer = Enumerable.Range(0, Nodes).Select(i => Ms(statuses.Max(s => s.LastPer[i]))).ToArray();
+            var deliverMs = Ms(statuses.Max(s => s.LastPer.Max()));
+            var latencyMaxPer = Enumerable.Range(0, Nodes).Select(i => statuses.Max(s => s.MaxPer[i])).ToArray();
 
             var sb = new StringBuilder();
             var inv = CultureInfo.InvariantCulture;
@@ -177,9 +180,11 @@ internal static class HeldBench
             sb.AppendLine(inv, $"| Redis resident memory (MB) | {redisRss / 1048576.0:F0} |");
             sb.AppendLine(inv, $"| load clients' memory per connection (KB) | {(clientRss.Sum() - clientBaseRss.Sum()) / 1024.0 / Math.Max(1, held):F1} |");
             sb.AppendLine(inv, $"| one broadcast sent on node 1: subscribers reached / held | **{reached:N0} / {heldAtBroadcast:N0}** ({(heldAtBroadcast == 0 ? 0 : 100.0 * reached / heldAtBroadcast):F2} %) |");
-            sb.AppendLine(inv, $"| messages delivered (one each expected) | {delivered:N0} |");
-            sb.AppendLine(inv, $"| time to deliver it to all (ms, from the POST to the last receive) | {deliverMs:F0} |");
-            sb.AppendLine(inv, $"| send to receive, slowest subscriber (ms) | {latencyMax:F0} |");
+            sb.AppendLine(inv, $"| reached / held, per node | {string.Join("; ", Enumerable.Range(0, Nodes).Select(i => $"{reachedPer[i]:N0} of {heldPer[i]:N0}"))} |");
+            sb.AppendLine(inv, $"| messages delivered (one per held subscriber expected) / subscribers that got it more than once | {delivered:N0} / {statuses.Sum(s => s.Twice):N0} |");
+            sb.AppendLine(inv, $"| time to deliver it to all (ms, from the POST to the last receive) | **{deliverMs:F0}** |");
+            sb.AppendLine(inv, $"| time to deliver, per node's subscribers (ms) | {Each(deliverMsPer, x => x.ToString("F0", inv))} |");
+            sb.AppendLine(inv, $"| send to receive, slowest subscriber per node (ms) | {Each(latencyMaxPer, x => x.ToString("F0", inv))} |");
             sb.AppendLine();
             sb.AppendLine("| step | held after | per node | seconds | connections/s | failed | node RSS (MB) |");
             sb.AppendLine("|---:|---:|---|---:|---:|---:|---|");
@@ -217,8 +222,8 @@ internal static class HeldBench
         lock (Gate) Killers.Add(kill);
     }
 
-    private static int[] PerNode(Status[] statuses) =>
-        Enumerable.Range(0, Nodes).Select(i => statuses.Sum(s => s.PerPort.Length > i ? s.PerPort[i] : 0)).ToArray();
+    private static int[] PerNode(Status[] statuses, Func<Status, int[]>? get = null) =>
+        Enumerable.Range(0, Nodes).Select(i => statuses.Sum(s => (get ?? (x => x.HeldPer))(s)[i])).ToArray();
 
     private static double MemAvailableGiB()
     {
@@ -235,19 +240,26 @@ internal static class HeldBench
         while (!condition() && DateTime.UtcNow < deadline) await Task.Delay(20);
     }
 
-    /// <summary>A load client's answer: "@ held=… failed=… dropped=… perport=a/b/c reached=… delivered=… last=… max=…".</summary>
-    internal sealed record Status(int Held, int Failed, int Dropped, int[] PerPort, int Reached, long Delivered, long LastReceive, double MaxLatencyMs)
+    /// <summary>
+    /// A load client's answer, per node where it says so (a/b/c): "@ failed=… dropped=… twice=… held=a/b/c reached=a/b/c
+    /// delivered=a/b/c last=a/b/c max=a/b/c" (last: UTC ticks of the last receive; max: slowest send to receive, ms).
+    /// </summary>
+    internal sealed record Status(int Failed, int Dropped, int Twice, int[] HeldPer, int[] ReachedPer, long[] DeliveredPer, long[] LastPer, double[] MaxPer)
     {
+        internal int Held => HeldPer.Sum();
+        internal int Reached => ReachedPer.Sum();
+        internal long Delivered => DeliveredPer.Sum();
+
         internal static Status Parse(string line)
         {
             var fields = line[2..].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(f => f.Split('=', 2)).ToDictionary(f => f[0], f => f[1]);
-            return new Status(int.Parse(fields["held"]), int.Parse(fields["failed"]), int.Parse(fields["dropped"]),
-                fields["perport"].Split('/').Select(int.Parse).ToArray(), int.Parse(fields["reached"]), long.Parse(fields["delivered"]),
-                long.Parse(fields["last"]), double.Parse(fields["max"], CultureInfo.InvariantCulture));
+            T[] List<T>(string name, Func<string, T> parse) => fields[name].Split('/').Select(parse).ToArray();
+            return new Status(int.Parse(fields["failed"]), int.Parse(fields["dropped"]), int.Parse(fields["twice"]), List("held", int.Parse), List("reached", int.Parse),
+                List("delivered", long.Parse), List("last", long.Parse), List("max", x => double.Parse(x, CultureInfo.InvariantCulture)));
         }
 
         internal string Format() => FormattableString.Invariant(
-            $"@ held={Held} failed={Failed} dropped={Dropped} perport={string.Join("/", PerPort)} reached={Reached} delivered={Delivered} last={LastReceive} max={MaxLatencyMs:F1}");
+            $"@ failed={Failed} dropped={Dropped} twice={Twice} held={string.Join("/", HeldPer)} reached={string.Join("/", ReachedPer)} delivered={string.Join("/", DeliveredPer)} last={string.Join("/", LastPer)} max={string.Join("/", MaxPer.Select(x => x.ToString("F1", CultureInfo.InvariantCulture)))}");
     }
 
     /// <summary>The parent's handle on one load-client process: commands on its stdin, answers on its stdout.</summary>
@@ -328,30 +340,32 @@ internal static class HeldBench
         var ports = Arg("--ports").Split(',').Select(int.Parse).ToArray();
         var first = int.Parse(Arg("--first"));
         var inFlight = int.Parse(Arg("--inflight"));
-        var meter = new Meter();
+        var meters = ports.Select(_ => new Meter()).ToArray(); // one per node: its subscribers' deliveries and latency
         var subscribers = new List<Held>();
+        var reasons = 0;
         using var cts = new CancellationTokenSource();
 
         Status Now()
         {
-            int held = 0, failed = 0, dropped = 0, reached = 0;
-            var perPort = new int[ports.Length];
+            int failed = 0, dropped = 0, twice = 0;
+            var held = new int[ports.Length];
+            var reached = new int[ports.Length];
             foreach (var h in subscribers)
             {
                 var done = h.Run.IsCompleted;
                 if (h.Subscriber.Ready && !done)
                 {
-                    held++;
-                    perPort[h.PortIndex]++;
-                    if (h.Subscriber.Received > h.Baseline) reached++;
+                    held[h.PortIndex]++;
+                    if (h.Subscriber.Received > h.Baseline) reached[h.PortIndex]++;
+                    if (h.Subscriber.Received > h.Baseline + 1) twice++;
                 }
                 else if (done)
                 {
                     if (h.Subscriber.Ready) dropped++; else failed++;
                 }
             }
-            var max = meter.Delivered > 0 ? meter.Latency().Max : 0;
-            return new Status(held, failed, dropped, perPort, reached, meter.Delivered, meter.LastReceive, max);
+            return new Status(failed, dropped, twice, held, reached, meters.Select(m => m.Delivered).ToArray(), meters.Select(m => m.LastReceive).ToArray(),
+                meters.Select(m => m.Delivered > 0 ? m.Latency().Max : 0).ToArray());
         }
 
         async Task ConnectAsync(int n)
@@ -363,14 +377,21 @@ internal static class HeldBench
             {
                 if (!await gate.WaitAsync(TimeSpan.FromSeconds(30))) break;
                 var portIndex = (first + subscribers.Count) % ports.Length; // spread evenly over the nodes
-                var s = Subscriber.Create("comet-stream", ports[portIndex], meter);
+                var s = Subscriber.Create("comet-stream", ports[portIndex], meters[portIndex]);
                 var h = new Held(s, portIndex, Task.Run(async () =>
                 {
                     var run = s.RunAsync(cts.Token);
                     var deadline = DateTime.UtcNow.AddSeconds(15);
                     while (!s.Ready && !s.Failed && !run.IsCompleted && DateTime.UtcNow < deadline) await Task.Delay(5);
                     gate.Release();
-                    try { await run; } catch (Exception) { s.Failed = true; }
+                    try { await run; }
+                    catch (Exception e)
+                    {
+                        s.Failed = true;
+                        // The first few reasons a subscriber failed or its held stream ended, for the log.
+                        if (!cts.IsCancellationRequested && Interlocked.Increment(ref reasons) <= 5)
+                            Console.Error.WriteLine($"subscriber of node {portIndex + 1} {(s.Ready ? "dropped" : "failed")}: {e.GetType().Name}: {e.Message}");
+                    }
                 }));
                 subscribers.Add(h);
                 batch.Add(h);
@@ -392,7 +413,7 @@ internal static class HeldBench
                     await ConnectAsync(int.Parse(parts[1]));
                     break;
                 case "reset":
-                    meter.Reset();
+                    foreach (var m in meters) m.Reset();
                     foreach (var h in subscribers) h.Baseline = h.Subscriber.Received;
                     break;
             }
