@@ -370,7 +370,8 @@ internal static class HeldBench
 
         async Task ConnectAsync(int n)
         {
-            using var gate = new SemaphoreSlim(inFlight);
+            // Not disposed: a subscriber's task releases it just after it turns ready, possibly after this step has ended.
+            var gate = new SemaphoreSlim(inFlight);
             var giveUp = DateTime.UtcNow.AddSeconds(180);
             var batch = new List<Held>();
             for (var i = 0; i < n && subscribers.Count < PerClient && DateTime.UtcNow < giveUp; i++)
