@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Comet4Net.Bench;
@@ -41,9 +42,10 @@ internal static class HeldBench
                 try { kill(); } catch (Exception) { }
             }
         }
-        var onCancel = new ConsoleCancelEventHandler((s, e) => KillAll(s, e));
+        // Ctrl-C, kill (SIGTERM) or a closed terminal end the bench without its finally blocks: end the children first.
+        var signals = new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP, PosixSignal.SIGQUIT }
+            .Select(signal => PosixSignalRegistration.Create(signal, _ => KillAll(null, EventArgs.Empty))).ToList();
         AppDomain.CurrentDomain.ProcessExit += KillAll;
-        Console.CancelKeyPress += onCancel;
 
         Process? redis = null;
         var servers = new List<ServerProcess>();
@@ -135,6 +137,7 @@ internal static class HeldBench
             var rss = servers.Select(s => s.Memory().Rss).ToArray();
             var peak = servers.Select(s => s.Memory().Peak).ToArray();
             var redisRss = ServerProcess.MemoryOf(redis.Id).Rss;
+            var openFiles = servers.Select(s => OpenFiles(s.Pid)).ToArray();
             var clientRss = clients.Select(c => ServerProcess.MemoryOf(c.Pid).Rss).ToArray();
 
             // One broadcast sent on the first node must reach every held subscriber.
@@ -177,6 +180,7 @@ internal static class HeldBench
             sb.AppendLine(inv, $"| node peak resident memory (MB) | {Each(peak, x => (x / 1048576.0).ToString("F0", inv))} |");
             sb.AppendLine(inv, $"| node memory per connection (KB, growth since before the ramp) | {Each(Enumerable.Range(0, Nodes), i => ((rss[i] - baseRss[i]) / 1024.0 / Math.Max(1, perNode[i])).ToString("F1", inv))} |");
             sb.AppendLine(inv, $"| all nodes, memory per connection (KB) | {(rss.Sum() - baseRss.Sum()) / 1024.0 / Math.Max(1, held):F1} |");
+            sb.AppendLine(inv, $"| node open files (each process may open {FileLimit()}) | {Each(openFiles, x => x.ToString("N0", inv))} |");
             sb.AppendLine(inv, $"| Redis resident memory (MB) | {redisRss / 1048576.0:F0} |");
             sb.AppendLine(inv, $"| load clients' memory per connection (KB) | {(clientRss.Sum() - clientBaseRss.Sum()) / 1024.0 / Math.Max(1, held):F1} |");
             sb.AppendLine(inv, $"| one broadcast sent on node 1: subscribers reached / held | **{reached:N0} / {heldAtBroadcast:N0}** ({(heldAtBroadcast == 0 ? 0 : 100.0 * reached / heldAtBroadcast):F2} %) |");
@@ -213,7 +217,7 @@ internal static class HeldBench
             }
             lock (Gate) Killers.Clear();
             AppDomain.CurrentDomain.ProcessExit -= KillAll;
-            Console.CancelKeyPress -= onCancel;
+            foreach (var registration in signals) registration.Dispose();
         }
     }
 
@@ -224,6 +228,20 @@ internal static class HeldBench
 
     private static int[] PerNode(Status[] statuses, Func<Status, int[]>? get = null) =>
         Enumerable.Range(0, Nodes).Select(i => statuses.Sum(s => (get ?? (x => x.HeldPer))(s)[i])).ToArray();
+
+    private static int OpenFiles(int pid)
+    {
+        try { return Directory.GetFiles($"/proc/{pid}/fd").Length; }
+        catch (IOException) { return -1; }
+        catch (UnauthorizedAccessException) { return -1; }
+    }
+
+    /// <summary>The soft limit on open files this process (and so every child) has: "Max open files" in /proc/self/limits.</summary>
+    private static string FileLimit()
+    {
+        var line = File.ReadLines("/proc/self/limits").FirstOrDefault(l => l.StartsWith("Max open files"));
+        return line?.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3] is { } soft && int.TryParse(soft, out var n) ? n.ToString("N0", CultureInfo.InvariantCulture) : "?";
+    }
 
     private static double MemAvailableGiB()
     {
