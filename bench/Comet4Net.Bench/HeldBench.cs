@@ -116,7 +116,7 @@ internal static class HeldBench
                 var nowHeld = statuses.Sum(s => s.Held);
                 var nowFailed = statuses.Sum(s => s.Failed + s.Dropped);
                 var row = new StepRow(steps.Count + 1, nowHeld, PerNode(statuses), seconds, (nowHeld - held) / Math.Max(1e-3, seconds),
-                    nowFailed - failed, servers.Select(s => s.Memory().Rss / 1048576.0).ToArray());
+                    nowFailed - failed, servers.Select(s => Memory(s).Rss / 1048576.0).ToArray());
                 steps.Add(row);
                 Console.WriteLine(FormattableString.Invariant(
                     $"   step {row.Number}: +{shares.Sum():N0} -> {nowHeld:N0} held ({string.Join(" / ", row.PerNode.Select(x => x.ToString("N0", CultureInfo.InvariantCulture)))} per node), {row.Rate:F0} connections/s, {row.Failed} failed, node RSS {string.Join(" / ", row.NodeRssMb.Select(x => x.ToString("F0", CultureInfo.InvariantCulture)))} MB"));
@@ -125,6 +125,11 @@ internal static class HeldBench
                 held = nowHeld;
                 failed = nowFailed;
                 if (stepFailed > Math.Max(50, shares.Sum() / 100)) { stopReason = $"connects failed ({stepFailed:N0} in step {row.Number})"; break; }
+                if (servers.FirstOrDefault(s => s.HasExited) is { } gone)
+                {
+                    stopReason = $"node {servers.IndexOf(gone) + 1} exited (code {gone.ExitCode}) in step {row.Number}";
+                    break;
+                }
                 if (stepHeld <= 0) { stopReason = $"no progress in step {row.Number}"; break; }
             }
             var rampSeconds = ramp.Elapsed.TotalSeconds;
@@ -134,16 +139,18 @@ internal static class HeldBench
             statuses = await Task.WhenAll(clients.Select(c => c.AskAsync("status", TimeSpan.FromSeconds(30))));
             held = statuses.Sum(s => s.Held);
             var perNode = PerNode(statuses);
-            var rss = servers.Select(s => s.Memory().Rss).ToArray();
-            var peak = servers.Select(s => s.Memory().Peak).ToArray();
+            var rss = servers.Select(s => Memory(s).Rss).ToArray();
+            var peak = servers.Select(s => Memory(s).Peak).ToArray();
             var redisRss = ServerProcess.MemoryOf(redis.Id).Rss;
             var openFiles = servers.Select(s => OpenFiles(s.Pid)).ToArray();
             var clientRss = clients.Select(c => ServerProcess.MemoryOf(c.Pid).Rss).ToArray();
 
             // One broadcast sent on the first node must reach every held subscriber.
             await Task.WhenAll(clients.Select(c => c.AskAsync("reset", TimeSpan.FromSeconds(30))));
+            var sender = servers.FindIndex(s => !s.HasExited); // node 1 unless it died in the ramp
+            if (sender < 0) throw new InvalidOperationException("every node exited: " + stopReason);
             var sentTicks = DateTime.UtcNow.Ticks;
-            await servers[0].BroadcastAsync(1, 0);
+            await servers[sender].BroadcastAsync(1, 0);
             var deadline = DateTime.UtcNow.AddSeconds(60);
             while (true)
             {
@@ -183,7 +190,7 @@ internal static class HeldBench
             sb.AppendLine(inv, $"| node open files (each process may open {FileLimit()}) | {Each(openFiles, x => x.ToString("N0", inv))} |");
             sb.AppendLine(inv, $"| Redis resident memory (MB) | {redisRss / 1048576.0:F0} |");
             sb.AppendLine(inv, $"| load clients' memory per connection (KB) | {(clientRss.Sum() - clientBaseRss.Sum()) / 1024.0 / Math.Max(1, held):F1} |");
-            sb.AppendLine(inv, $"| one broadcast sent on node 1: subscribers reached / held | **{reached:N0} / {heldAtBroadcast:N0}** ({(heldAtBroadcast == 0 ? 0 : 100.0 * reached / heldAtBroadcast):F2} %) |");
+            sb.AppendLine(inv, $"| one broadcast sent on node {sender + 1}: subscribers reached / held | **{reached:N0} / {heldAtBroadcast:N0}** ({(heldAtBroadcast == 0 ? 0 : 100.0 * reached / heldAtBroadcast):F2} %) |");
             sb.AppendLine(inv, $"| reached / held, per node | {string.Join("; ", Enumerable.Range(0, Nodes).Select(i => $"{reachedPer[i]:N0} of {heldPer[i]:N0}"))} |");
             sb.AppendLine(inv, $"| messages delivered (one per held subscriber expected) / subscribers that got it more than once | {delivered:N0} / {statuses.Sum(s => s.Twice):N0} |");
             sb.AppendLine(inv, $"| time to deliver it to all (ms, from the POST to the last receive) | **{deliverMs:F0}** |");
@@ -228,6 +235,13 @@ internal static class HeldBench
 
     private static int[] PerNode(Status[] statuses, Func<Status, int[]>? get = null) =>
         Enumerable.Range(0, Nodes).Select(i => statuses.Sum(s => (get ?? (x => x.HeldPer))(s)[i])).ToArray();
+
+    /// <summary>A node's memory, zero once it has exited.</summary>
+    private static (long Rss, long Peak) Memory(ServerProcess server)
+    {
+        try { return server.HasExited ? (0, 0) : server.Memory(); }
+        catch (IOException) { return (0, 0); }
+    }
 
     private static int OpenFiles(int pid)
     {

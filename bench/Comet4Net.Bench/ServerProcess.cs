@@ -18,6 +18,10 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     internal int Pid => _process.Id;
 
+    internal bool HasExited => _process.HasExited;
+
+    internal int ExitCode => _process.ExitCode;
+
     internal static async Task<ServerProcess> StartAsync(string serverDll, string kind, IReadOnlyDictionary<string, string>? environment = null)
     {
         var port = FreePort();
