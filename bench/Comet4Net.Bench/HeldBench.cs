@@ -22,7 +22,7 @@ internal static class HeldBench
     private static readonly List<Action> Killers = new(); // what ends the children we started, whatever happens
     private static readonly object Gate = new();
 
-    private sealed record StepRow(int Number, int Held, int[] PerNode, double Seconds, double Rate, int Failed, double[] NodeRssMb);
+    private sealed record StepRow(int Number, int Held, int[] PerNode, double Seconds, double Rate, int Failed, double[] NodeRssMb, int[] NodeFiles);
 
     internal static async Task<int> RunAsync(string root, bool quick, int? targetOverride = null)
     {
@@ -116,20 +116,20 @@ internal static class HeldBench
                 var nowHeld = statuses.Sum(s => s.Held);
                 var nowFailed = statuses.Sum(s => s.Failed + s.Dropped);
                 var row = new StepRow(steps.Count + 1, nowHeld, PerNode(statuses), seconds, (nowHeld - held) / Math.Max(1e-3, seconds),
-                    nowFailed - failed, servers.Select(s => Memory(s).Rss / 1048576.0).ToArray());
+                    nowFailed - failed, servers.Select(s => Memory(s).Rss / 1048576.0).ToArray(), servers.Select(s => s.HasExited ? 0 : OpenFiles(s.Pid)).ToArray());
                 steps.Add(row);
                 Console.WriteLine(FormattableString.Invariant(
-                    $"   step {row.Number}: +{shares.Sum():N0} -> {nowHeld:N0} held ({string.Join(" / ", row.PerNode.Select(x => x.ToString("N0", CultureInfo.InvariantCulture)))} per node), {row.Rate:F0} connections/s, {row.Failed} failed, node RSS {string.Join(" / ", row.NodeRssMb.Select(x => x.ToString("F0", CultureInfo.InvariantCulture)))} MB"));
+                    $"   step {row.Number}: +{shares.Sum():N0} -> {nowHeld:N0} held ({string.Join(" / ", row.PerNode.Select(x => x.ToString("N0", CultureInfo.InvariantCulture)))} per node), {row.Rate:F0} connections/s, {row.Failed} failed, node RSS {string.Join(" / ", row.NodeRssMb.Select(x => x.ToString("F0", CultureInfo.InvariantCulture)))} MB, open files {string.Join(" / ", row.NodeFiles)}"));
                 var stepFailed = nowFailed - failed;
                 var stepHeld = nowHeld - held;
                 held = nowHeld;
                 failed = nowFailed;
-                if (stepFailed > Math.Max(50, shares.Sum() / 100)) { stopReason = $"connects failed ({stepFailed:N0} in step {row.Number})"; break; }
-                if (servers.FirstOrDefault(s => s.HasExited) is { } gone)
+                if (servers.Any(s => s.HasExited))
                 {
-                    stopReason = $"node {servers.IndexOf(gone) + 1} exited (code {gone.ExitCode}) in step {row.Number}";
+                    stopReason = $"node {string.Join(", ", Enumerable.Range(0, Nodes).Where(i => servers[i].HasExited).Select(i => $"{i + 1} (exit code {servers[i].ExitCode})"))} exited in step {row.Number}";
                     break;
                 }
+                if (stepFailed > Math.Max(50, shares.Sum() / 100)) { stopReason = $"connects failed ({stepFailed:N0} in step {row.Number})"; break; }
                 if (stepHeld <= 0) { stopReason = $"no progress in step {row.Number}"; break; }
             }
             var rampSeconds = ramp.Elapsed.TotalSeconds;
@@ -148,11 +148,10 @@ internal static class HeldBench
             // One broadcast sent on the first node must reach every held subscriber.
             await Task.WhenAll(clients.Select(c => c.AskAsync("reset", TimeSpan.FromSeconds(30))));
             var sender = servers.FindIndex(s => !s.HasExited); // node 1 unless it died in the ramp
-            if (sender < 0) throw new InvalidOperationException("every node exited: " + stopReason);
             var sentTicks = DateTime.UtcNow.Ticks;
-            await servers[sender].BroadcastAsync(1, 0);
+            if (sender >= 0) await servers[sender].BroadcastAsync(1, 0);
             var deadline = DateTime.UtcNow.AddSeconds(60);
-            while (true)
+            while (sender >= 0)
             {
                 statuses = await Task.WhenAll(clients.Select(c => c.AskAsync("status", TimeSpan.FromSeconds(30))));
                 if (statuses.Sum(s => s.Reached) >= statuses.Sum(s => s.Held) || DateTime.UtcNow > deadline) break;
@@ -180,6 +179,8 @@ internal static class HeldBench
             sb.AppendLine(inv, $"| target (subscribers) | {target:N0} |");
             sb.AppendLine(inv, $"| ramp stopped because | {stopReason} |");
             sb.AppendLine(inv, $"| connections held, total | **{held:N0}** |");
+            if (steps.Count > 0 && steps.MaxBy(x => x.Held) is { } most && most.Held > held)
+                sb.AppendLine(inv, $"| most held during the ramp | {most.Held:N0} (after step {most.Number}) |");
             sb.AppendLine(inv, $"| connections held per node | {Each(perNode, x => x.ToString("N0", inv))} |");
             sb.AppendLine(inv, $"| failed to connect / dropped after connecting | {statuses.Sum(s => s.Failed):N0} / {statuses.Sum(s => s.Dropped):N0} |");
             sb.AppendLine(inv, $"| connect rate over the ramp (connections/s, {InFlight} in flight) | {held / Math.Max(1e-3, rampSeconds):F0} |");
@@ -190,18 +191,22 @@ internal static class HeldBench
             sb.AppendLine(inv, $"| node open files (each process may open {FileLimit()}) | {Each(openFiles, x => x.ToString("N0", inv))} |");
             sb.AppendLine(inv, $"| Redis resident memory (MB) | {redisRss / 1048576.0:F0} |");
             sb.AppendLine(inv, $"| load clients' memory per connection (KB) | {(clientRss.Sum() - clientBaseRss.Sum()) / 1024.0 / Math.Max(1, held):F1} |");
-            sb.AppendLine(inv, $"| one broadcast sent on node {sender + 1}: subscribers reached / held | **{reached:N0} / {heldAtBroadcast:N0}** ({(heldAtBroadcast == 0 ? 0 : 100.0 * reached / heldAtBroadcast):F2} %) |");
-            sb.AppendLine(inv, $"| reached / held, per node | {string.Join("; ", Enumerable.Range(0, Nodes).Select(i => $"{reachedPer[i]:N0} of {heldPer[i]:N0}"))} |");
-            sb.AppendLine(inv, $"| messages delivered (one per held subscriber expected) / subscribers that got it more than once | {delivered:N0} / {statuses.Sum(s => s.Twice):N0} |");
-            sb.AppendLine(inv, $"| time to deliver it to all (ms, from the POST to the last receive) | **{deliverMs:F0}** |");
-            sb.AppendLine(inv, $"| time to deliver, per node's subscribers (ms) | {Each(deliverMsPer, x => x.ToString("F0", inv))} |");
-            sb.AppendLine(inv, $"| send to receive, slowest subscriber per node (ms) | {Each(latencyMaxPer, x => x.ToString("F0", inv))} |");
+            if (sender < 0) sb.AppendLine("| one broadcast | not sent: no node left |");
+            else
+            {
+                sb.AppendLine(inv, $"| one broadcast sent on node {sender + 1}: subscribers reached / held | **{reached:N0} / {heldAtBroadcast:N0}** ({(heldAtBroadcast == 0 ? 0 : 100.0 * reached / heldAtBroadcast):F2} %) |");
+                sb.AppendLine(inv, $"| reached / held, per node | {string.Join("; ", Enumerable.Range(0, Nodes).Select(i => $"{reachedPer[i]:N0} of {heldPer[i]:N0}"))} |");
+                sb.AppendLine(inv, $"| messages delivered (one per held subscriber expected) / subscribers that got it more than once | {delivered:N0} / {statuses.Sum(s => s.Twice):N0} |");
+                sb.AppendLine(inv, $"| time to deliver it to all (ms, from the POST to the last receive) | **{deliverMs:F0}** |");
+                sb.AppendLine(inv, $"| time to deliver, per node's subscribers (ms) | {Each(deliverMsPer, x => x.ToString("F0", inv))} |");
+                sb.AppendLine(inv, $"| send to receive, slowest subscriber per node (ms) | {Each(latencyMaxPer, x => x.ToString("F0", inv))} |");
+            }
             sb.AppendLine();
-            sb.AppendLine("| step | held after | per node | seconds | connections/s | failed | node RSS (MB) |");
-            sb.AppendLine("|---:|---:|---|---:|---:|---:|---|");
+            sb.AppendLine("| step | held after | per node | seconds | connections/s | failed | node RSS (MB) | node open files |");
+            sb.AppendLine("|---:|---:|---|---:|---:|---:|---|---|");
             foreach (var s in steps)
             {
-                sb.AppendLine(inv, $"| {s.Number} | {s.Held:N0} | {Each(s.PerNode, x => x.ToString("N0", inv))} | {s.Seconds:F1} | {s.Rate:F0} | {s.Failed} | {Each(s.NodeRssMb, x => x.ToString("F0", inv))} |");
+                sb.AppendLine(inv, $"| {s.Number} | {s.Held:N0} | {Each(s.PerNode, x => x.ToString("N0", inv))} | {s.Seconds:F1} | {s.Rate:F0} | {s.Failed} | {Each(s.NodeRssMb, x => x.ToString("F0", inv))} | {Each(s.NodeFiles, x => x.ToString("N0", inv))} |");
             }
             var table = sb.ToString();
             Console.WriteLine();
