@@ -115,7 +115,7 @@ internal static class HeldBench
                 for (var i = 0; i < clientCount; i++) assigned[i] += shares[i];
                 var nowHeld = statuses.Sum(s => s.Held);
                 var nowFailed = statuses.Sum(s => s.Failed + s.Dropped);
-                var row = new StepRow(steps.Count + 1, nowHeld, PerNode(statuses), seconds, (nowHeld - held) / Math.Max(1e-3, seconds),
+                var row = new StepRow(steps.Count + 1, nowHeld, PerNode(statuses), seconds, Math.Max(0, nowHeld - held) / Math.Max(1e-3, seconds),
                     nowFailed - failed, servers.Select(s => Memory(s).Rss / 1048576.0).ToArray(), servers.Select(s => s.HasExited ? 0 : OpenFiles(s.Pid)).ToArray());
                 steps.Add(row);
                 Console.WriteLine(FormattableString.Invariant(
@@ -143,6 +143,7 @@ internal static class HeldBench
             var peak = servers.Select(s => Memory(s).Peak).ToArray();
             var redisRss = ServerProcess.MemoryOf(redis.Id).Rss;
             var openFiles = servers.Select(s => OpenFiles(s.Pid)).ToArray();
+            var alive = servers.Select(s => !s.HasExited).ToArray();
             var clientRss = clients.Select(c => ServerProcess.MemoryOf(c.Pid).Rss).ToArray();
 
             // One broadcast sent on the first node must reach every held subscriber.
@@ -186,9 +187,9 @@ internal static class HeldBench
             sb.AppendLine(inv, $"| connect rate over the ramp (connections/s, {InFlight} in flight) | {held / Math.Max(1e-3, rampSeconds):F0} |");
             sb.AppendLine(inv, $"| node resident memory (MB) | {Each(rss, x => (x / 1048576.0).ToString("F0", inv))} |");
             sb.AppendLine(inv, $"| node peak resident memory (MB) | {Each(peak, x => (x / 1048576.0).ToString("F0", inv))} |");
-            sb.AppendLine(inv, $"| node memory per connection (KB, growth since before the ramp) | {Each(Enumerable.Range(0, Nodes), i => ((rss[i] - baseRss[i]) / 1024.0 / Math.Max(1, perNode[i])).ToString("F1", inv))} |");
-            sb.AppendLine(inv, $"| all nodes, memory per connection (KB) | {(rss.Sum() - baseRss.Sum()) / 1024.0 / Math.Max(1, held):F1} |");
-            sb.AppendLine(inv, $"| node open files (each process may open {FileLimit()}) | {Each(openFiles, x => x.ToString("N0", inv))} |");
+            sb.AppendLine(inv, $"| node memory per connection (KB, growth since before the ramp) | {Each(Enumerable.Range(0, Nodes), i => alive[i] ? ((rss[i] - baseRss[i]) / 1024.0 / Math.Max(1, perNode[i])).ToString("F1", inv) : "exited")} |");
+            sb.AppendLine(inv, $"| live nodes, memory per connection (KB) | {Enumerable.Range(0, Nodes).Where(i => alive[i]).Sum(i => rss[i] - baseRss[i]) / 1024.0 / Math.Max(1, held):F1} |");
+            sb.AppendLine(inv, $"| node open files (each process may open {FileLimit()}) | {Each(Enumerable.Range(0, Nodes), i => alive[i] ? openFiles[i].ToString("N0", inv) : "exited")} |");
             sb.AppendLine(inv, $"| Redis resident memory (MB) | {redisRss / 1048576.0:F0} |");
             sb.AppendLine(inv, $"| load clients' memory per connection (KB) | {(clientRss.Sum() - clientBaseRss.Sum()) / 1024.0 / Math.Max(1, held):F1} |");
             if (sender < 0) sb.AppendLine("| one broadcast | not sent: no node left |");
