@@ -103,7 +103,7 @@ internal static class ClusterBench
         }
     }
 
-    private static Process StartRedis(out int port)
+    internal static Process StartRedis(out int port)
     {
         var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
         listener.Start();

@@ -16,6 +16,12 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     internal int Port { get; }
 
+    internal int Pid => _process.Id;
+
+    internal bool HasExited => _process.HasExited;
+
+    internal int ExitCode => _process.ExitCode;
+
     internal static async Task<ServerProcess> StartAsync(string serverDll, string kind, IReadOnlyDictionary<string, string>? environment = null)
     {
         var port = FreePort();
@@ -69,10 +75,13 @@ internal sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>(resident now, peak resident) in bytes.</summary>
-    internal (long Rss, long Peak) Memory()
+    internal (long Rss, long Peak) Memory() => MemoryOf(_process.Id);
+
+    /// <summary>(resident now, peak resident) in bytes of a process (from /proc).</summary>
+    internal static (long Rss, long Peak) MemoryOf(int pid)
     {
         long rss = 0, peak = 0;
-        foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
         {
             if (line.StartsWith("VmRSS:")) rss = Kb(line);
             else if (line.StartsWith("VmHWM:")) peak = Kb(line);
@@ -85,6 +94,12 @@ internal sealed class ServerProcess : IAsyncDisposable
     {
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Port}") };
         (await http.PostAsync($"/bench/broadcast?count={count}&rate={rate}", null)).EnsureSuccessStatusCode();
+    }
+
+    /// <summary>Ends the process at once (the last resort when the bench itself is being stopped).</summary>
+    internal void Kill()
+    {
+        try { if (!_process.HasExited) _process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
     }
 
     public async ValueTask DisposeAsync()

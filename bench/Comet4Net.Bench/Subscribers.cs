@@ -51,6 +51,7 @@ internal sealed class Scanner(Meter meter)
     private int _reading; // 0 none, 1 t, 2 seq
     private long _acc;
     internal long LastSeq;
+    internal long Received; // messages ("t":) this subscriber has seen
 
     internal void Feed(ReadOnlySpan<byte> data)
     {
@@ -59,7 +60,7 @@ internal sealed class Scanner(Meter meter)
             if (_reading != 0)
             {
                 if (b is >= (byte)'0' and <= (byte)'9') { _acc = _acc * 10 + (b - '0'); continue; }
-                if (_reading == 1) meter.Record(_acc); else LastSeq = _acc;
+                if (_reading == 1) { meter.Record(_acc); Received++; } else LastSeq = _acc;
                 _reading = 0;
             }
             _t = b == TMark[_t] ? _t + 1 : b == TMark[0] ? 1 : 0;
@@ -77,6 +78,9 @@ internal abstract class Subscriber(int port, Meter meter)
     protected readonly Scanner Scanner = new(meter);
     internal volatile bool Ready;
     internal volatile bool Failed;
+
+    /// <summary>Messages this subscriber has received so far.</summary>
+    internal long Received => Volatile.Read(ref Scanner.Received);
 
     internal abstract Task RunAsync(CancellationToken token);
 
