@@ -39,6 +39,7 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
         _time = time ?? TimeProvider.System;
         var config = ConfigurationOptions.Parse(options.Configuration);
         config.AbortOnConnectFail = false;
+        if (options.DedicatedThreads) ConnectionMultiplexer.SetFeatureFlag("DedicatedThreads", true);
         _redis = ConnectionMultiplexer.Connect(config);
         if (!_redis.IsConnected)
         {
