@@ -39,6 +39,7 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
         _time = time ?? TimeProvider.System;
         var config = ConfigurationOptions.Parse(options.Configuration);
         config.AbortOnConnectFail = false;
+        if (options.DedicatedThreads) ConnectionMultiplexer.SetFeatureFlag("DedicatedThreads", true);
         _redis = ConnectionMultiplexer.Connect(config);
         if (!_redis.IsConnected)
         {
@@ -77,24 +78,53 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
     public void Start(IBackplaneReceiver receiver)
     {
         _tail.Start(receiver);
-        _redis.GetSubscriber().Subscribe(_wake, (_, _) => _tail.Poke());
+        _redis.GetSubscriber().Subscribe(_wake, (_, wake) => _tail.Poke(IsFromThisNode(wake)));
     }
 
     /// <inheritdoc />
-    /// <remarks>While Redis is unreachable the message waits on this node (in order, at most MaxStreamLength) and is returned with number 0.</remarks>
-    public CometMessage Append(OutgoingMessage message)
-    {
-        return _tail.Append(AppendScript, message);
-    }
+    /// <remarks>
+    /// While Redis is unreachable the message waits on this node (in order, at most MaxStreamLength)
+    /// and is returned with number 0. Sends made at the same time on several threads go out together
+    /// in one script call.
+    /// </remarks>
+    public CometMessage Append(OutgoingMessage message) => _tail.Append(message);
 
-    /// <summary>This node's name in send ids.</summary>
+    /// <summary>This node's name in send ids and wake-ups.</summary>
     internal string NodeName => _node;
 
-    private long AppendScript(OutgoingMessage message, string sendId)
+    /// <summary>Script calls this node made to append, and the sends they carried (more sends than calls: group commit).</summary>
+    internal (long Calls, long Sends) AppendCalls => (Interlocked.Read(ref _tail.Batches), Interlocked.Read(ref _tail.Batched));
+
+    /// <summary>A wake-up ("id node", see <see cref="RedisScripts.Append"/>) that this node published: its leader files those itself.</summary>
+    private bool IsFromThisNode(RedisValue wake)
     {
-        var result = (RedisResult[])_db.ScriptEvaluate(RedisScripts.Append, [_seqKey, _epochKey, _logKey, _options.Prefix + "sent:" + sendId],
-            [NewEpoch(), NewBase(), MessageCodec.Encode(message), _options.MaxStreamLength, _wake.ToString()])!;
-        return long.Parse((string)result[0]!, System.Globalization.CultureInfo.InvariantCulture);
+        var text = (string?)wake;
+        var space = text?.IndexOf(' ') ?? -1;
+        return space > 0 && text.AsSpan(space + 1).SequenceEqual(_node);
+    }
+
+    /// <summary>Appends sends in one script call (group commit). Returns the log's epoch and each send's number, in order.</summary>
+    internal (string Epoch, long[] Seqs) AppendScript(IReadOnlyList<(OutgoingMessage Message, string SendId)> sends)
+    {
+        var keys = new RedisKey[3 + sends.Count];
+        var args = new RedisValue[5 + sends.Count];
+        keys[0] = _seqKey;
+        keys[1] = _epochKey;
+        keys[2] = _logKey;
+        args[0] = NewEpoch();
+        args[1] = NewBase();
+        args[2] = _options.MaxStreamLength;
+        args[3] = _wake.ToString();
+        args[4] = _node;
+        for (var i = 0; i < sends.Count; i++)
+        {
+            keys[3 + i] = _options.Prefix + "sent:" + sends[i].SendId;
+            args[5 + i] = MessageCodec.Encode(sends[i].Message);
+        }
+        var result = (RedisResult[])_db.ScriptEvaluate(RedisScripts.Append, keys, args)!;
+        var seqs = new long[sends.Count];
+        for (var i = 0; i < seqs.Length; i++) seqs[i] = long.Parse((string)result[1 + i]!, System.Globalization.CultureInfo.InvariantCulture);
+        return ((string)result[0]!, seqs);
     }
 
     /// <summary>Messages sent on this node while Redis was unreachable, waiting to go out in order.</summary>

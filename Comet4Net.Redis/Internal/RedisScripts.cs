@@ -24,19 +24,28 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// KEYS: seq, epoch, stream, the send's id key. ARGV: a new epoch, the base of a new log, payload,
-    /// max stream length, the wake channel. Takes the next number, appends the message with that number
-    /// as its stream id, and wakes the nodes; a send already appended (a retry) returns its number
-    /// again. Returns {seq, epoch}.
+    /// Group commit. KEYS: seq, epoch, stream, then each send's id key. ARGV: a new epoch, the base of
+    /// a new log, max stream length, the wake channel, this node's name, then each send's payload (as
+    /// many as id keys). Takes the next number for each send in turn, appends it with that number as its
+    /// stream id, and wakes the nodes once with "last id node"; a send already appended (a retry)
+    /// gets its number again. Returns {epoch, seq of each send}.
     /// </summary>
     internal const string Append = StartLog + """
-        local done = redis.call('GET', KEYS[4])
-        if done then return {done, epoch} end
-        local seq = redis.call('INCR', KEYS[1])
-        local id = string.format('%.0f', seq) .. '-0'
-        redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], id, 'p', ARGV[3], 'e', epoch)
-        redis.call('PUBLISH', ARGV[5], id)
-        redis.call('SET', KEYS[4], string.format('%.0f', seq), 'EX', 60)
-        return {string.format('%.0f', seq), epoch}
+        local result = {epoch}
+        local last = nil
+        for i = 4, #KEYS do
+          local done = redis.call('GET', KEYS[i])
+          if done then
+            result[#result + 1] = done
+          else
+            local seq = string.format('%.0f', redis.call('INCR', KEYS[1]))
+            last = seq .. '-0'
+            redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], last, 'p', ARGV[i + 2], 'e', epoch)
+            redis.call('SET', KEYS[i], seq, 'EX', 60)
+            result[#result + 1] = seq
+          end
+        end
+        if last then redis.call('PUBLISH', ARGV[4], last .. ' ' .. ARGV[5]) end
+        return result
         """;
 }

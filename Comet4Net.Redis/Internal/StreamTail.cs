@@ -7,24 +7,57 @@ using StackExchange.Redis;
 namespace Comet4Net.Redis.Internal;
 
 /// <summary>
-/// Feeds this node's log from the shared stream, in sequence order, once each. A node's own append
-/// catches up under the same lock, so that what other nodes appended before it is received first.
+/// Feeds this node's log from the shared stream, in sequence order, once each, and appends this
+/// node's sends to it.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Appending is a group commit: concurrent sends queue in an outbox and one of them at a time (the
+/// leader) appends everything queued with one script call, numbered in queue order, then files
+/// what it appended into this node's log itself (it holds the messages; it reads the stream only
+/// for what other nodes appended before them). Nothing reads from Redis under the filing lock:
+/// reads happen outside it and the filing skips what was filed meanwhile, so the tail loop never
+/// holds up an append, nor an append the tail loop.
+/// </para>
+/// <para>
 /// Numbers the stream skipped (trimmed before this node read them) or a new epoch (Redis lost its
 /// log) become a hole, which readers report as a gap.
-/// </summary>
+/// </para>
+/// </remarks>
 internal sealed partial class StreamTail(RedisBackplane backplane, long lastSeq, string epoch) : IDisposable
 {
-    private readonly object _sync = new();
+    /// <summary>Most sends one script call appends (a backlog that waited for Redis goes out in batches of this size).</summary>
+    internal const int MaxBatch = 256;
+
+    /// <summary>Most entries one read of the stream returns.</summary>
+    private const int ReadCount = 1000;
+
+    private readonly object _file = new();   // filing into the receiver: one message at a time, in order
+    private readonly object _send = new();   // the outbox, the waiting queue and who leads
+    private readonly List<Send> _outbox = new();
+    private readonly Queue<Send> _waiting = new(); // sent while Redis was unreachable, in order
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
     private readonly CancellationTokenSource _stop = new();
-    private readonly Queue<(OutgoingMessage Message, string SendId)> _waiting = new(); // sent while Redis was unreachable, in order
+    private bool _leading;
     private long _sends;
     private IBackplaneReceiver? _receiver;
     private long _lastSeq = lastSeq;
     private string _epoch = epoch;
     private Task? _loop;
 
+    /// <summary>One send: its message, its id (so that a retry is appended once), and once done its number (0: waits for Redis).</summary>
+    private sealed class Send(OutgoingMessage message, string id)
+    {
+        internal OutgoingMessage Message { get; } = message;
+        internal string Id { get; } = id;
+        internal long Seq;
+        internal bool Done;
+    }
+
     internal long LastSeq => Interlocked.Read(ref _lastSeq);
+
+    /// <summary>Script calls made and sends they carried (for tests and diagnostics).</summary>
+    internal long Batches, Batched;
 
     internal void Start(IBackplaneReceiver receiver)
     {
@@ -33,79 +66,144 @@ internal sealed partial class StreamTail(RedisBackplane backplane, long lastSeq,
         _loop = Task.Factory.StartNew(Run, TaskCreationOptions.LongRunning);
     }
 
-    /// <summary>A hint that the stream grew (pub/sub); the loop also looks by itself every PollInterval.</summary>
-    internal void Poke()
+    /// <summary>
+    /// A hint that the stream grew (pub/sub; the loop also looks by itself every PollInterval).
+    /// <paramref name="fromThisNode"/>: this node appended it, and its leader files it without reading it back.
+    /// </summary>
+    internal void Poke(bool fromThisNode = false)
     {
-        if (_wake.CurrentCount == 0) _wake.Release();
+        if (!fromThisNode && _wake.CurrentCount == 0) _wake.Release();
     }
 
     /// <summary>Messages waiting for Redis to come back.</summary>
     internal int Waiting
     {
-        get { lock (_sync) return _waiting.Count; }
+        get { lock (_send) return _waiting.Count; }
     }
 
     /// <summary>
-    /// Runs <paramref name="append"/> (the script, which returns the new number) and receives
-    /// everything up to it, in order. While Redis is unreachable the message waits, in order, and
-    /// goes out when Redis answers again; it is returned with number 0 (not numbered yet).
+    /// Appends the message (with whatever other threads send meanwhile, in one script call) and
+    /// receives everything up to it, in order. While Redis is unreachable the message waits, in
+    /// order, and goes out when Redis answers again; it is returned with number 0 (not numbered yet).
     /// </summary>
     /// <remarks>
     /// Each send has an id of its own that the script remembers (a minute): a send retried after a
     /// failure whose outcome was unknown (a timeout after Redis ran the script) is appended once.
     /// </remarks>
-    internal CometMessage Append(Func<OutgoingMessage, string, long> append, OutgoingMessage message)
+    internal CometMessage Append(OutgoingMessage message)
     {
-        lock (_sync)
+        Send send;
+        lock (_send)
         {
-            var sendId = backplane.NodeName + ":" + (++_sends).ToString(CultureInfo.InvariantCulture);
-            try
+            send = new Send(message, backplane.NodeName + ":" + (++_sends).ToString(CultureInfo.InvariantCulture));
+            _outbox.Add(send);
+        }
+        while (true)
+        {
+            lock (_send)
             {
-                // Redis known to be away: wait on the node at once rather than in the Redis client for seconds.
-                if (backplane.IsConnected && (_waiting.Count == 0 || Flush(append))) return AppendLocked(append, message, sendId);
+                while (!send.Done && _leading) Monitor.Wait(_send);
+                if (send.Done) return CometMessage.Sequenced(send.Seq, message);
+                _leading = true;
             }
-            catch (Exception e) when (e is RedisException or TimeoutException)
-            {
-                LogAppendWaits(backplane.Logger, e);
-            }
-            _waiting.Enqueue((message, sendId));
-            while (_waiting.Count > backplane.Options.MaxStreamLength) _waiting.Dequeue(); // bounded: the oldest go first
-            _appendAgain = append;
-            return CometMessage.Sequenced(0, message);
+            LeadOnce();
         }
     }
 
-    private Func<OutgoingMessage, string, long>? _appendAgain;
-
-    /// <summary>Appends (throws if Redis did not answer), then receives everything up to it; the tail loop finishes that if Redis fails meanwhile.</summary>
-    private CometMessage AppendLocked(Func<OutgoingMessage, string, long> append, OutgoingMessage message, string sendId)
+    /// <summary>
+    /// As the leader: appends one batch (what waited for Redis first, then the outbox, in order),
+    /// files it, marks its sends done, and hands the lead on.
+    /// </summary>
+    private void LeadOnce()
     {
-        var seq = append(message, sendId);
-        var own = CometMessage.Sequenced(seq, message);
-        if (seq <= _lastSeq) return own; // a retried send that this node received already
+        var batch = new List<Send>();
         try
         {
-            CatchUp(seq - 1);
-            if (seq > _lastSeq + 1) Receive(CometMessage.Hole(_lastSeq, seq - 1));
-            Receive(own);
+            int fromWaiting;
+            lock (_send)
+            {
+                foreach (var waiting in _waiting)
+                {
+                    if (batch.Count == MaxBatch) break;
+                    batch.Add(waiting);
+                }
+                fromWaiting = batch.Count;
+                var fromOutbox = Math.Min(MaxBatch - batch.Count, _outbox.Count);
+                batch.AddRange(_outbox.GetRange(0, fromOutbox));
+                _outbox.RemoveRange(0, fromOutbox);
+            }
+            if (batch.Count == 0) return;
+            long[]? seqs = null;
+            var batchEpoch = "";
+            // Redis known to be away: wait on the node at once rather than in the Redis client for seconds.
+            if (backplane.IsConnected)
+            {
+                try
+                {
+                    (batchEpoch, seqs) = backplane.AppendScript(batch.Select(s => (s.Message, s.Id)).ToArray());
+                    Interlocked.Increment(ref Batches);
+                    Interlocked.Add(ref Batched, batch.Count);
+                }
+                catch (Exception e) when (e is RedisException or TimeoutException)
+                {
+                    LogAppendWaits(backplane.Logger, e);
+                }
+            }
+            if (seqs is null)
+            {
+                lock (_send)
+                {
+                    // The new sends wait behind the older ones (still queued), returned with number 0.
+                    for (var i = fromWaiting; i < batch.Count; i++) _waiting.Enqueue(batch[i]);
+                    while (_waiting.Count > backplane.Options.MaxStreamLength) _waiting.Dequeue(); // bounded: the oldest go first
+                }
+                return;
+            }
+            lock (_send)
+            {
+                for (var i = 0; i < fromWaiting; i++) _waiting.Dequeue();
+            }
+            for (var i = 0; i < batch.Count; i++) batch[i].Seq = seqs[i];
+            FileAppended(batch, batchEpoch);
+        }
+        finally
+        {
+            lock (_send)
+            {
+                foreach (var send in batch) send.Done = true;
+                _leading = false;
+                Monitor.PulseAll(_send);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Receives what the leader just appended, in number order, after whatever other nodes appended
+    /// before it (read from the stream). A retried send's number may be one received already; a
+    /// batch that started a new log (Redis lost the old one) comes after a hole.
+    /// </summary>
+    private void FileAppended(List<Send> batch, string batchEpoch)
+    {
+        try
+        {
+            foreach (var send in batch.OrderBy(s => s.Seq))
+            {
+                var seq = send.Seq;
+                if (seq > LastSeq + 1) ReadAndFile(seq - 1);
+                lock (_file)
+                {
+                    if (seq <= _lastSeq) continue; // a retried send that this node received already, or read back just now
+                    if (batchEpoch != _epoch) NewEpoch(batchEpoch, seq);
+                    else if (seq > _lastSeq + 1) Receive(CometMessage.Hole(_lastSeq, seq - 1)); // trimmed before this node read them
+                    Receive(CometMessage.Sequenced(seq, send.Message));
+                }
+            }
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
-            LogTailFailed(backplane.Logger, e); // it is in the stream: the tail loop receives it, in order
+            LogTailFailed(backplane.Logger, e); // they are in the stream: the tail loop receives them, in order
+            Poke();
         }
-        return own;
-    }
-
-    /// <summary>Sends what waited for Redis, in order. Throws if Redis is still unreachable.</summary>
-    private bool Flush(Func<OutgoingMessage, string, long> append)
-    {
-        while (_waiting.Count > 0)
-        {
-            var (message, sendId) = _waiting.Peek();
-            AppendLocked(append, message, sendId);
-            _waiting.Dequeue();
-        }
-        return true;
     }
 
     private void Run()
@@ -114,22 +212,12 @@ internal sealed partial class StreamTail(RedisBackplane backplane, long lastSeq,
         {
             try
             {
-                bool more;
-                lock (_sync)
-                {
-                    if (_waiting.Count > 0 && _appendAgain is { } append) Flush(append);
-                    more = CatchUp(long.MaxValue);
-                }
-                if (!more) _wake.Wait(backplane.Options.PollInterval, _stop.Token);
+                FlushWaiting();
+                if (!ReadAndFile(long.MaxValue)) _wake.Wait(backplane.Options.PollInterval, _stop.Token);
             }
             catch (OperationCanceledException)
             {
                 return;
-            }
-            catch (Exception e) when (e is RedisException or TimeoutException)
-            {
-                LogTailFailed(backplane.Logger, e);
-                _stop.Token.WaitHandle.WaitOne(500);
             }
             catch (Exception e)
             {
@@ -139,35 +227,53 @@ internal sealed partial class StreamTail(RedisBackplane backplane, long lastSeq,
         }
     }
 
-    /// <summary>Receives the stream's entries after the last one received, up to <paramref name="upTo"/>. Returns true if it may have more.</summary>
-    private bool CatchUp(long upTo)
+    /// <summary>Sends what waited for Redis when no send comes to take it along (one batch per turn of the loop).</summary>
+    private void FlushWaiting()
     {
-        var received = 0;
-        while (_lastSeq < upTo)
+        lock (_send)
         {
-            var entries = backplane.Database.StreamRange(backplane.LogKey, "(" + Id(_lastSeq), upTo == long.MaxValue ? "+" : Id(upTo), 1000);
-            if (entries.Length == 0) break;
-            foreach (var entry in entries)
-            {
-                var seq = long.Parse(((string)entry.Id!).Split('-')[0], CultureInfo.InvariantCulture);
-                var entryEpoch = (string?)entry["e"];
-                if (entryEpoch is not null && entryEpoch != _epoch)
-                {
-                    // Redis lost its log and started a new one: whatever came after our last number is unknown.
-                    _epoch = entryEpoch;
-                    backplane.Epoch = entryEpoch;
-                    Receive(CometMessage.Hole(_lastSeq, seq - 1));
-                }
-                else if (seq > _lastSeq + 1)
-                {
-                    Receive(CometMessage.Hole(_lastSeq, seq - 1)); // trimmed before this node read them
-                }
-                Receive(CometMessage.Sequenced(seq, MessageCodec.Decode((string)entry["p"]!)));
-                received++;
-            }
-            if (entries.Length < 1000) break;
+            if (_waiting.Count == 0 || _leading || !backplane.IsConnected) return;
+            _leading = true;
         }
-        return received >= 1000;
+        LeadOnce();
+    }
+
+    /// <summary>
+    /// Reads the stream's entries after the last one received, up to <paramref name="upTo"/>, and
+    /// receives those not received meanwhile. Returns true if it may have more. Throws if Redis does not answer.
+    /// </summary>
+    private bool ReadAndFile(long upTo)
+    {
+        while (true)
+        {
+            var after = LastSeq;
+            if (after >= upTo) return false;
+            var entries = backplane.Database.StreamRange(backplane.LogKey, "(" + Id(after), upTo == long.MaxValue ? "+" : Id(upTo), ReadCount);
+            if (entries.Length == 0) return false;
+            lock (_file)
+            {
+                foreach (var entry in entries)
+                {
+                    var seq = long.Parse(((string)entry.Id!).Split('-')[0], CultureInfo.InvariantCulture);
+                    if (seq <= _lastSeq) continue; // received meanwhile (this node's own append, or another read)
+                    var entryEpoch = (string?)entry["e"];
+                    if (entryEpoch is not null && entryEpoch != _epoch) NewEpoch(entryEpoch, seq);
+                    else if (seq > _lastSeq + 1) Receive(CometMessage.Hole(_lastSeq, seq - 1)); // trimmed before this node read them
+                    Receive(CometMessage.Sequenced(seq, MessageCodec.Decode((string)entry["p"]!)));
+                }
+            }
+            if (entries.Length < ReadCount) return false;
+            if (upTo != long.MaxValue) continue;
+            return true;
+        }
+    }
+
+    /// <summary>Redis lost its log and started a new one: whatever came after our last number is unknown. Under the filing lock.</summary>
+    private void NewEpoch(string newEpoch, long firstSeq)
+    {
+        Volatile.Write(ref _epoch, newEpoch);
+        backplane.Epoch = newEpoch;
+        Receive(CometMessage.Hole(_lastSeq, firstSeq - 1));
     }
 
     private void Receive(CometMessage message)
