@@ -92,13 +92,21 @@ public sealed partial class CometEngine
     {
         if (session is null) return new ConnectResult(null, CometOutcome.UnknownSession, null);
         if (!ConnectionIds.SecretMatches(secret, session.Secret)) return new ConnectResult(null, CometOutcome.NotOwner, null);
+        if (session.Kicked is { } reason)
+        {
+            // Kicked on another node: this node tells the client so (as the kicking node would), never resumes it.
+            Lifecycle.RememberKicked(session.Id, reason);
+            return new ConnectResult(null, CometOutcome.UnknownSession, null);
+        }
         var chosen = style is { } s && s != CometWorkStyle.Auto ? s : session.Style;
         return Lifecycle.Resume(session, request, chosen, ack, deferSave);
     }
 
     /// <summary>A client's <c>drop</c> of a session it is away from: forgets it. Returns false if none was kept or the secret is wrong.</summary>
+    /// <remarks>A session another node holds now (not away) is not forgotten here: the node that serves the drop takes it over and drops it, with Comet4J's events.</remarks>
     internal bool ForgetSession(string id, string? secret) =>
-        Lifecycle.TryFindSession(id, out var session) && session is not null && ConnectionIds.SecretMatches(secret, session.Secret) && Backplane.RemoveSession(id);
+        Lifecycle.TryFindSession(id, out var session) && session is not null && (session.Away || !Backplane.SharesSessions)
+        && ConnectionIds.SecretMatches(secret, session.Secret) && Backplane.RemoveSession(id);
 
     /// <summary>A client's <c>drop</c>.</summary>
     internal bool DropByClient(CometConnection connection) => Lifecycle.Drop(connection, DropReason.Client);
@@ -133,6 +141,7 @@ public sealed partial class CometEngine
         var removed = Lifecycle.ExpireConnections();
         Lifecycle.KeepSessions();
         Backplane.ExpireSessions();
+        Lifecycle.ExpireUsers();
         return removed;
     }
 

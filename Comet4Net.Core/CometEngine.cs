@@ -45,6 +45,8 @@ public sealed partial class CometEngine
         Metrics = new CometMetrics(this, meterFactory);
         Access = new ChannelAccess(this);
         Delivery.Begin(Backplane.LastSequence);
+        Delivery.OnKick = KickHere;
+        Delivery.OnForget = Lifecycle.Forget;
         Backplane.Start(Delivery);
     }
 
@@ -87,7 +89,7 @@ public sealed partial class CometEngine
     /// <summary>How many connections the engine holds.</summary>
     public int ConnectionCount => _admission.Held;
 
-    /// <summary>The connection with this id held by this node, or null. O(1).</summary>
+    /// <summary>The connection with this id held by this node, or null. O(1). (<see cref="ConnectionExists"/> and <see cref="KickConnection"/> reach the whole cluster.)</summary>
     public CometConnection? GetConnection(string? id) => _registry.Find(id);
 
     /// <summary>
@@ -120,18 +122,48 @@ public sealed partial class CometEngine
         return Lifecycle.Drop(connection, DropReason.Server, reason ?? Options.Text("kicked by the server", "被服务器断开"));
     }
 
-    /// <summary>Kicks every connection of a user. Returns how many were ended.</summary>
-    public int Kick(string userId, string? reason = null) => GetConnections(userId).Count(c => Kick(c, reason));
+    /// <summary>
+    /// Kicks every connection of a user, on every node. Returns how many were ended on this node (the
+    /// other nodes end theirs as they receive the request).
+    /// </summary>
+    public int Kick(string userId, string? reason = null)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        Backplane.RequestKick(null, userId, reason);
+        return GetConnections(userId).Count(c => Kick(c, reason));
+    }
+
+    /// <summary>
+    /// Kicks the connection with this id wherever it is held: here (as <see cref="Kick(CometConnection, string?)"/>),
+    /// or, on a backplane shared by several nodes, by the node that holds it. A client that comes back
+    /// to any node within the resume window is told it was kicked. Returns false if no node holds it
+    /// (or a before-drop listener here vetoed).
+    /// </summary>
+    public bool KickConnection(string connectionId, string? reason = null)
+    {
+        ArgumentNullException.ThrowIfNull(connectionId);
+        if (GetConnection(connectionId) is { } connection) return Kick(connection, reason);
+        if (!Backplane.SharesSessions || !ConnectionExists(connectionId)) return false;
+        Backplane.RequestKick(connectionId, null, reason);
+        return true;
+    }
+
+    /// <summary>Another node's kick request: this node's connections it names.</summary>
+    private void KickHere(string? connectionId, string? userId, string? reason)
+    {
+        if (connectionId is not null && GetConnection(connectionId) is { } connection) Kick(connection, reason);
+        if (userId is not null) foreach (var c in GetConnections(userId)) Kick(c, reason);
+    }
 
     // ------------------------------------------------------------------ users
 
-    /// <summary>How many users have at least one connection.</summary>
-    public int UserCount => _users.Count;
+    /// <summary>How many users have at least one connection (on every node, on a backplane that keeps users).</summary>
+    public int UserCount => Backplane.TracksUsers ? Users.Count : _users.Count;
 
-    /// <summary>The users with at least one connection (a snapshot).</summary>
-    public IReadOnlyCollection<string> Users => _users.Users;
+    /// <summary>The users with at least one connection, on every node on a backplane that keeps users (a snapshot).</summary>
+    public IReadOnlyCollection<string> Users => Backplane.TracksUsers ? Backplane.Users() : _users.Users;
 
-    /// <summary>The connections of a user (a snapshot; empty if none).</summary>
+    /// <summary>The connections of a user held by this node (a snapshot; empty if none).</summary>
     public IReadOnlyList<CometConnection> GetConnections(string userId) => _users.ConnectionsOf(userId);
 
     // ------------------------------------------------------------------ sending
@@ -176,7 +208,7 @@ public sealed partial class CometEngine
         if (connectionId is null || !ConnectionIds.IsValid(connectionId)) return false;
         // A store that does not answer cannot say the session is gone: the message is kept (it waits on
         // this node with the other sends until the store answers) rather than lost.
-        if (Lifecycle.TryFindSession(connectionId, out var session) && session is null) return false;
+        if (Lifecycle.TryFindSession(connectionId, out var session) && session is null or { Kicked: not null }) return false;
         return Sender.SendAway(channel, connectionId, data);
     }
 

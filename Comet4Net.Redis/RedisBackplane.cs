@@ -26,6 +26,8 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
     private readonly RedisChannel _wake;
     private readonly string _node = Guid.NewGuid().ToString("N")[..12];
     private readonly ConcurrentDictionary<(string Channel, string Member), byte> _joined = new();
+    private readonly ConcurrentDictionary<(string User, string Connection), byte> _users = new(); // this node's, refreshed like presence
+    private IBackplaneReceiver? _receiver;
     private readonly StreamTail _tail;
 
     /// <summary>Connects to Redis and reads (or starts) the shared log. Throws if Redis cannot be reached now.</summary>
@@ -78,6 +80,8 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
     public void Start(IBackplaneReceiver receiver)
     {
         _tail.Start(receiver);
+        _receiver = receiver;
+        _redis.GetSubscriber().Subscribe(ControlChannel, (_, value) => OnControl(value));
         _redis.GetSubscriber().Subscribe(_wake, (_, wake) => _tail.Poke(IsFromThisNode(wake)));
     }
 
@@ -220,6 +224,11 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
             var until = PresenceUntil();
             var batch = _db.CreateBatch();
             foreach (var (channel, member) in _joined.Keys) _ = batch.SortedSetAddAsync(ChannelKey(channel), member, until, flags: CommandFlags.FireAndForget);
+            foreach (var (user, connection) in _users.Keys)
+            {
+                _ = batch.SortedSetAddAsync(UserKeyPrefix + user, connection, until, flags: CommandFlags.FireAndForget);
+                _ = batch.SortedSetAddAsync(UsersKey, user, until, SortedSetWhen.GreaterThan, CommandFlags.FireAndForget);
+            }
             batch.Execute();
         }, "refresh presence");
         return 0;
@@ -269,6 +278,90 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
             }, "count a channel");
         }
         return new ChannelCount(connections.Count, users.Count);
+    }
+
+    // ------------------------------------------------------------------ users, kicks
+
+    private RedisKey UsersKey => _options.Prefix + "users";
+
+    private string UserKeyPrefix => _options.Prefix + "user:";
+
+    private RedisChannel ControlChannel => RedisChannel.Literal(_options.Prefix + "control");
+
+    private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <inheritdoc />
+    public bool TracksUsers => true;
+
+    /// <inheritdoc />
+    /// <remarks>While Redis does not answer, the user is taken as online already (no event): a missed online beats a second one.</remarks>
+    public bool UserJoined(string userId, string connectionId, bool handedOver)
+    {
+        _users[(userId, connectionId)] = 0;
+        var first = false;
+        Try(() => first = (long)_db.ScriptEvaluate(RedisScripts.UserJoin, [UsersKey, UserKeyPrefix + userId],
+            [userId, connectionId, PresenceUntil(), NowMs]) == 1, "record a user's connection");
+        return first && !handedOver;
+    }
+
+    /// <inheritdoc />
+    public bool UserLeft(string userId, string connectionId, bool handedOver)
+    {
+        if (!_users.TryRemove((userId, connectionId), out _) || handedOver) return false;
+        var last = false;
+        Try(() => last = (long)_db.ScriptEvaluate(RedisScripts.UserLeave, [UsersKey, UserKeyPrefix + userId], [userId, connectionId, NowMs]) == 1,
+            "remove a user's connection");
+        return last;
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> ExpireUsers()
+    {
+        IReadOnlyList<string> gone = [];
+        Try(() => gone = ((RedisResult[])_db.ScriptEvaluate(RedisScripts.UserExpire, [UsersKey], [NowMs, UserKeyPrefix, 1000])!)
+            .Select(r => (string)r!).ToArray(), "expire users");
+        return gone;
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyCollection<string> Users()
+    {
+        IReadOnlyCollection<string> users = [];
+        Try(() => users = _db.SortedSetRangeByScore(UsersKey, NowMs, double.PositiveInfinity).Select(v => (string)v!).ToArray(), "list users");
+        return users;
+    }
+
+    /// <inheritdoc />
+    public void RequestKick(string? connectionId, string? userId, string? reason) =>
+        Publish(new ControlMessage(_node, connectionId, userId, reason, Gone: false), "ask the other nodes to kick");
+
+    /// <inheritdoc />
+    public void AnnounceGone(string connectionId) => Publish(new ControlMessage(_node, connectionId, null, null, Gone: true), "announce a connection gone");
+
+    private void Publish(ControlMessage message, string what) =>
+        Try(() => _redis.GetSubscriber().Publish(ControlChannel, JsonConvert.SerializeObject(message), CommandFlags.FireAndForget), what);
+
+    /// <summary>A kick request (<see cref="RequestKick"/>) or a connection ended for good (<see cref="AnnounceGone"/>).</summary>
+    private sealed record ControlMessage(string Node, string? Cid, string? User, string? Reason, bool Gone);
+
+    private void OnControl(RedisValue value)
+    {
+        ControlMessage? message;
+        try
+        {
+            message = JsonConvert.DeserializeObject<ControlMessage>((string)value!);
+        }
+        catch (JsonException)
+        {
+            return; // not ours: another writer on the channel
+        }
+        if (message is null || message.Node == _node || _receiver is not { } receiver) return;
+        // Off the Redis reader: kicks run the application's drop listeners.
+        ThreadPool.UnsafeQueueUserWorkItem(static s =>
+        {
+            if (s.Message.Gone) s.Receiver.Forget(s.Message.Cid!);
+            else s.Receiver.Kick(s.Message.Cid, s.Message.User, s.Message.Reason);
+        }, (Receiver: receiver, Message: message), preferLocal: false);
     }
 
     private void Try(Action action, string what)

@@ -95,6 +95,50 @@ public interface ICometBackplane
     /// <paramref name="includeEveryChannel"/> adds the connections that receive every channel.
     /// </summary>
     ChannelCount Count(string channel, bool includeEveryChannel);
+
+    // ------------------------------------------------------------------ users and kicks across nodes
+    // Default implementations: a cluster of one, where the engine's own index answers.
+
+    /// <summary>
+    /// True when this backplane keeps the users of the whole cluster: the engine then asks it whether a
+    /// user came online or went offline (so each fires once per cluster, not once per node) and who is online.
+    /// </summary>
+    bool TracksUsers => false;
+
+    /// <summary>
+    /// A connection of <paramref name="userId"/> is held by this node (it opened, or another node handed
+    /// it over: <paramref name="handedOver"/>). This node keeps the entry alive until <see cref="UserLeft"/>.
+    /// Returns true if it is the user's first connection in the cluster.
+    /// </summary>
+    bool UserJoined(string userId, string connectionId, bool handedOver) => false;
+
+    /// <summary>
+    /// A connection of <paramref name="userId"/> is no longer held by this node: it left for good, or
+    /// another node serves it now (<paramref name="handedOver"/>: this node only stops keeping the entry).
+    /// Returns true if it was the user's last connection in the cluster.
+    /// </summary>
+    bool UserLeft(string userId, string connectionId, bool handedOver) => false;
+
+    /// <summary>
+    /// Users whose every connection was held by a node that stopped keeping it (the node died): each
+    /// such user is returned once, to one node, which raises their offline event. Called by the scheduler.
+    /// </summary>
+    IReadOnlyList<string> ExpireUsers() => [];
+
+    /// <summary>The users with a connection anywhere in the cluster (when <see cref="TracksUsers"/>).</summary>
+    IReadOnlyCollection<string> Users() => [];
+
+    /// <summary>
+    /// Asks the other nodes to kick the connection <paramref name="connectionId"/>, or every connection
+    /// of <paramref name="userId"/>, that they hold (their receivers' <see cref="IBackplaneReceiver.Kick"/>).
+    /// </summary>
+    void RequestKick(string? connectionId, string? userId, string? reason) { }
+
+    /// <summary>
+    /// Tells the other nodes that this node ended the connection for good (a drop or a kick of a
+    /// connection handed over to it): a copy they kept from serving it earlier goes quietly, without a second drop event.
+    /// </summary>
+    void AnnounceGone(string connectionId) { }
 }
 
 /// <summary>Calls from the backplane into one node.</summary>
@@ -102,6 +146,12 @@ public interface IBackplaneReceiver
 {
     /// <summary>A message of the shared log, in sequence order: the node files it for its connections.</summary>
     void Receive(CometMessage message);
+
+    /// <summary>Another node asks this one to kick a connection it holds, or every connection of a user.</summary>
+    void Kick(string? connectionId, string? userId, string? reason) { }
+
+    /// <summary>Another node ended this connection for good: a copy this node kept goes quietly.</summary>
+    void Forget(string connectionId) { }
 }
 
 /// <summary>How many connections, and distinct users among them, receive a channel.</summary>

@@ -125,7 +125,10 @@ internal sealed class ConnectionLifecycle(
         // Away too long, or this node stopping: Comet4J's drop, but the client may still resume
         // (on another node, in a cluster) within the resume window.
         if (reason is DropReason.Expired or DropReason.Shutdown) SaveSession(connection, away: true);
+        else if (reason is DropReason.Server or DropReason.Overflow && backplane.SharesSessions && connection.Dialect == CometDialect.V2)
+            KeepKicked(connection, message ?? reason.ToString()); // a client that comes back to another node is told, not resumed
         else backplane.RemoveSession(connection.Id);
+        if (reason is not (DropReason.Expired or DropReason.Shutdown) && backplane.SharesSessions) backplane.AnnounceGone(connection.Id);
         if (reason is DropReason.Server or DropReason.Overflow) kicked.Add(connection.Id, message ?? reason.ToString());
         counters.AddDrop();
         CometLog.ConnectionRemoved(engine.Logger, connection.Id, reason);
@@ -138,6 +141,23 @@ internal sealed class ConnectionLifecycle(
     /// <summary>The reason a recently kicked connection was given, or null.</summary>
     internal string? KickedReason(string id) => kicked.ReasonFor(id);
 
+    /// <summary>A kicked session read from the backplane: this node tells the client too.</summary>
+    internal void RememberKicked(string id, string reason) => kicked.Add(id, reason);
+
+    private void KeepKicked(CometConnection connection, string reason)
+    {
+        var session = new SessionState(connection.Id, connection.Secret, connection.UserId, connection.Dialect, connection.StartSeq, null,
+            connection.StartSeq, connection.Style, Away: true, Holder: engine.NodeId, Kicked: reason);
+        try
+        {
+            backplane.SaveSession(session, KickedList.KeepFor);
+        }
+        catch (CometBackplaneUnavailableException)
+        {
+            // This node still tells the client; another node would invite it to connect again.
+        }
+    }
+
     /// <summary>
     /// A connection whose client is now served by another node (the session names another holder):
     /// this node lets its copy go without Comet4J's events, which the holder raises when the client really leaves.
@@ -148,6 +168,12 @@ internal sealed class ConnectionLifecycle(
         if (registry.Remove(connection)) admission.Release(connection.ClientIp);
         engine.Subscriptions.Unregister(connection, DropReason.Expired, quiet: true);
         if (connection.UserId is { } user) UserChanged(connection, user, null, quiet: true);
+    }
+
+    /// <summary>Another node ended this connection for good: this node's copy (from serving it earlier) goes quietly.</summary>
+    internal void Forget(string connectionId)
+    {
+        if (registry.Find(connectionId) is { } copy) RemoveHandedOver(copy);
     }
 
     /// <summary>Attaches a request to a connection and raises Revival if it was dying.</summary>
@@ -215,13 +241,35 @@ internal sealed class ConnectionLifecycle(
     }
 
     /// <summary>Moves a connection between users in the index and the channel counts; raises UserOffline / UserOnline.</summary>
+    /// <remarks>
+    /// On a backplane that keeps users cluster-wide, it says whether the user came online or went
+    /// offline in the cluster (so each event fires once, not once per node); <paramref name="quiet"/>
+    /// moves (hand-overs between nodes) only pass the entry on.
+    /// </remarks>
     internal void UserChanged(CometConnection connection, string? oldUser, string? newUser, bool quiet = false)
     {
         var (wentOffline, cameOnline) = users.Move(connection, oldUser, newUser);
+        if (backplane.TracksUsers && oldUser != newUser)
+        {
+            if (oldUser is not null) wentOffline = backplane.UserLeft(oldUser, connection.Id, handedOver: quiet);
+            if (newUser is not null && connection.State != ConnectionState.Dropped) cameOnline = backplane.UserJoined(newUser, connection.Id, handedOver: quiet);
+        }
         if (oldUser != newUser) engine.Subscriptions.MoveUser(connection, oldUser, newUser);
         if (quiet) return;
         if (wentOffline) engine.Bus.Fire(new UserOfflineEvent(engine, connection, oldUser!));
         if (cameOnline) engine.Bus.Fire(new UserOnlineEvent(engine, connection, newUser!));
+    }
+
+    /// <summary>
+    /// Users whose every connection was on a node that died (their entries expired): their offline
+    /// event, once in the cluster, raised here. Returns how many.
+    /// </summary>
+    internal int ExpireUsers()
+    {
+        if (!backplane.TracksUsers) return 0;
+        var gone = backplane.ExpireUsers();
+        foreach (var user in gone) engine.Bus.Fire(new UserOfflineEvent(engine, null, user));
+        return gone.Count;
     }
 
     /// <summary>Removes connections dying longer than ConnExpires (unless a before-remove listener keeps them). Returns how many.</summary>

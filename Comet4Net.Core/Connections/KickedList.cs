@@ -8,7 +8,7 @@ namespace Comet4Net.Connections;
 /// </summary>
 internal sealed class KickedList(TimeProvider time)
 {
-    private static readonly TimeSpan KeepFor = TimeSpan.FromMinutes(2);
+    internal static readonly TimeSpan KeepFor = TimeSpan.FromMinutes(2);
     private readonly ConcurrentDictionary<string, (string Reason, long Until)> _kicked = new(StringComparer.Ordinal);
 
     internal void Add(string connectionId, string reason) =>

@@ -35,6 +35,18 @@ internal sealed class LocalDelivery(CometOptions options, ConnectionRegistry reg
     /// <summary>Pulsed every half heartbeat interval by the scheduler.</summary>
     internal AsyncSignal HeartbeatSignal { get; } = new();
 
+    /// <summary>What to do when another node asks for a kick (set by the engine).</summary>
+    internal Action<string?, string?, string?>? OnKick { get; set; }
+
+    /// <inheritdoc />
+    public void Kick(string? connectionId, string? userId, string? reason) => OnKick?.Invoke(connectionId, userId, reason);
+
+    /// <summary>What to do when another node ended a connection for good (set by the engine).</summary>
+    internal Action<string>? OnForget { get; set; }
+
+    /// <inheritdoc />
+    public void Forget(string connectionId) => OnForget?.Invoke(connectionId);
+
     /// <inheritdoc />
     public void Receive(CometMessage message)
     {

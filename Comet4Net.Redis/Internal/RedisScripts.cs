@@ -48,4 +48,56 @@ internal static class RedisScripts
         if last then redis.call('PUBLISH', ARGV[4], last .. ' ' .. ARGV[5]) end
         return result
         """;
+
+    /// <summary>
+    /// A user's connection is held. KEYS: the users set (user → latest expiry), the user's set
+    /// (connection → expiry). ARGV: user, connection, until, now (ms). Returns 1 if the user had no
+    /// live connection in the cluster before (came online).
+    /// </summary>
+    internal const string UserJoin = """
+        redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
+        local before = redis.call('ZCARD', KEYS[2])
+        redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+        redis.call('ZADD', KEYS[1], 'GT', ARGV[3], ARGV[1])
+        if before == 0 then return 1 end
+        return 0
+        """;
+
+    /// <summary>
+    /// A user's connection left for good. KEYS: the users set, the user's set. ARGV: user, connection,
+    /// now (ms). Returns 1 if that was the user's last live connection (went offline), 0 otherwise, and
+    /// 0 if the connection was not there (its entry expired and was already reported).
+    /// </summary>
+    internal const string UserLeave = """
+        local removed = redis.call('ZREM', KEYS[2], ARGV[2])
+        if removed == 0 then return 0 end
+        redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[3])
+        if redis.call('ZCARD', KEYS[2]) > 0 then return 0 end
+        redis.call('DEL', KEYS[2])
+        redis.call('ZREM', KEYS[1], ARGV[1])
+        return 1
+        """;
+
+    /// <summary>
+    /// Users whose entries all expired (their nodes stopped refreshing them). KEYS: the users set.
+    /// ARGV: now (ms), the prefix of a user's set key, at most how many. Removes each such user and
+    /// returns them: whoever runs this first reports them, once.
+    /// </summary>
+    internal const string UserExpire = """
+        local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+        local gone = {}
+        for _, user in ipairs(due) do
+          local key = ARGV[2] .. user
+          redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[1])
+          local top = redis.call('ZREVRANGE', key, 0, 0, 'WITHSCORES')
+          if top[2] then
+            redis.call('ZADD', KEYS[1], top[2], user)
+          else
+            redis.call('DEL', key)
+            redis.call('ZREM', KEYS[1], user)
+            table.insert(gone, user)
+          end
+        end
+        return gone
+        """;
 }

@@ -98,9 +98,8 @@ internal sealed class CometAdmin(CometContext context, CometAdmin.Settings setti
         {
             if ((string?)body["cid"] is { } cid)
             {
-                var connection = Engine.GetConnection(cid);
-                if (connection is null) return Error(404, "unknown-cid", "No such connection.");
-                return Json(new { reached = Engine.SendTo(channel!, connection, data) ? 1 : 0 });
+                // Any node's connection (on Redis), or one away within the resume window: it gets the message when it comes back.
+                return Engine.SendTo(channel!, cid, data) ? Json(new { reached = 1 }) : Error(404, "unknown-cid", "No such connection.");
             }
             if ((string?)body["user"] is { } user) return Json(new { reached = Engine.SendToUser(user, channel!, data) });
             var seq = Engine.SendToAll(channel!, eventName, data);
@@ -120,9 +119,9 @@ internal sealed class CometAdmin(CometContext context, CometAdmin.Settings setti
         var reason = (string?)body["reason"];
         if ((string?)body["cid"] is { } cid)
         {
-            var connection = Engine.GetConnection(cid);
-            if (connection is null) return Error(404, "unknown-cid", "No such connection.");
-            return Json(new { kicked = Engine.Kick(connection, reason) ? 1 : 0 });
+            // Wherever it is held: on Redis the node that holds it ends it.
+            if (Engine.GetConnection(cid) is null && !Engine.ConnectionExists(cid)) return Error(404, "unknown-cid", "No such connection.");
+            return Json(new { kicked = Engine.KickConnection(cid, reason) ? 1 : 0 });
         }
         if ((string?)body["user"] is { } user) return Json(new { kicked = Engine.Kick(user, reason) });
         return Error(400, "bad-request", "Say whom to kick: \"cid\" or \"user\".");

@@ -425,4 +425,120 @@ public sealed class ClusterTests
         Assert.AreEqual(1, connects, "one connection for the application, however many nodes served it");
         Assert.AreEqual(0, drops);
     }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail("timed out waiting: " + what);
+            await Task.Delay(25);
+        }
+    }
+
+    private static async Task<V2Client> ConnectUserAsync(CometTestServer node, string user)
+    {
+        var http = node.NewClient();
+        using var response = await http.GetAsync($"/conn?cmd=conn&cv=2.0.0&ws=lpool&user={user}");
+        Assert.AreEqual(HttpStatusCode.OK, response.StatusCode);
+        var client = new V2Client(http);
+        client.Accept(V2Client.Lines(await response.Content.ReadAsStringAsync())[0]);
+        return client;
+    }
+
+    [TestMethod]
+    [Timeout(60000, CooperativeCancellation = true)]
+    public async Task A_user_comes_online_and_goes_offline_once_in_the_cluster_whichever_nodes_hold_the_connections()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        var online = new List<string>();
+        var offline = new List<string>();
+        var drops = 0;
+        foreach (var node in cluster.Nodes)
+        {
+            node.Engine.On<Events.DropEvent>(_ => Interlocked.Increment(ref drops));
+            node.Engine.On<Events.UserOnlineEvent>(e => { lock (online) online.Add(e.UserId); });
+            node.Engine.On<Events.UserOfflineEvent>(e => { lock (offline) offline.Add(e.UserId); });
+        }
+        var first = await ConnectUserAsync(cluster.Nodes[0], "ann");
+        var second = await ConnectUserAsync(cluster.Nodes[1], "ann");
+        var bob = await ConnectUserAsync(cluster.Nodes[2], "bob");
+        lock (online) CollectionAssert.AreEquivalent(new[] { "ann", "bob" }, online, "ann's second connection, on another node, is not a second online");
+        foreach (var node in cluster.Nodes)
+        {
+            CollectionAssert.AreEquivalent(new[] { "ann", "bob" }, node.Engine.Users.ToArray(), "every node lists the cluster's users");
+            Assert.AreEqual(2, node.Engine.UserCount);
+        }
+
+        using (var drop = await cluster.Nodes[2].NewClient().GetAsync($"/conn?cmd=drop&cid={first.Id}&cs={first.Secret}"))
+            Assert.IsTrue(drop.IsSuccessStatusCode);
+        await WaitUntilAsync(() => cluster.Nodes.All(n => n.Engine.GetConnection(first.Id) is null), TimeSpan.FromSeconds(10), "ann's first connection gone");
+        lock (offline) Assert.IsEmpty(offline, "ann still has a connection on node 1");
+        using (var drop = await cluster.Nodes[0].NewClient().GetAsync($"/conn?cmd=drop&cid={second.Id}&cs={second.Secret}"))
+            Assert.IsTrue(drop.IsSuccessStatusCode);
+        await WaitUntilAsync(() => { lock (offline) return offline.Count > 0; }, TimeSpan.FromSeconds(10), "ann offline");
+        await WaitUntilAsync(() => cluster.Nodes.All(n => n.Engine.GetConnection(second.Id) is null), TimeSpan.FromSeconds(10), "ann's copies gone");
+        lock (offline) CollectionAssert.AreEqual(new[] { "ann" }, offline, "offline once, when the last connection anywhere left");
+        foreach (var node in cluster.Nodes) CollectionAssert.AreEqual(new[] { "bob" }, node.Engine.Users.ToArray());
+        Assert.AreEqual(2, Volatile.Read(ref drops), "each dropped once: the node that served the drop took it over, the holder's copy went quietly");
+        GC.KeepAlive(bob);
+    }
+
+    [TestMethod]
+    [Timeout(60000, CooperativeCancellation = true)]
+    public async Task A_kick_on_one_node_ends_connections_held_by_others_and_the_client_is_told_so_on_any_node()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        var annOnOne = await ConnectUserAsync(cluster.Nodes[1], "ann");
+        var annOnTwo = await ConnectUserAsync(cluster.Nodes[2], "ann");
+        var bob = await ConnectUserAsync(cluster.Nodes[1], "bob");
+        var drops = 0;
+        foreach (var node in cluster.Nodes) node.Engine.On<Events.DropEvent>(_ => Interlocked.Increment(ref drops));
+
+        Assert.AreEqual(0, cluster.Nodes[0].Engine.Kick("ann", "closing time"), "node 0 holds none of ann's connections itself");
+        await WaitUntilAsync(() => cluster.Nodes[1].Engine.GetConnections("ann").Count == 0 && cluster.Nodes[2].Engine.GetConnections("ann").Count == 0,
+            TimeSpan.FromSeconds(10), "the nodes holding ann's connections kick them");
+        Assert.IsNotNull(cluster.Nodes[1].Engine.GetConnection(bob.Id), "bob stays");
+
+        Assert.IsTrue(cluster.Nodes[0].Engine.KickConnection(bob.Id, "bye bob"));
+        await WaitUntilAsync(() => cluster.Nodes[1].Engine.GetConnection(bob.Id) is null, TimeSpan.FromSeconds(10), "node 1 kicks bob");
+        Assert.IsFalse(cluster.Nodes[0].Engine.KickConnection(bob.Id), "no node holds bob now");
+        Assert.AreEqual(3, Volatile.Read(ref drops), "each connection dropped once");
+
+        // A kicked client that comes back to a node that did not kick it is told so (410), not resumed.
+        foreach (var (client, reason) in new[] { (annOnOne, "closing time"), (annOnTwo, "closing time"), (bob, "bye bob") })
+        {
+            using var back = await cluster.Nodes[0].NewClient().GetAsync($"/conn?cmd=revival&cid={client.Id}&cs={client.Secret}&ack={client.LastSeq}&ws=lpool");
+            Assert.AreEqual(HttpStatusCode.Gone, back.StatusCode);
+            StringAssert.Contains(await back.Content.ReadAsStringAsync(), reason);
+        }
+        Assert.AreEqual(3, Volatile.Read(ref drops), "coming back resumed nothing");
+    }
+
+    [TestMethod]
+    [Timeout(90000, CooperativeCancellation = true)]
+    public async Task The_users_of_a_node_that_dies_go_offline_once_when_their_entries_expire()
+    {
+        await using var cluster = await Cluster.StartAsync(nodes: 2);
+        var offline = new List<(string User, bool HasConnection)>();
+        foreach (var node in cluster.Nodes) node.Engine.On<Events.UserOfflineEvent>(e => { lock (offline) offline.Add((e.UserId, e.Connection is not null)); });
+        await using var victim = await NodeProcess.StartChatAsync(new Dictionary<string, string>
+        {
+            ["Comet__Redis"] = _redis.Configuration,
+            ["Comet__RedisPrefix"] = cluster.Prefix,
+        }, TimeSpan.FromSeconds(30));
+        using var http = new HttpClient { BaseAddress = new Uri(victim.BaseUrl), Timeout = TimeSpan.FromSeconds(30) };
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/conn?cmd=conn&cv=2.0.0&ws=lpool");
+        request.Headers.Add("Cookie", "userName=zoe");
+        using (var response = await http.SendAsync(request)) Assert.AreEqual(HttpStatusCode.OK, response.StatusCode);
+        CollectionAssert.Contains(cluster.Nodes[0].Engine.Users.ToArray(), "zoe", "a user of the chat node is online for the cluster");
+
+        victim.Kill(); // no shutdown: nobody says zoe left
+        await WaitUntilAsync(() => { lock (offline) return offline.Count > 0; }, TimeSpan.FromSeconds(45), "zoe offline after her entries expired");
+        await WaitUntilAsync(() => !cluster.Nodes.Any(n => n.Engine.Users.Contains("zoe")), TimeSpan.FromSeconds(5), "zoe no longer listed");
+        // Both nodes sweep every tick; only one reports her.
+        var settle = DateTime.UtcNow.AddSeconds(2);
+        while (DateTime.UtcNow < settle) await Task.Delay(100);
+        lock (offline) CollectionAssert.AreEqual(new[] { ("zoe", false) }, offline);
+    }
 }

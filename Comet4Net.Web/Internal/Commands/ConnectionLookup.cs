@@ -30,7 +30,7 @@ internal sealed class ConnectionLookup(CometContext context)
         {
             case CometOutcome.Ok:
                 return connection;
-            case CometOutcome.UnknownSession when r.Secret is not null && r.Command != CometProtocol.CmdDrop:
+            case CometOutcome.UnknownSession when r.Secret is not null: // a drop of a session another node holds takes it over first (an away one was forgotten already)
                 return await ResumeAsync(r);
             case CometOutcome.NotOwner:
                 await CometResponses.OutcomeAsync(http, outcome, r.Secret is not null || r.AsksV2
