@@ -103,6 +103,27 @@ public sealed partial class CometEngine
             || Backplane.SharesSessions && Lifecycle.TryFindSession(id, out var session) && session is { Away: false });
 
     /// <summary>
+    /// What is known of a connection across the cluster: its user, channels, work style, the node that
+    /// serves it (<see cref="SessionState.Holder"/>) and whether it is away (dropped, resumable). From
+    /// this node's connection while it serves it, else, on a backplane shared by several nodes, from its
+    /// session. Null if no node knows it. The secret is never included.
+    /// </summary>
+    /// <exception cref="Backplane.CometBackplaneUnavailableException">The backplane's store does not answer now.</exception>
+    public SessionState? GetSession(string connectionId)
+    {
+        ArgumentNullException.ThrowIfNull(connectionId);
+        var local = GetConnection(connectionId);
+        if (local is not null && (local.State == ConnectionState.Alive || !Backplane.SharesSessions))
+        {
+            return new SessionState(local.Id, "", local.UserId, local.Dialect, local.StartSeq,
+                local.Subscriptions is { } mine ? new Dictionary<string, long>(mine, StringComparer.Ordinal) : null,
+                local.StartSeq, local.Style, Away: false, Holder: NodeId);
+        }
+        if (!ConnectionIds.IsValid(connectionId)) return null;
+        return Backplane.FindSession(connectionId) is { Kicked: null } session ? session with { Secret = "" } : null;
+    }
+
+    /// <summary>
     /// Ends a connection from the server side. Before-drop listeners may veto (returns false);
     /// otherwise the drop and removed events fire and its request, if any, ends.
     /// </summary>

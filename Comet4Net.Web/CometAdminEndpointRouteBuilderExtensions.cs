@@ -10,7 +10,7 @@ namespace Microsoft.AspNetCore.Builder;
 public static class CometAdminEndpointRouteBuilderExtensions
 {
     /// <summary>
-    /// Maps the admin API under <paramref name="prefix"/>: <c>GET info</c>, <c>GET channels/{name}</c>,
+    /// Maps the admin API under <paramref name="prefix"/>: <c>GET info</c>, <c>GET channels/{name}</c>, <c>GET connections/{cid}</c>,
     /// <c>POST push</c>, <c>POST kick</c>, <c>POST clear/{channel}</c>, <c>GET presence</c> (an SSE stream of
     /// presence events). Requests must carry <paramref name="key"/> in the <c>X-Comet-Admin-Key</c>
     /// header (or <c>Authorization: Bearer</c>). To protect it with an authorization policy instead,
@@ -27,6 +27,7 @@ public static class CometAdminEndpointRouteBuilderExtensions
         // Delegates, not RequestDelegates: so that the key filter runs and returned results are written.
         group.MapGet("info", (Delegate)admin.Info);
         group.MapGet("channels/{name}", (Delegate)admin.Channel);
+        group.MapGet("connections/{cid}", (Delegate)admin.Connection);
         group.MapPost("push", (Delegate)admin.PushAsync).DisableAntiforgery();
         group.MapPost("kick", (Delegate)admin.KickAsync).DisableAntiforgery();
         group.MapPost("clear/{channel}", (Delegate)admin.Clear).DisableAntiforgery();

@@ -73,6 +73,31 @@ internal sealed class CometAdmin(CometContext context, CometAdmin.Settings setti
         };
     }
 
+    /// <summary>One connection, wherever it is held (on Redis, from its session): user, channels, work style, node, away.</summary>
+    internal IResult Connection(string cid)
+    {
+        Backplane.SessionState? session;
+        try
+        {
+            session = Engine.GetSession(cid);
+        }
+        catch (Backplane.CometBackplaneUnavailableException e)
+        {
+            return Error(503, "unavailable", e.Message);
+        }
+        if (session is null) return Error(404, "unknown-cid", "No node holds this connection and no session of it is kept.");
+        return Json(new
+        {
+            cid = session.Id,
+            user = session.UserId,
+            channels = session.Subscriptions?.Keys.ToArray(), // null: every channel
+            workStyle = WorkStyles.Name(session.Style),
+            node = session.Holder,
+            thisNode = session.Holder == Engine.NodeId,
+            away = session.Away,
+        });
+    }
+
     internal IResult Channel(string name) =>
         CometContext.IsValidChannelName(name) ? Json(ChannelInfo(name)) : Error(400, "bad-request", "Not a channel name.");
 

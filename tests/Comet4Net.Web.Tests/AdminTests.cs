@@ -112,4 +112,29 @@ public sealed class AdminTests
         CollectionAssert.IsSubsetOf(new[] { "online", "connect", "drop", "offline" }, events.Select(e => e.Name).ToArray());
         Assert.Contains("\"bob\"", events.First(e => e.Name == "online").Data);
     }
+
+    [TestMethod]
+    [Timeout(30000, CooperativeCancellation = true)]
+    public async Task One_connection_is_described_without_its_secret_and_an_unknown_one_is_404()
+    {
+        await using var server = await StartAsync();
+        var client = new V2Client(server.Client);
+        using (var conn = await server.Client.GetAsync("/conn?cmd=conn&cv=2.0.0&ws=stream&user=ann&sub=room"))
+            client.Accept(V2Client.Lines(await conn.Content.ReadAsStringAsync())[0]);
+        using var response = await server.Client.SendAsync(Admin(HttpMethod.Get, "connections/" + client.Id));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.AreEqual(HttpStatusCode.OK, response.StatusCode, text);
+        var info = JObject.Parse(text);
+        Assert.AreEqual(client.Id, (string?)info["cid"]);
+        Assert.AreEqual("ann", (string?)info["user"]);
+        Assert.AreEqual("stream", (string?)info["workStyle"]);
+        CollectionAssert.AreEqual(new[] { "room" }, info["channels"]!.Select(t => (string)t!).ToArray());
+        Assert.IsTrue((bool)info["thisNode"]!);
+        Assert.IsFalse(text.Contains(client.Secret, StringComparison.Ordinal), "the secret is never shown");
+
+        using var unknown = await server.Client.SendAsync(Admin(HttpMethod.Get, "connections/AAAAAAAAAAAAAAAAAAAAAA"));
+        Assert.AreEqual(HttpStatusCode.NotFound, unknown.StatusCode);
+        using var anonymous = await server.Client.GetAsync("/admin/connections/" + client.Id);
+        Assert.AreEqual(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+    }
 }

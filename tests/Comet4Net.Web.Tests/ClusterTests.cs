@@ -1,5 +1,6 @@
 using System.Net;
 using Comet4Net.Tests.Shared;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Newtonsoft.Json.Linq;
 
@@ -14,6 +15,7 @@ namespace Comet4Net.Web.Tests;
 public sealed class ClusterTests
 {
     private static RedisServer _redis = null!;
+    private const string AdminKey = "cluster-admin-key-0123";
 
     [ClassInitialize]
     public static async Task StartRedisAsync(TestContext _) => _redis = await RedisServer.StartAsync();
@@ -42,6 +44,7 @@ public sealed class ClusterTests
                         c.RegisterChannel("talker"); // the chat sample's channel, for a cluster with the sample as one of its nodes
                         c.Engine.On<Events.BeforeConnectEvent>(e => { e.Connection!.UserId ??= e.Request.Query("user"); });
                     },
+                    map: app => app.MapCometAdmin("/admin", AdminKey),
                     services: s => s.AddRedis(redis.Configuration + redisOptions, o => o.Prefix = prefix)));
             }
             cluster.Proxy = await ChaosProxy.StartAsync(new Uri(cluster.Nodes[0].BaseUrl));
@@ -540,5 +543,53 @@ public sealed class ClusterTests
         var settle = DateTime.UtcNow.AddSeconds(2);
         while (DateTime.UtcNow < settle) await Task.Delay(100);
         lock (offline) CollectionAssert.AreEqual(new[] { ("zoe", false) }, offline);
+    }
+
+    private static async Task<(HttpStatusCode Status, JObject Body)> AdminAsync(CometTestServer node, HttpMethod method, string path, object? body = null)
+    {
+        using var request = new HttpRequestMessage(method, "/admin/" + path);
+        request.Headers.Add("X-Comet-Admin-Key", AdminKey);
+        if (body is not null) request.Content = new StringContent(JObject.FromObject(body).ToString(), System.Text.Encoding.UTF8, "application/json");
+        using var response = await node.Client.SendAsync(request);
+        return (response.StatusCode, JObject.Parse(await response.Content.ReadAsStringAsync()));
+    }
+
+    [TestMethod]
+    [Timeout(60000, CooperativeCancellation = true)]
+    public async Task The_admin_api_of_any_node_sees_pushes_to_and_kicks_a_connection_another_node_holds()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        var holder = cluster.Nodes[1];
+        var http = holder.NewClient();
+        using (var conn = await http.GetAsync("/conn?cmd=conn&cv=2.0.0&ws=lpool&user=ann&sub=room"))
+        {
+            var client = new V2Client(http);
+            client.Accept(V2Client.Lines(await conn.Content.ReadAsStringAsync())[0]);
+
+            var (status, info) = await AdminAsync(cluster.Nodes[0], HttpMethod.Get, "connections/" + client.Id);
+            Assert.AreEqual(HttpStatusCode.OK, status, info.ToString());
+            Assert.AreEqual("ann", (string?)info["user"]);
+            CollectionAssert.AreEqual(new[] { "room" }, info["channels"]!.Select(t => (string)t!).ToArray());
+            Assert.AreEqual(holder.Engine.NodeId, (string?)info["node"]);
+            Assert.IsFalse((bool)info["thisNode"]!);
+            Assert.IsFalse((bool)info["away"]!);
+            Assert.IsNull(info["cs"], "the secret is never shown");
+            Assert.IsFalse(info.ToString().Contains(client.Secret, StringComparison.Ordinal));
+
+            (status, var pushed) = await AdminAsync(cluster.Nodes[2], HttpMethod.Post, "push", new { channel = "room", cid = client.Id, data = 5 });
+            Assert.AreEqual(HttpStatusCode.OK, status, pushed.ToString());
+            var (_, frames) = await client.PollAsync();
+            CollectionAssert.AreEqual(new[] { 5 }, frames.Where(f => (string?)f["channel"] == "room").Select(f => (int)f["data"]!).ToArray());
+
+            (status, var kicked) = await AdminAsync(cluster.Nodes[0], HttpMethod.Post, "kick", new { cid = client.Id, reason = "admin says so" });
+            Assert.AreEqual(HttpStatusCode.OK, status, kicked.ToString());
+            Assert.AreEqual(1, (int)kicked["kicked"]!);
+            await WaitUntilAsync(() => holder.Engine.GetConnection(client.Id) is null, TimeSpan.FromSeconds(10), "the holder kicks it");
+            (status, _) = await AdminAsync(cluster.Nodes[2], HttpMethod.Get, "connections/" + client.Id);
+            Assert.AreEqual(HttpStatusCode.NotFound, status, "a kicked connection is not listed");
+        }
+        var (unknown, body) = await AdminAsync(cluster.Nodes[0], HttpMethod.Get, "connections/not-a-connection-id");
+        Assert.AreEqual(HttpStatusCode.NotFound, unknown);
+        Assert.AreEqual("unknown-cid", (string?)body["error"]);
     }
 }
