@@ -168,7 +168,24 @@ public sealed partial class CometEngine
     internal long DeadlineAfter(int milliseconds) => Timestamp + milliseconds * Time.TimestampFrequency / 1000;
 
     /// <summary>Discards kept messages older than CacheExpires. Called by the scheduler.</summary>
-    internal int TrimCache() => Delivery.TrimOlderThan(NowMs - Options.CacheExpires);
+    internal int TrimCache()
+    {
+        var now = NowMs;
+        var removed = Delivery.TrimOlderThan(now - Options.CacheExpires);
+        // The shared log lets go of what is older than CacheExpires: every message numbered at or below
+        // what this node had received CacheExpires ago (a node that started later trims nothing before then).
+        _received.Enqueue((now, Delivery.Log.LastSeq));
+        long? past = null;
+        while (_received.TryPeek(out var sample) && sample.At <= now - Options.CacheExpires)
+        {
+            past = sample.Seq;
+            _received.Dequeue();
+        }
+        if (past is { } seq) Backplane.TrimBefore(seq + 1);
+        return removed;
+    }
+
+    private readonly Queue<(long At, long Seq)> _received = new(); // the scheduler's: (time, last number received) at each trim
 
     /// <summary>Ends every connection (the host is stopping).</summary>
     internal void Shutdown() => Lifecycle.Shutdown();

@@ -131,6 +131,23 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
         return ((string)result[0]!, seqs);
     }
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// The stream is trimmed by age (CacheExpires, like the nodes' logs) as well as by count
+    /// (MaxStreamLength): entries below <paramref name="seq"/> go (XTRIM MINID, once per trim tick).
+    /// </remarks>
+    public void TrimBefore(long seq)
+    {
+        if (seq <= 0 || seq == long.MaxValue || seq <= Interlocked.Read(ref _trimmedBelow)) return;
+        Try(() =>
+        {
+            _db.Execute("XTRIM", [_logKey, "MINID", seq.ToString(System.Globalization.CultureInfo.InvariantCulture)], CommandFlags.FireAndForget);
+            Interlocked.Exchange(ref _trimmedBelow, seq);
+        }, "trim the stream");
+    }
+
+    private long _trimmedBelow;
+
     /// <summary>Messages sent on this node while Redis was unreachable, waiting to go out in order.</summary>
     public int WaitingMessages => _tail.Waiting;
 

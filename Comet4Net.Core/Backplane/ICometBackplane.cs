@@ -84,6 +84,13 @@ public interface ICometBackplane
     /// </summary>
     int ExpireSessions();
 
+    /// <summary>
+    /// Every message numbered below <paramref name="seq"/> is older than CacheExpires (past every
+    /// client's resume window): a shared log may let them go. Called by the scheduler after each trim of
+    /// the node's own log. The default keeps nothing to trim.
+    /// </summary>
+    void TrimBefore(long seq) { }
+
     /// <summary>Records that a connection receives a channel (<see cref="Channels.ChannelCounts.EveryChannel"/>: every channel it is allowed).</summary>
     void Join(string channel, string connectionId, string? userId);
 

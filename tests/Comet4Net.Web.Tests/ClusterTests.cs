@@ -592,4 +592,25 @@ public sealed class ClusterTests
         Assert.AreEqual(HttpStatusCode.NotFound, unknown);
         Assert.AreEqual("unknown-cid", (string?)body["error"]);
     }
+
+    [TestMethod]
+    [Timeout(60000, CooperativeCancellation = true)]
+    public async Task The_shared_log_in_Redis_lets_go_of_messages_older_than_CacheExpires()
+    {
+        await using var cluster = await Cluster.StartAsync(nodes: 2, configure: o => { o.CacheExpires = 1000; o.CacheFrequency = 100; });
+        using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(_redis.Configuration);
+        var db = redis.GetDatabase();
+        var log = cluster.Prefix + "log";
+        var client = new V2Client(cluster.Nodes[1].NewClient());
+        await client.ConnectAsync("lpool");
+        for (var i = 0; i < 50; i++) cluster.Nodes[0].Engine.SendToAll("news", i);
+        Assert.IsGreaterThanOrEqualTo(50, await db.StreamLengthAsync(log), "the stream holds what was sent");
+        await WaitUntilAsync(() => db.StreamLength(log) == 0, TimeSpan.FromSeconds(15), "the stream trimmed by age");
+
+        // It goes on: new messages are appended and delivered.
+        cluster.Nodes[0].Engine.SendToAll("news", 50);
+        Assert.AreEqual(1, await db.StreamLengthAsync(log));
+        var (_, frames) = await client.PollAsync();
+        CollectionAssert.Contains(Numbers(frames), 50);
+    }
 }
