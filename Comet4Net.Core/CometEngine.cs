@@ -285,6 +285,23 @@ public sealed partial class CometEngine
         return (count.Connections, count.Users);
     }
 
+    /// <summary>
+    /// The connections that receive a channel now, each with its user: on every node on a backplane
+    /// shared by several (what presence lists), else this node's. Counted as <see cref="GetChannelCounts"/> counts.
+    /// </summary>
+    public IReadOnlyList<ChannelMember> GetChannelMembers(string channel)
+    {
+        CheckChannel(channel);
+        if (Backplane.Members(channel, includeEveryChannel: true) is { } cluster) return cluster;
+        var members = new List<ChannelMember>();
+        foreach (var c in _registry.Enumerate())
+        {
+            if (c.State == ConnectionState.Dropped) continue;
+            if (c.Subscriptions is { } named ? named.ContainsKey(channel) : true) members.Add(new ChannelMember(c.Id, c.UserId));
+        }
+        return members;
+    }
+
     /// <summary>The last messages kept as a channel's history (oldest first), at most <paramref name="max"/>.</summary>
     public IReadOnlyList<CometMessage> GetHistory(string channel, int max = int.MaxValue) => History.Get(channel, max);
 

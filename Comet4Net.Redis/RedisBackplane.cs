@@ -277,6 +277,26 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
     }
 
     /// <inheritdoc />
+    public IReadOnlyList<ChannelMember>? Members(string channel, bool includeEveryChannel)
+    {
+        var members = new Dictionary<string, ChannelMember>(StringComparer.Ordinal);
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        foreach (var key in includeEveryChannel ? [channel, Channels.ChannelCounts.EveryChannel] : new[] { channel })
+        {
+            Try(() =>
+            {
+                foreach (var entry in _db.SortedSetRangeByScore(ChannelKey(key), now, double.PositiveInfinity))
+                {
+                    var parts = ((string)entry!).Split('\u001f');
+                    var user = parts.Length > 2 && parts[2].Length > 0 ? parts[2] : null;
+                    members[parts[0]] = new ChannelMember(parts[0], user);
+                }
+            }, "list a channel");
+        }
+        return members.Values.ToArray();
+    }
+
+    /// <inheritdoc />
     public ChannelCount Count(string channel, bool includeEveryChannel)
     {
         var connections = new HashSet<string>(StringComparer.Ordinal);

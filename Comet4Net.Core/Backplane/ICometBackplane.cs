@@ -85,6 +85,12 @@ public interface ICometBackplane
     int ExpireSessions();
 
     /// <summary>
+    /// The connections, with their users, that receive a channel across the cluster (as <see cref="Count"/>
+    /// counts them), or null when the node's own connections are the whole answer (the default: one node).
+    /// </summary>
+    IReadOnlyList<ChannelMember>? Members(string channel, bool includeEveryChannel) => null;
+
+    /// <summary>
     /// Every message numbered below <paramref name="seq"/> is older than CacheExpires (past every
     /// client's resume window): a shared log may let them go. Called by the scheduler after each trim of
     /// the node's own log. The default keeps nothing to trim.
@@ -163,3 +169,6 @@ public interface IBackplaneReceiver
 
 /// <summary>How many connections, and distinct users among them, receive a channel.</summary>
 public readonly record struct ChannelCount(int Connections, int Users);
+
+/// <summary>A connection that receives a channel, and its user (null if none).</summary>
+public readonly record struct ChannelMember(string ConnectionId, string? UserId);

@@ -15,7 +15,10 @@ public static class Talker
     public static string Now() => DateTime.Now.ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture);
 }
 
-/// <summary>Who is online: connection id → user name (the demo's AppStore).</summary>
+/// <summary>
+/// Names given on this node: connection id → user name (the demo's AppStore). On several nodes a
+/// connection's name is also its user id, which every node knows (the online list comes from the engine).
+/// </summary>
 public sealed class AppStore
 {
     private readonly ConcurrentDictionary<string, string> _names = new(StringComparer.Ordinal);
@@ -66,7 +69,7 @@ public sealed class TypingListener(AppStore store) : BeforePublishListener
             e.Refuse("Only typing notices may be published here.");
             return false;
         }
-        e.Data = new Newtonsoft.Json.Linq.JObject { ["id"] = e.Connection!.Id, ["name"] = store.Get(e.Connection.Id) };
+        e.Data = new Newtonsoft.Json.Linq.JObject { ["id"] = e.Connection!.Id, ["name"] = store.Get(e.Connection.Id) ?? e.Connection.UserId };
         return true;
     }
 }
@@ -90,7 +93,7 @@ public sealed class LeftListener(AppStore store) : DropListener
     public override bool HandleEvent(DropEvent e)
     {
         var id = e.Connection!.Id;
-        var name = store.Get(id);
+        var name = store.Get(id) ?? e.Connection.UserId; // the node that drops it may not be the one it connected to
         store.Remove(id);
         if (e.Reason != DropReason.Shutdown)
             e.Engine.SendToAll(Talker.Channel, new { type = "down", id, name, transtime = Talker.Now() });

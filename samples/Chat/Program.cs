@@ -100,7 +100,9 @@ namespace Comet4Net.Samples.Chat
                     return Results.Json(new { reached });
                 }
                 case "list":
-                    return Results.Json(store.All().Select(p => new { id = p.Key, name = p.Value }));
+                    // Who is on the talker channel: on several nodes, every node's connections (their names are their users).
+                    return Results.Json(engine.GetChannelMembers(Talker.Channel)
+                        .Select(m => new { id = m.ConnectionId, name = store.Get(m.ConnectionId) ?? m.UserId ?? "" }));
                 default:
                     return Results.Json(new { error = "bad-cmd", message = "cmd must be talk, rename, msg or list." }, statusCode: 400);
             }
