@@ -84,4 +84,24 @@ public sealed class ChannelTests
         CollectionAssert.AreEqual(new[] { "join", "join", "leave" }, events);
         Assert.AreEqual((1, 0), engine.GetChannelCounts("room"));
     }
+
+    [TestMethod]
+    public void Channel_members_are_the_connections_that_receive_it_with_their_users()
+    {
+        var engine = Context().Engine;
+        var everything = TestSupport.Connect(engine); // named no channel: receives every channel
+        everything.UserId = "ann";
+        var room = TestSupport.Connect(engine, ip: "10.0.0.2");
+        Assert.IsNotNull(engine.Subscribe(room, "room"));
+        room.UserId = "bob";
+        var news = TestSupport.Connect(engine, ip: "10.0.0.3");
+        Assert.IsNotNull(engine.Subscribe(news, "news"));
+
+        var members = engine.GetChannelMembers("room").OrderBy(m => m.UserId).ToArray();
+        CollectionAssert.AreEqual(new[] { new Backplane.ChannelMember(everything.Id, "ann"), new Backplane.ChannelMember(room.Id, "bob") }, members);
+        Assert.AreEqual(members.Length, engine.GetChannelCounts("room").Connections, "members are what the count counts");
+        Assert.IsTrue(engine.Drop(room));
+        CollectionAssert.AreEqual(new[] { everything.Id }, engine.GetChannelMembers("room").Select(m => m.ConnectionId).ToArray());
+        Assert.ThrowsExactly<ArgumentException>(() => engine.GetChannelMembers("bad name!"));
+    }
 }

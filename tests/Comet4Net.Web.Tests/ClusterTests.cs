@@ -471,6 +471,8 @@ public sealed class ClusterTests
         {
             CollectionAssert.AreEquivalent(new[] { "ann", "bob" }, node.Engine.Users.ToArray(), "every node lists the cluster's users");
             Assert.AreEqual(2, node.Engine.UserCount);
+            CollectionAssert.AreEquivalent(new[] { (first.Id, "ann"), (second.Id, "ann"), (bob.Id, "bob") },
+                node.Engine.GetChannelMembers("room").Select(m => (m.ConnectionId, m.UserId)).ToArray(), "every node lists the cluster's members of a channel");
         }
 
         using (var drop = await cluster.Nodes[2].NewClient().GetAsync($"/conn?cmd=drop&cid={first.Id}&cs={first.Secret}"))
