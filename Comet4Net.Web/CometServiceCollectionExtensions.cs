@@ -39,6 +39,7 @@ public static class CometServiceCollectionExtensions
         services.TryAddSingleton<CometDispatcher>();
         services.TryAddEnumerable(ServiceDescriptor.Transient<IStartupFilter, CometWebSocketsStartupFilter>());
         services.TryAddSingleton<ClientScriptMarker>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>, CometKestrelLimits>());
         services.AddHostedService<CometHostedService>();
         return services;
     }

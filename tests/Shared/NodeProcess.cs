@@ -21,24 +21,32 @@ internal sealed partial class NodeProcess : IAsyncDisposable
 
     internal string BaseUrl { get; }
 
+    internal bool HasExited => _process.HasExited;
+
     /// <summary>What the process wrote (stdout and stderr, as lines) so far: its warnings, when a test fails.</summary>
     internal string Output
     {
         get { lock (_output) return _output.ToString(); }
     }
 
-    internal static async Task<NodeProcess> StartChatAsync(IDictionary<string, string> settings, TimeSpan timeout)
+    /// <param name="fileLimit">If given, the process runs under <c>ulimit -n</c> of this many open files.</param>
+    internal static async Task<NodeProcess> StartChatAsync(IDictionary<string, string> settings, TimeSpan timeout, int? fileLimit = null)
     {
         var root = TestPaths.RepositoryRoot();
         var dll = Path.Combine(root, "samples", "Chat", "bin", TestPaths.BuildConfiguration, "net10.0", "Chat.dll");
         if (!File.Exists(dll)) throw new InvalidOperationException(dll + " is missing: build the test project first (it references samples/Chat).");
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(fileLimit is null ? "dotnet" : "/bin/bash")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = Path.Combine(root, "samples", "Chat"),
         };
+        if (fileLimit is { } files)
+        {
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add($"ulimit -n {files} && exec dotnet \"$0\"");
+        }
         start.ArgumentList.Add(dll);
         start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
