@@ -17,13 +17,28 @@ internal sealed class PendingQueue
     /// <summary>Highest sequence number dropped without being delivered.</summary>
     internal long DroppedThroughSeq { get { lock (_items) return _droppedThroughSeq; } }
 
-    /// <summary>Adds a message; returns how many old ones the limits pushed out.</summary>
+    /// <summary>
+    /// Adds a message in sequence order (readers take the queue in order); a message already queued is
+    /// not added twice. Returns how many old ones the limits pushed out.
+    /// </summary>
+    /// <remarks>
+    /// Messages usually come in order and go at the end. Not always: a connection resumed on this node
+    /// is refilled from the node's log of private messages while newer ones may already be filed for it
+    /// by the log's receiver, so a refilled message can come after a newer one, or twice.
+    /// </remarks>
     internal int Add(CometMessage message, int maxCount, long maxBytes)
     {
         var dropped = 0;
         lock (_items)
         {
-            _items.Add(message);
+            var at = _items.Count;
+            if (at > 0 && _items[at - 1].Seq >= message.Seq)
+            {
+                at = _items.BinarySearch(message, BySeq.Instance);
+                if (at >= 0) return 0; // already queued
+                at = ~at;
+            }
+            _items.Insert(at, message);
             _bytes += message.Size;
             while (_items.Count > 0 && (_items.Count > maxCount || _bytes > maxBytes))
             {
@@ -32,6 +47,13 @@ internal sealed class PendingQueue
             }
         }
         return dropped;
+    }
+
+    private sealed class BySeq : IComparer<CometMessage>
+    {
+        internal static readonly BySeq Instance = new();
+
+        public int Compare(CometMessage? x, CometMessage? y) => x!.Seq.CompareTo(y!.Seq);
     }
 
     private void DropFirst()
