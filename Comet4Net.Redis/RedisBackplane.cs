@@ -393,12 +393,20 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
             return; // not ours: another writer on the channel
         }
         if (message is null || message.Node == _node || _receiver is not { } receiver) return;
-        // Off the Redis reader: kicks run the application's drop listeners.
+        if (message.Gone ? message.Cid is null : message.Cid is null && message.User is null) return;
+        // Off the Redis reader: kicks run the application's drop listeners (whose failures are logged here, not thrown on the pool).
         ThreadPool.UnsafeQueueUserWorkItem(static s =>
         {
-            if (s.Message.Gone) s.Receiver.Forget(s.Message.Cid!);
-            else s.Receiver.Kick(s.Message.Cid, s.Message.User, s.Message.Reason);
-        }, (Receiver: receiver, Message: message), preferLocal: false);
+            try
+            {
+                if (s.Message.Gone) s.Receiver.Forget(s.Message.Cid!);
+                else s.Receiver.Kick(s.Message.Cid, s.Message.User, s.Message.Reason);
+            }
+            catch (Exception e)
+            {
+                LogControlFailed(s.Logger, e);
+            }
+        }, (Receiver: receiver, Message: message, Logger: _logger), preferLocal: false);
     }
 
     private void Try(Action action, string what)
@@ -412,6 +420,9 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
             LogRedisFailed(_logger, what, e);
         }
     }
+
+    [LoggerMessage(EventId = 304, Level = LogLevel.Error, Message = "Comet4Net could not carry out another node's kick or drop on this node")]
+    private static partial void LogControlFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "Comet4Net could not {What} in Redis; it goes on with what this node holds")]
     private static partial void LogRedisFailed(ILogger logger, string what, Exception exception);

@@ -518,6 +518,17 @@ public sealed class ClusterTests
             StringAssert.Contains(await back.Content.ReadAsStringAsync(), reason);
         }
         Assert.AreEqual(3, Volatile.Read(ref drops), "coming back resumed nothing");
+
+        // Whatever else is written on the control channel is ignored: no node fails on it.
+        using (var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(_redis.Configuration))
+        {
+            var control = StackExchange.Redis.RedisChannel.Literal(cluster.Prefix + "control");
+            foreach (var junk in new[] { "{{{", "null", "{\"Node\":\"x\",\"Gone\":true}", "{\"Node\":\"x\"}", "[1,2]" })
+                await redis.GetSubscriber().PublishAsync(control, junk);
+        }
+        var after = await ConnectUserAsync(cluster.Nodes[2], "carl");
+        Assert.IsTrue(cluster.Nodes[0].Engine.KickConnection(after.Id, "still works"));
+        await WaitUntilAsync(() => cluster.Nodes[2].Engine.GetConnection(after.Id) is null, TimeSpan.FromSeconds(10), "kicks still reach the holder");
     }
 
     [TestMethod]
