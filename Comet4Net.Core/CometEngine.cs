@@ -115,9 +115,7 @@ public sealed partial class CometEngine
         var local = GetConnection(connectionId);
         if (local is not null && (local.State == ConnectionState.Alive || !Backplane.SharesSessions))
         {
-            return new SessionState(local.Id, "", local.UserId, local.Dialect, local.StartSeq,
-                local.Subscriptions is { } mine ? new Dictionary<string, long>(mine, StringComparer.Ordinal) : null,
-                local.StartSeq, local.Style, Away: false, Holder: NodeId);
+            return Lifecycle.Describe(local, away: false) with { Secret = "" };
         }
         if (!ConnectionIds.IsValid(connectionId)) return null;
         return Backplane.FindSession(connectionId) is { Kicked: null } session ? session with { Secret = "" } : null;

@@ -257,7 +257,7 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
 
     private string Member(string connectionId, string? userId) => connectionId + "\u001f" + _node + "\u001f" + userId;
 
-    private double PresenceUntil() => _time.GetUtcNow().ToUnixTimeMilliseconds() + _options.PresenceTtl.TotalMilliseconds;
+    private double PresenceUntil() => NowMs + _options.PresenceTtl.TotalMilliseconds;
 
     /// <inheritdoc />
     public void Join(string channel, string connectionId, string? userId)
@@ -280,19 +280,7 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
     public IReadOnlyList<ChannelMember>? Members(string channel, bool includeEveryChannel)
     {
         var members = new Dictionary<string, ChannelMember>(StringComparer.Ordinal);
-        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        foreach (var key in includeEveryChannel ? [channel, Channels.ChannelCounts.EveryChannel] : new[] { channel })
-        {
-            Try(() =>
-            {
-                foreach (var entry in _db.SortedSetRangeByScore(ChannelKey(key), now, double.PositiveInfinity))
-                {
-                    var parts = ((string)entry!).Split('\u001f');
-                    var user = parts.Length > 2 && parts[2].Length > 0 ? parts[2] : null;
-                    members[parts[0]] = new ChannelMember(parts[0], user);
-                }
-            }, "list a channel");
-        }
+        foreach (var (connection, user) in Entries(channel, includeEveryChannel, "list a channel")) members[connection] = new ChannelMember(connection, user);
         return members.Values.ToArray();
     }
 
@@ -301,7 +289,19 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
     {
         var connections = new HashSet<string>(StringComparer.Ordinal);
         var users = new HashSet<string>(StringComparer.Ordinal);
-        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        foreach (var (connection, user) in Entries(channel, includeEveryChannel, "count a channel"))
+        {
+            connections.Add(connection);
+            if (user is not null) users.Add(user);
+        }
+        return new ChannelCount(connections.Count, users.Count);
+    }
+
+    /// <summary>The live presence entries of a channel (and of "every channel"): connection and user, as the members store them.</summary>
+    private List<(string Connection, string? User)> Entries(string channel, bool includeEveryChannel, string what)
+    {
+        var entries = new List<(string, string?)>();
+        var now = NowMs;
         foreach (var key in includeEveryChannel ? [channel, Channels.ChannelCounts.EveryChannel] : new[] { channel })
         {
             Try(() =>
@@ -309,12 +309,11 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
                 foreach (var entry in _db.SortedSetRangeByScore(ChannelKey(key), now, double.PositiveInfinity))
                 {
                     var parts = ((string)entry!).Split('\u001f');
-                    connections.Add(parts[0]);
-                    if (parts.Length > 2 && parts[2].Length > 0) users.Add(parts[2]);
+                    entries.Add((parts[0], parts.Length > 2 && parts[2].Length > 0 ? parts[2] : null));
                 }
-            }, "count a channel");
+            }, what);
         }
-        return new ChannelCount(connections.Count, users.Count);
+        return entries;
     }
 
     // ------------------------------------------------------------------ users, kicks

@@ -146,8 +146,7 @@ internal sealed class ConnectionLifecycle(
 
     private void KeepKicked(CometConnection connection, string reason)
     {
-        var session = new SessionState(connection.Id, connection.Secret, connection.UserId, connection.Dialect, connection.StartSeq, null,
-            connection.StartSeq, connection.Style, Away: true, Holder: engine.NodeId, Kicked: reason);
+        var session = Describe(connection, away: true) with { Subscriptions = null, Kicked = reason };
         try
         {
             backplane.SaveSession(session, KickedList.KeepFor);
@@ -367,6 +366,12 @@ internal sealed class ConnectionLifecycle(
     private SessionState? SessionOf(CometConnection connection, bool away)
     {
         if (connection.Dialect != CometDialect.V2 || connection.State == ConnectionState.Dropped && connection.DropReason is not (DropReason.Expired or DropReason.Shutdown)) return null;
+        return Describe(connection, away);
+    }
+
+    /// <summary>The connection as a session held by this node (what is saved for resuming, and what <see cref="CometEngine.GetSession"/> shows).</summary>
+    internal SessionState Describe(CometConnection connection, bool away)
+    {
         var subscriptions = connection.Subscriptions is { } s ? new Dictionary<string, long>(s, StringComparer.Ordinal) : null;
         return new SessionState(connection.Id, connection.Secret, connection.UserId, connection.Dialect,
             connection.StartSeq, subscriptions, connection.StartSeq, connection.Style, away, engine.NodeId);
