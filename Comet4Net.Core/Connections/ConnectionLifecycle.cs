@@ -121,13 +121,15 @@ internal sealed class ConnectionLifecycle(
     internal void Remove(CometConnection connection, DropReason reason, string? message = null)
     {
         if (!connection.MarkDropped(reason, message)) return;
-        if (registry.Remove(connection)) admission.Release(connection.ClientIp);
+        // The store is written before this node lets go of the connection: once GetConnection here
+        // says null, no node reads it as live (a kick confirmed here is a kick everywhere).
         // Away too long, or this node stopping: Comet4J's drop, but the client may still resume
         // (on another node, in a cluster) within the resume window.
         if (reason is DropReason.Expired or DropReason.Shutdown) SaveSession(connection, away: true);
         else if (reason is DropReason.Server or DropReason.Overflow && backplane.SharesSessions && connection.Dialect == CometDialect.V2)
             KeepKicked(connection, message ?? reason.ToString()); // a client that comes back to another node is told, not resumed
         else backplane.RemoveSession(connection.Id);
+        if (registry.Remove(connection)) admission.Release(connection.ClientIp);
         if (reason is not (DropReason.Expired or DropReason.Shutdown) && backplane.SharesSessions) backplane.AnnounceGone(connection.Id);
         if (reason is DropReason.Server or DropReason.Overflow) kicked.Add(connection.Id, message ?? reason.ToString());
         counters.AddDrop();
