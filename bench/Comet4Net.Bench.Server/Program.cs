@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Text;
 using Comet4Net;
@@ -8,13 +9,17 @@ using Microsoft.AspNetCore.SignalR;
 //   --server comet    Comet4Net at /conn
 //   --server signalr  an ASP.NET Core SignalR hub at /hub (its SSE and long-polling transports)
 //   --server bare     /bare: held-open chunked answers that each get the same pre-encoded frame
+//   --server bare-conn the same answers written by a Kestrel connection middleware, below its HTTP
+//                     layer (no HttpContext, no request or header objects): the floor of a held answer
 // POST /bench/broadcast?count=N&rate=R sends N messages (R per second, 0: as fast as it can),
 // each a ~100-byte JSON object whose "t" is the send time (UTC ticks), so clients measure latency.
 var server = args.SkipWhile(a => a != "--server").Skip(1).FirstOrDefault() ?? "comet";
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.ClearProviders();
+var below = new BareConnections();
 builder.WebHost.ConfigureKestrel(k =>
 {
+    if (server == "bare-conn") k.ConfigureEndpointDefaults(listen => listen.Use(below.Use));
     k.Limits.MaxConcurrentConnections = null;
     k.Limits.MaxConcurrentUpgradedConnections = null;
     k.Limits.MinResponseDataRate = null;
@@ -79,6 +84,7 @@ app.MapPost("/bench/broadcast", (int count, int rate) =>
             {
                 case "comet": engine!.SendToAll("b", Payload(i)); break;
                 case "signalr": await hub!.Clients.All.SendAsync("m", Payload(i)); break;
+                case "bare-conn": await below.BroadcastAsync(i, pad); break;
                 default: await bare.BroadcastAsync(i, pad); break;
             }
         }
@@ -119,6 +125,93 @@ public sealed class Bare
         foreach (var http in _clients.Keys)
         {
             var write = http.Response.BodyWriter.WriteAsync(frame);
+            if (!write.IsCompletedSuccessfully) (slow ??= new()).Add(write.AsTask());
+        }
+        if (slow is not null)
+        {
+            try { await Task.WhenAll(slow); } catch (Exception) { }
+        }
+    }
+}
+
+/// <summary>
+/// The bare loop below Kestrel's HTTP layer: a connection middleware reads the request head itself;
+/// a GET /bare gets a chunked answer written straight to the transport and held, anything else goes
+/// on to Kestrel's HTTP/1.1 untouched. What a held answer costs without HttpContext, Http1Connection
+/// and their header tables.
+/// </summary>
+public sealed class BareConnections
+{
+    private readonly ConcurrentDictionary<Microsoft.AspNetCore.Connections.ConnectionContext, byte> _clients = new();
+
+    public Microsoft.AspNetCore.Connections.ConnectionDelegate Use(Microsoft.AspNetCore.Connections.ConnectionDelegate next) =>
+        connection => HandleAsync(connection, next);
+
+    private async Task HandleAsync(Microsoft.AspNetCore.Connections.ConnectionContext connection, Microsoft.AspNetCore.Connections.ConnectionDelegate next)
+    {
+        var input = connection.Transport.Input;
+        while (true)
+        {
+            var read = await input.ReadAsync();
+            var buffer = read.Buffer;
+            var reader = new System.Buffers.SequenceReader<byte>(buffer);
+            if (reader.TryReadTo(out System.Buffers.ReadOnlySequence<byte> head, "\r\n\r\n"u8))
+            {
+                if (!StartsWith(head, "GET /bare "u8))
+                {
+                    input.AdvanceTo(buffer.Start); // not ours: Kestrel reads the same bytes
+                    await next(connection);
+                    return;
+                }
+                input.AdvanceTo(reader.Position);
+                break;
+            }
+            if (read.IsCompleted || buffer.Length > 8192)
+            {
+                input.AdvanceTo(buffer.Start);
+                await next(connection);
+                return;
+            }
+            input.AdvanceTo(buffer.Start, buffer.End);
+        }
+        var output = connection.Transport.Output;
+        output.Write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"u8);
+        await output.FlushAsync();
+        _clients[connection] = 0;
+        try
+        {
+            while (true)
+            {
+                var read = await input.ReadAsync();
+                input.AdvanceTo(read.Buffer.End);
+                if (read.IsCompleted || read.IsCanceled) break;
+            }
+        }
+        catch (Exception)
+        {
+        }
+        finally
+        {
+            _clients.TryRemove(connection, out _);
+        }
+    }
+
+    private static bool StartsWith(System.Buffers.ReadOnlySequence<byte> head, ReadOnlySpan<byte> prefix)
+    {
+        if (head.Length < prefix.Length) return false;
+        Span<byte> first = stackalloc byte[prefix.Length];
+        head.Slice(0, prefix.Length).CopyTo(first);
+        return first.SequenceEqual(prefix);
+    }
+
+    public async Task BroadcastAsync(long i, string pad)
+    {
+        var json = Encoding.UTF8.GetBytes($"{{\"t\":{DateTime.UtcNow.Ticks},\"i\":{i},\"pad\":\"{pad}\"}}\n");
+        var chunk = Encoding.ASCII.GetBytes(json.Length.ToString("x") + "\r\n").Concat(json).Concat("\r\n"u8.ToArray()).ToArray();
+        List<Task>? slow = null;
+        foreach (var connection in _clients.Keys)
+        {
+            var write = connection.Transport.Output.WriteAsync(chunk);
             if (!write.IsCompletedSuccessfully) (slow ??= new()).Add(write.AsTask());
         }
         if (slow is not null)

@@ -23,8 +23,8 @@ Directory.CreateDirectory(results);
 if (cluster && args.Contains("--held"))
     return await HeldBench.RunAsync(root, quick, int.TryParse(args.SkipWhile(a => a != "--target").Skip(1).FirstOrDefault(), out var t) ? t : null);
 if (cluster) return await ClusterBench.RunAsync(FindRoot(), quick, repeat);
-string[] kinds = quick ? ["comet-stream", "comet-websocket", "signalr-sse", "signalr-ws", "bare"]
-    : ["comet-stream", "comet-lpool", "comet-sse", "comet-websocket", "signalr-sse", "signalr-lpool", "signalr-ws", "bare"];
+string[] kinds = quick ? ["comet-stream", "comet-websocket", "signalr-sse", "signalr-ws", "bare", "bare-conn"]
+    : ["comet-stream", "comet-lpool", "comet-sse", "comet-websocket", "signalr-sse", "signalr-lpool", "signalr-ws", "bare", "bare-conn"];
 if (args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault() is { } only) kinds = only.Split(',', StringSplitOptions.RemoveEmptyEntries);
 int[] sizes = quick ? [10_000] : [1_000, 10_000];
 var all = new List<Result>();
@@ -59,7 +59,7 @@ static string FindRoot()
 
 /// <summary>The figures of one server at one size.</summary>
 internal sealed record Result(string Kind, int N, double ConnectPerSecond, double IdleBytesPerConnection, double FixedRate, double FixedDelivered,
-    double P50, double P99, double Max, double BurstDelivered, double CpuMicrosPerMessage, double PeakRssMb, double Lost)
+    double P50, double P99, double Max, double BurstDelivered, double CpuMicrosPerMessage, double PeakRssMb, double Lost, double AfterBurstBytesPerConnection)
 {
     internal static Result Median(List<Result> runs)
     {
@@ -70,7 +70,8 @@ internal sealed record Result(string Kind, int N, double ConnectPerSecond, doubl
         }
         var first = runs[0];
         return new Result(first.Kind, first.N, M(x => x.ConnectPerSecond), M(x => x.IdleBytesPerConnection), first.FixedRate, M(x => x.FixedDelivered),
-            M(x => x.P50), M(x => x.P99), M(x => x.Max), M(x => x.BurstDelivered), M(x => x.CpuMicrosPerMessage), M(x => x.PeakRssMb), M(x => x.Lost));
+            M(x => x.P50), M(x => x.P99), M(x => x.Max), M(x => x.BurstDelivered), M(x => x.CpuMicrosPerMessage), M(x => x.PeakRssMb), M(x => x.Lost),
+            M(x => x.AfterBurstBytesPerConnection));
     }
 }
 
@@ -78,7 +79,7 @@ internal static class Scenario
 {
     internal static async Task<Result> RunAsync(string serverDll, string kind, int n, bool quick)
     {
-        var serverKind = kind.StartsWith("comet") ? "comet" : kind.StartsWith("signalr") ? "signalr" : "bare";
+        var serverKind = kind.StartsWith("comet") ? "comet" : kind.StartsWith("signalr") ? "signalr" : kind;
         await using var server = await ServerProcess.StartAsync(serverDll, serverKind);
         var meter = new Meter();
         using var stop = new CancellationTokenSource();
@@ -127,10 +128,13 @@ internal static class Scenario
         var cpu = server.CpuSeconds() - cpu0;
         var messages = expected + burstExpected;
         var peak = server.Memory().Peak / 1048576.0;
+        // What the held connections keep once the burst is delivered: buffers sized for it that stay.
+        await Task.Delay(quick ? 1000 : 2000);
+        var afterBurst = (server.Memory().Rss - before) / (double)Math.Max(1, subscribers);
         Console.WriteLine($"   {kind} N={n}: connect {connectPerSecond:F0}/s, idle {idle / 1024:F1} KB/conn, fixed {fixedDelivered:F0}/s p50 {p50:F1} p99 {p99:F1} max {max:F1} ms, " +
-                          $"burst {burstDelivered:F0}/s, cpu {cpu * 1e6 / messages:F2} µs/msg, peak {peak:F0} MB, lost {lost:P2}");
+                          $"burst {burstDelivered:F0}/s, after it {afterBurst / 1024:F1} KB/conn, cpu {cpu * 1e6 / messages:F2} µs/msg, peak {peak:F0} MB, lost {lost:P2}");
         stop.Cancel();
-        return new Result(kind, n, connectPerSecond, idle, rate, fixedDelivered, p50, p99, max, burstDelivered, cpu * 1e6 / messages, peak, lost);
+        return new Result(kind, n, connectPerSecond, idle, rate, fixedDelivered, p50, p99, max, burstDelivered, cpu * 1e6 / messages, peak, lost, afterBurst);
     }
 
     private static async Task WaitAsync(Func<bool> condition, double seconds)

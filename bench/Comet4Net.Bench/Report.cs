@@ -31,6 +31,7 @@ internal static class Report
             ("burst: delivered messages/s", x => x.BurstDelivered, "F0", true),
             ("server CPU per delivered message (µs)", x => x.CpuMicrosPerMessage, "F2", false),
             ("server peak RSS (MB)", x => x.PeakRssMb, "F0", false),
+            ("memory per connection after the burst (KB)", x => x.AfterBurstBytesPerConnection / 1024, "F1", false),
             ("not delivered in time (%)", x => x.Lost * 100, "F2", false),
         ];
         foreach (var n in sizes)
@@ -75,7 +76,7 @@ internal static class Report
         var palette = new Dictionary<string, string>
         {
             ["comet-stream"] = "#2563eb", ["comet-lpool"] = "#60a5fa", ["comet-sse"] = "#93c5fd",
-            ["comet-websocket"] = "#1e3a8a", ["signalr-sse"] = "#dc2626", ["signalr-lpool"] = "#f87171", ["signalr-ws"] = "#7f1d1d", ["bare"] = "#16a34a",
+            ["comet-websocket"] = "#1e3a8a", ["signalr-sse"] = "#dc2626", ["signalr-lpool"] = "#f87171", ["signalr-ws"] = "#7f1d1d", ["bare"] = "#16a34a", ["bare-conn"] = "#86efac",
         };
         string Colour(string kind) => palette.GetValueOrDefault(kind, "#6b7280");
         const int W = 1030, H = 420, panel = 440, top = 50, height = 300, left = 90;

@@ -93,7 +93,7 @@ internal abstract class Subscriber(int port, Meter meter)
         "signalr-ws" => new SignalRWebSocketSubscriber(port, meter),
         "signalr-sse" => new SignalRSubscriber(port, meter, sse: true),
         "signalr-lpool" => new SignalRSubscriber(port, meter, sse: false),
-        "bare" => new BareSubscriber(port, meter),
+        "bare" or "bare-conn" => new BareSubscriber(port, meter),
         _ => throw new ArgumentException("unknown server kind " + kind),
     };
 
