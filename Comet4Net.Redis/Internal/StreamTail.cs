@@ -21,7 +21,9 @@ namespace Comet4Net.Redis.Internal;
 /// </para>
 /// <para>
 /// Numbers the stream skipped (trimmed before this node read them) or a new epoch (Redis lost its
-/// log) become a hole, which readers report as a gap.
+/// log) become a hole, which readers report as a gap. So do sends that waited for Redis longer than
+/// the waiting queue holds: they never got numbers, so the first batch that goes out after them
+/// starts with a marker entry that takes one number, and every node files that number as a hole.
 /// </para>
 /// </remarks>
 internal sealed partial class StreamTail(RedisBackplane backplane, long lastSeq, string epoch) : IDisposable
@@ -40,6 +42,7 @@ internal sealed partial class StreamTail(RedisBackplane backplane, long lastSeq,
     private readonly CancellationTokenSource _stop = new();
     private bool _leading;
     private long _sends;
+    private long _lost; // waiting sends dropped (the bound was reached while Redis was away), not yet told
     private IBackplaneReceiver? _receiver;
     private long _lastSeq = lastSeq;
     private string _epoch = epoch;
@@ -119,20 +122,27 @@ internal sealed partial class StreamTail(RedisBackplane backplane, long lastSeq,
         var batch = new List<Send>();
         try
         {
-            int fromWaiting;
+            int fromWaiting, marker = 0;
+            long lost;
             lock (_send)
             {
+                lost = _lost;
+                if (lost > 0)
+                {
+                    batch.Add(new Send(LostMarker(lost), backplane.NodeName + ":lost:" + (++_sends).ToString(CultureInfo.InvariantCulture)));
+                    marker = 1;
+                }
                 foreach (var waiting in _waiting)
                 {
-                    if (batch.Count == MaxBatch) break;
+                    if (batch.Count >= MaxBatch) break;
                     batch.Add(waiting);
                 }
                 fromWaiting = batch.Count;
-                var fromOutbox = Math.Min(MaxBatch - batch.Count, _outbox.Count);
+                var fromOutbox = Math.Max(0, Math.Min(MaxBatch - batch.Count, _outbox.Count));
                 batch.AddRange(_outbox.GetRange(0, fromOutbox));
                 _outbox.RemoveRange(0, fromOutbox);
             }
-            if (batch.Count == 0) return;
+            if (batch.Count == marker) return;
             long[]? seqs = null;
             var batchEpoch = "";
             // Redis known to be away: wait on the node at once rather than in the Redis client for seconds.
@@ -155,13 +165,26 @@ internal sealed partial class StreamTail(RedisBackplane backplane, long lastSeq,
                 {
                     // The new sends wait behind the older ones (still queued), returned with number 0.
                     for (var i = fromWaiting; i < batch.Count; i++) _waiting.Enqueue(batch[i]);
-                    while (_waiting.Count > backplane.Options.MaxStreamLength) _waiting.Dequeue(); // bounded: the oldest go first
+                    var dropped = 0;
+                    while (_waiting.Count > backplane.Options.MaxStreamLength) // bounded: the oldest go first, and readers are told
+                    {
+                        _waiting.Dequeue();
+                        dropped++;
+                    }
+                    if (dropped > 0)
+                    {
+                        _lost += dropped;
+                        LogWaitingDropped(backplane.Logger, dropped, backplane.Options.MaxStreamLength);
+                    }
                 }
+                // The marker (if any) was not appended: it goes with the next batch, counting these too.
+                batch.RemoveRange(0, marker);
                 return;
             }
             lock (_send)
             {
-                for (var i = 0; i < fromWaiting; i++) _waiting.Dequeue();
+                for (var i = marker; i < fromWaiting; i++) _waiting.Dequeue();
+                _lost -= lost;
             }
             for (var i = 0; i < batch.Count; i++) batch[i].Seq = seqs[i];
             FileAppended(batch, batchEpoch);
@@ -195,7 +218,7 @@ internal sealed partial class StreamTail(RedisBackplane backplane, long lastSeq,
                     if (seq <= _lastSeq) continue; // a retried send that this node received already, or read back just now
                     if (batchEpoch != _epoch) NewEpoch(batchEpoch, seq);
                     else if (seq > _lastSeq + 1) Receive(CometMessage.Hole(_lastSeq, seq - 1)); // trimmed before this node read them
-                    Receive(CometMessage.Sequenced(seq, send.Message));
+                    Receive(Filed(seq, send.Message));
                 }
             }
         }
@@ -259,7 +282,7 @@ internal sealed partial class StreamTail(RedisBackplane backplane, long lastSeq,
                     var entryEpoch = (string?)entry["e"];
                     if (entryEpoch is not null && entryEpoch != _epoch) NewEpoch(entryEpoch, seq);
                     else if (seq > _lastSeq + 1) Receive(CometMessage.Hole(_lastSeq, seq - 1)); // trimmed before this node read them
-                    Receive(CometMessage.Sequenced(seq, MessageCodec.Decode((string)entry["p"]!)));
+                    Receive(Filed(seq, MessageCodec.Decode((string)entry["p"]!)));
                 }
             }
             if (entries.Length < ReadCount) return false;
@@ -282,10 +305,25 @@ internal sealed partial class StreamTail(RedisBackplane backplane, long lastSeq,
         Interlocked.Exchange(ref _lastSeq, message.Seq);
     }
 
+    /// <summary>The entry that stands for sends dropped while they waited for Redis: its number becomes a hole.</summary>
+    private static OutgoingMessage LostMarker(long count) =>
+        new(CometProtocol.SystemChannel, "{\"lost\":" + count.ToString(CultureInfo.InvariantCulture) + "}", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), Event: LostEvent);
+
+    private const string LostEvent = "lost";
+
+    /// <summary>A stream entry as this node's log holds it: a message, or for a lost-sends marker a hole of one number.</summary>
+    private static CometMessage Filed(long seq, OutgoingMessage message) =>
+        message.Channel == CometProtocol.SystemChannel && message.Event == LostEvent
+            ? CometMessage.Hole(seq - 1, seq)
+            : CometMessage.Sequenced(seq, message);
+
     private static string Id(long seq) => seq.ToString(CultureInfo.InvariantCulture) + "-0";
 
     [LoggerMessage(EventId = 303, Level = LogLevel.Warning, Message = "Comet4Net could not append to the shared stream in Redis; the message waits on this node and goes out, in order, when Redis answers")]
     private static partial void LogAppendWaits(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 305, Level = LogLevel.Error, Message = "Comet4Net dropped {Count} messages that waited on this node for Redis (at most {Bound}, RedisBackplaneOptions.MaxStreamLength, wait); every client will be told of a gap when Redis answers again")]
+    private static partial void LogWaitingDropped(ILogger logger, int count, int bound);
 
     [LoggerMessage(EventId = 302, Level = LogLevel.Warning, Message = "Comet4Net could not read the shared stream from Redis; this node serves what it holds and catches up when Redis answers")]
     private static partial void LogTailFailed(ILogger logger, Exception exception);

@@ -30,7 +30,8 @@ public sealed class ClusterTests
         internal HttpClient Client = null!;
         internal string Prefix = "";
 
-        internal static async Task<Cluster> StartAsync(int nodes = 3, Action<CometOptions>? configure = null, RedisServer? redis = null, string redisOptions = "")
+        internal static async Task<Cluster> StartAsync(int nodes = 3, Action<CometOptions>? configure = null, RedisServer? redis = null, string redisOptions = "",
+            Action<Comet4Net.Redis.RedisBackplaneOptions>? backplane = null)
         {
             redis ??= _redis;
             var cluster = new Cluster();
@@ -45,7 +46,7 @@ public sealed class ClusterTests
                         c.Engine.On<Events.BeforeConnectEvent>(e => { e.Connection!.UserId ??= e.Request.Query("user"); });
                     },
                     map: app => app.MapCometAdmin("/admin", AdminKey),
-                    services: s => s.AddRedis(redis.Configuration + redisOptions, o => o.Prefix = prefix)));
+                    services: s => s.AddRedis(redis.Configuration + redisOptions, o => { o.Prefix = prefix; backplane?.Invoke(o); })));
             }
             cluster.Proxy = await ChaosProxy.StartAsync(new Uri(cluster.Nodes[0].BaseUrl));
             cluster.Proxy.Enabled = false;
@@ -261,6 +262,48 @@ public sealed class ClusterTests
         // Each node's waiting messages keep their order; the two nodes' queues may interleave.
         CollectionAssert.AreEquivalent(Enumerable.Range(0, 15).ToArray(), received.ToArray(), story);
         AssertEachNodesOrder(received);
+    }
+
+    [TestMethod]
+    [Timeout(60000, CooperativeCancellation = true)]
+    public async Task Sends_dropped_while_waiting_for_Redis_past_the_bound_are_a_gap_every_client_is_told_of()
+    {
+        // A long outage with many sends: a node keeps at most MaxStreamLength of them waiting. The
+        // oldest go, and that must not be silent: they never got numbers, so the first batch after
+        // Redis returns carries a marker whose number every node files as a hole.
+        await using var durable = await RedisServer.StartAsync(durable: true);
+        await using var cluster = await Cluster.StartAsync(nodes: 2, redis: durable, backplane: o => o.MaxStreamLength = 8);
+        var client = new V2Client(cluster.Client);
+        await client.ConnectAsync("lpool");
+        var sender = cluster.Nodes.Single(n => n.Engine.GetConnection(client.Id) is null); // the gap crosses nodes
+        for (var i = 0; i < 3; i++) sender.Engine.SendToAll("news", i);
+        var received = new List<int>();
+        while (received.Count < 3) received.AddRange(Numbers((await client.PollAsync()).Frames));
+
+        await durable.StopAsync();
+        for (var i = 3; i < 14; i++) Assert.AreEqual(0, sender.Engine.SendToAll("news", i), "waits for Redis");
+        Assert.AreEqual(8, ((Comet4Net.Redis.RedisBackplane)sender.Engine.Backplane).WaitingMessages, "the bound: the three oldest went");
+        await durable.StartAgainAsync();
+
+        var frames = new List<JObject>();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (received.Count < 11 && DateTime.UtcNow < deadline)
+        {
+            var (status, more) = await client.PollAsync();
+            if (status != HttpStatusCode.OK)
+            {
+                await Task.Delay(50); // the nodes' Redis clients are reconnecting
+                continue;
+            }
+            frames.AddRange(more);
+            received.AddRange(Numbers(more));
+        }
+        var story = $"received {string.Join(",", received)}; frames {string.Join(" | ", frames)}";
+        CollectionAssert.AreEqual(new[] { 0, 1, 2, 6, 7, 8, 9, 10, 11, 12, 13 }, received.ToArray(), "the three oldest waiting sends are gone, the rest arrive in order; " + story);
+        var gaps = frames.Where(f => (string?)f["channel"] == "c4j" && (string?)f["data"]?["type"] == "gap").ToList();
+        Assert.HasCount(1, gaps, "told once that messages may be lost; " + story);
+        var firstAfter = frames.FindIndex(f => (string?)f["channel"] == "news");
+        Assert.IsLessThan(firstAfter, frames.IndexOf(gaps[0]), "the gap comes before the messages that waited behind the lost ones; " + story);
     }
 
     [TestMethod]
