@@ -142,6 +142,7 @@ public sealed partial class CometEngine
         Lifecycle.KeepSessions();
         Backplane.ExpireSessions();
         Lifecycle.ExpireUsers();
+        Subscriptions.ExpireMembers();
         return removed;
     }
 

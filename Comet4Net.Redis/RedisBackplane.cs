@@ -257,6 +257,13 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
 
     private string Member(string connectionId, string? userId) => connectionId + "\u001f" + _node + "\u001f" + userId;
 
+    /// <summary>A presence entry (see <see cref="Member"/>): its connection and user.</summary>
+    private static (string Connection, string? User) ParseMember(string entry)
+    {
+        var parts = entry.Split('\u001f');
+        return (parts[0], parts.Length > 2 && parts[2].Length > 0 ? parts[2] : null);
+    }
+
     private double PresenceUntil() => NowMs + _options.PresenceTtl.TotalMilliseconds;
 
     /// <inheritdoc />
@@ -297,6 +304,31 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
         return new ChannelCount(connections.Count, users.Count);
     }
 
+    /// <inheritdoc />
+    public IReadOnlyList<(string Channel, ChannelMember Member)> ExpireMembers(IReadOnlyList<string> channels)
+    {
+        if (channels.Count == 0) return [];
+        var gone = new List<(string, ChannelMember)>();
+        Try(() =>
+        {
+            var keys = channels.Select(c => ChannelKey(c)).ToArray();
+            var due = (RedisResult[])_db.ScriptEvaluate(RedisScripts.MemberExpire, keys, [NowMs, 1000])!;
+            for (var i = 0; i < due.Length && i < channels.Count; i++)
+            {
+                var entries = (RedisResult[])due[i]!;
+                if (entries.Length == 0) continue;
+                // A connection another node took over has a live entry of its own there: it did not leave.
+                var live = Entries(channels[i], false, "list a channel").Select(e => e.Connection).ToHashSet(StringComparer.Ordinal);
+                foreach (var entry in entries)
+                {
+                    var (connection, user) = ParseMember((string)entry!);
+                    if (live.Add(connection)) gone.Add((channels[i], new ChannelMember(connection, user))); // Add: each connection once
+                }
+            }
+        }, "expire channel entries");
+        return gone;
+    }
+
     /// <summary>The live presence entries of a channel (and of "every channel"): connection and user, as the members store them.</summary>
     private List<(string Connection, string? User)> Entries(string channel, bool includeEveryChannel, string what)
     {
@@ -308,8 +340,7 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
             {
                 foreach (var entry in _db.SortedSetRangeByScore(ChannelKey(key), now, double.PositiveInfinity))
                 {
-                    var parts = ((string)entry!).Split('\u001f');
-                    entries.Add((parts[0], parts.Length > 2 && parts[2].Length > 0 ? parts[2] : null));
+                    entries.Add(ParseMember((string)entry!));
                 }
             }, what);
         }

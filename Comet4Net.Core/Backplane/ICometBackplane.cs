@@ -91,6 +91,14 @@ public interface ICometBackplane
     IReadOnlyList<ChannelMember>? Members(string channel, bool includeEveryChannel) => null;
 
     /// <summary>
+    /// Takes out the entries of <paramref name="channels"/> whose node stopped keeping them (it died),
+    /// each once across the cluster, and returns them; a connection with a live entry there (another
+    /// node took it over) is not returned. The engine tells presence channels that they left. Called by
+    /// the scheduler. The default has no such entries (one process).
+    /// </summary>
+    IReadOnlyList<(string Channel, ChannelMember Member)> ExpireMembers(IReadOnlyList<string> channels) => [];
+
+    /// <summary>
     /// Every message numbered below <paramref name="seq"/> is older than CacheExpires (past every
     /// client's resume window): a shared log may let them go. Called by the scheduler after each trim of
     /// the node's own log. The default keeps nothing to trim.

@@ -104,15 +104,33 @@ internal sealed class Subscriptions(CometEngine engine, ICometBackplane backplan
     /// <summary>How many connections, and distinct users among them, receive a channel now.</summary>
     internal ChannelCount Count(string channel) => backplane.Count(channel, includeEveryChannel: true);
 
+    /// <summary>
+    /// The entries of connections whose node died (it stopped keeping them): out of the counts, and on a
+    /// presence channel a leave notice, sent by whichever node found them first. The scheduler calls it.
+    /// </summary>
+    internal int ExpireMembers()
+    {
+        if (!backplane.SharesSessions) return 0;
+        var channels = engine.Context.Channels;
+        var keys = new string[channels.Count + 1];
+        for (var i = 0; i < channels.Count; i++) keys[i] = channels[i];
+        keys[^1] = ChannelCounts.EveryChannel;
+        var gone = backplane.ExpireMembers(keys);
+        foreach (var (channel, member) in gone) Notice(channel, member.ConnectionId, member.UserId, "leave");
+        return gone.Count;
+    }
+
     /// <summary>On a presence channel, tells the subscribers who joined or left, with the new counts.</summary>
-    private void Notice(CometConnection connection, string channel, string what)
+    private void Notice(CometConnection connection, string channel, string what) => Notice(channel, connection.Id, connection.UserId, what);
+
+    private void Notice(string channel, string connectionId, string? userId, string what)
     {
         if (engine.Context.GetChannelOptions(channel) is not { Presence: true }) return;
         var count = Count(channel);
         engine.Sender.Broadcast(channel, what, JsonConvert.SerializeObject(new Dictionary<string, object?>
         {
-            ["user"] = connection.UserId,
-            ["cId"] = connection.Id,
+            ["user"] = userId,
+            ["cId"] = connectionId,
             ["connections"] = count.Connections,
             ["users"] = count.Users,
         }), null);

@@ -42,7 +42,7 @@ public sealed class ClusterTests
                     c =>
                     {
                         c.RegisterChannel("room", new ChannelOptions { AllowCount = true });
-                        c.RegisterChannel("talker"); // the chat sample's channel, for a cluster with the sample as one of its nodes
+                        c.RegisterChannel("talker", new ChannelOptions { Presence = true }); // the chat sample's channel, for a cluster with the sample as one of its nodes
                         c.Engine.On<Events.BeforeConnectEvent>(e => { e.Connection!.UserId ??= e.Request.Query("user"); });
                     },
                     map: app => app.MapCometAdmin("/admin", AdminKey),
@@ -609,6 +609,59 @@ public sealed class ClusterTests
         var settle = DateTime.UtcNow.AddSeconds(2);
         while (DateTime.UtcNow < settle) await Task.Delay(100);
         lock (offline) CollectionAssert.AreEqual(new[] { ("zoe", false) }, offline);
+    }
+
+    [TestMethod]
+    [Timeout(90000, CooperativeCancellation = true)]
+    public async Task A_presence_channel_is_told_once_that_the_connections_of_a_node_that_died_left()
+    {
+        await using var cluster = await Cluster.StartAsync(nodes: 2);
+        var http = cluster.Nodes[0].NewClient();
+        using (var conn = await http.GetAsync("/conn?cmd=conn&cv=2.0.0&ws=lpool&user=watcher&sub=talker"))
+        {
+            Assert.AreEqual(HttpStatusCode.OK, conn.StatusCode);
+            var watcher = new V2Client(http);
+            watcher.Accept(V2Client.Lines(await conn.Content.ReadAsStringAsync())[0]);
+            await using var victim = await NodeProcess.StartChatAsync(new Dictionary<string, string>
+            {
+                ["Comet__Redis"] = _redis.Configuration,
+                ["Comet__RedisPrefix"] = cluster.Prefix,
+            }, TimeSpan.FromSeconds(30));
+            using var victimHttp = new HttpClient { BaseAddress = new Uri(victim.BaseUrl), Timeout = TimeSpan.FromSeconds(30) };
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/conn?cmd=conn&cv=2.0.0&ws=lpool&sub=talker");
+            request.Headers.Add("Cookie", "userName=zoe");
+            string zoe;
+            using (var response = await victimHttp.SendAsync(request))
+            {
+                Assert.AreEqual(HttpStatusCode.OK, response.StatusCode);
+                zoe = (string)V2Client.Lines(await response.Content.ReadAsStringAsync())[0]["data"]!["cId"]!;
+            }
+            var notices = new List<JObject>();
+            async Task WatchUntilAsync(Func<bool> done, TimeSpan timeout, string what)
+            {
+                var deadline = DateTime.UtcNow + timeout;
+                while (!done())
+                {
+                    if (DateTime.UtcNow > deadline) Assert.Fail("timed out waiting: " + what + "; notices " + string.Join(" | ", notices));
+                    var (status, frames) = await watcher.PollAsync();
+                    Assert.AreEqual(HttpStatusCode.OK, status);
+                    notices.AddRange(frames.Where(f => (string?)f["channel"] == "talker" && f["event"] is not null && (string?)f["data"]?["cId"] == zoe));
+                }
+            }
+            await WatchUntilAsync(() => notices.Any(n => (string?)n["event"] == "join"), TimeSpan.FromSeconds(10), "zoe joins, on the other node");
+            CollectionAssert.Contains(cluster.Nodes[1].Engine.GetChannelMembers("talker").Select(m => m.ConnectionId).ToArray(), zoe);
+
+            victim.Kill(); // no shutdown: nobody says zoe left, until her entries expire
+            await WatchUntilAsync(() => notices.Any(n => (string?)n["event"] == "leave"), TimeSpan.FromSeconds(45), "zoe's leave notice");
+            var leave = notices.Single(n => (string?)n["event"] == "leave");
+            Assert.AreEqual("zoe", (string?)leave["data"]!["user"]);
+            Assert.AreEqual(1, (int)leave["data"]!["connections"]!, "only the watcher is left on the channel: " + leave);
+            CollectionAssert.DoesNotContain(cluster.Nodes[1].Engine.GetChannelMembers("talker").Select(m => m.ConnectionId).ToArray(), zoe);
+            // Both nodes sweep every tick; only one tells the channel.
+            var settle = DateTime.UtcNow.AddSeconds(3);
+            await WatchUntilAsync(() => DateTime.UtcNow > settle, TimeSpan.FromSeconds(10), "more notices");
+            Assert.AreEqual(1, notices.Count(n => (string?)n["event"] == "leave"), "told once: " + string.Join(" | ", notices));
+        }
     }
 
     private static async Task<(HttpStatusCode Status, JObject Body)> AdminAsync(CometTestServer node, HttpMethod method, string path, object? body = null)
