@@ -120,11 +120,20 @@ public sealed class Bare
 
     public async Task BroadcastAsync(long i, string pad)
     {
-        var frame = Encoding.UTF8.GetBytes($"{{\"t\":{DateTime.UtcNow.Ticks},\"i\":{i},\"pad\":\"{pad}\"}}\n");
+        var frame = Frame(i, pad);
+        await WriteToAllAsync(_clients.Keys.Select(http => http.Response.BodyWriter), frame);
+    }
+
+    /// <summary>The benchmark's message: its send time, number and padding, one line.</summary>
+    internal static byte[] Frame(long i, string pad) => Encoding.UTF8.GetBytes($"{{\"t\":{DateTime.UtcNow.Ticks},\"i\":{i},\"pad\":\"{pad}\"}}\n");
+
+    /// <summary>One write and flush per client; waits only for the writes that did not complete at once.</summary>
+    internal static async Task WriteToAllAsync(IEnumerable<System.IO.Pipelines.PipeWriter> writers, byte[] bytes)
+    {
         List<Task>? slow = null;
-        foreach (var http in _clients.Keys)
+        foreach (var writer in writers)
         {
-            var write = http.Response.BodyWriter.WriteAsync(frame);
+            var write = writer.WriteAsync(bytes);
             if (!write.IsCompletedSuccessfully) (slow ??= new()).Add(write.AsTask());
         }
         if (slow is not null)
@@ -206,17 +215,8 @@ public sealed class BareConnections
 
     public async Task BroadcastAsync(long i, string pad)
     {
-        var json = Encoding.UTF8.GetBytes($"{{\"t\":{DateTime.UtcNow.Ticks},\"i\":{i},\"pad\":\"{pad}\"}}\n");
+        var json = Bare.Frame(i, pad);
         var chunk = Encoding.ASCII.GetBytes(json.Length.ToString("x") + "\r\n").Concat(json).Concat("\r\n"u8.ToArray()).ToArray();
-        List<Task>? slow = null;
-        foreach (var connection in _clients.Keys)
-        {
-            var write = connection.Transport.Output.WriteAsync(chunk);
-            if (!write.IsCompletedSuccessfully) (slow ??= new()).Add(write.AsTask());
-        }
-        if (slow is not null)
-        {
-            try { await Task.WhenAll(slow); } catch (Exception) { }
-        }
+        await Bare.WriteToAllAsync(_clients.Keys.Select(connection => connection.Transport.Output), chunk);
     }
 }

@@ -591,15 +591,8 @@ public sealed class ClusterTests
         await using var cluster = await Cluster.StartAsync(nodes: 2);
         var offline = new List<(string User, bool HasConnection)>();
         foreach (var node in cluster.Nodes) node.Engine.On<Events.UserOfflineEvent>(e => { lock (offline) offline.Add((e.UserId, e.Connection is not null)); });
-        await using var victim = await NodeProcess.StartChatAsync(new Dictionary<string, string>
-        {
-            ["Comet__Redis"] = _redis.Configuration,
-            ["Comet__RedisPrefix"] = cluster.Prefix,
-        }, TimeSpan.FromSeconds(30));
-        using var http = new HttpClient { BaseAddress = new Uri(victim.BaseUrl), Timeout = TimeSpan.FromSeconds(30) };
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/conn?cmd=conn&cv=2.0.0&ws=lpool");
-        request.Headers.Add("Cookie", "userName=zoe");
-        using (var response = await http.SendAsync(request)) Assert.AreEqual(HttpStatusCode.OK, response.StatusCode);
+        await using var victim = await StartChatNodeAsync(cluster);
+        await ConnectZoeAsync(victim, "");
         CollectionAssert.Contains(cluster.Nodes[0].Engine.Users.ToArray(), "zoe", "a user of the chat node is online for the cluster");
 
         victim.Kill(); // no shutdown: nobody says zoe left
@@ -622,20 +615,8 @@ public sealed class ClusterTests
             Assert.AreEqual(HttpStatusCode.OK, conn.StatusCode);
             var watcher = new V2Client(http);
             watcher.Accept(V2Client.Lines(await conn.Content.ReadAsStringAsync())[0]);
-            await using var victim = await NodeProcess.StartChatAsync(new Dictionary<string, string>
-            {
-                ["Comet__Redis"] = _redis.Configuration,
-                ["Comet__RedisPrefix"] = cluster.Prefix,
-            }, TimeSpan.FromSeconds(30));
-            using var victimHttp = new HttpClient { BaseAddress = new Uri(victim.BaseUrl), Timeout = TimeSpan.FromSeconds(30) };
-            using var request = new HttpRequestMessage(HttpMethod.Get, "/conn?cmd=conn&cv=2.0.0&ws=lpool&sub=talker");
-            request.Headers.Add("Cookie", "userName=zoe");
-            string zoe;
-            using (var response = await victimHttp.SendAsync(request))
-            {
-                Assert.AreEqual(HttpStatusCode.OK, response.StatusCode);
-                zoe = (string)V2Client.Lines(await response.Content.ReadAsStringAsync())[0]["data"]!["cId"]!;
-            }
+            await using var victim = await StartChatNodeAsync(cluster);
+            var zoe = await ConnectZoeAsync(victim, "&sub=talker");
             var notices = new List<JObject>();
             async Task WatchUntilAsync(Func<bool> done, TimeSpan timeout, string what)
             {
@@ -662,6 +643,24 @@ public sealed class ClusterTests
             await WatchUntilAsync(() => DateTime.UtcNow > settle, TimeSpan.FromSeconds(10), "more notices");
             Assert.AreEqual(1, notices.Count(n => (string?)n["event"] == "leave"), "told once: " + string.Join(" | ", notices));
         }
+    }
+
+    /// <summary>The chat sample as one more node of the cluster, in a process of its own (to kill).</summary>
+    private static Task<NodeProcess> StartChatNodeAsync(Cluster cluster) => NodeProcess.StartChatAsync(new Dictionary<string, string>
+    {
+        ["Comet__Redis"] = _redis.Configuration,
+        ["Comet__RedisPrefix"] = cluster.Prefix,
+    }, TimeSpan.FromSeconds(30));
+
+    /// <summary>User zoe (the chat's cookie) connects to the chat node, long polling; her connection id.</summary>
+    private static async Task<string> ConnectZoeAsync(NodeProcess node, string query)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(node.BaseUrl), Timeout = TimeSpan.FromSeconds(30) };
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/conn?cmd=conn&cv=2.0.0&ws=lpool" + query);
+        request.Headers.Add("Cookie", "userName=zoe");
+        using var response = await http.SendAsync(request);
+        Assert.AreEqual(HttpStatusCode.OK, response.StatusCode);
+        return (string)V2Client.Lines(await response.Content.ReadAsStringAsync())[0]["data"]!["cId"]!;
     }
 
     private static async Task<(HttpStatusCode Status, JObject Body)> AdminAsync(CometTestServer node, HttpMethod method, string path, object? body = null)
