@@ -79,7 +79,8 @@ internal static class Report
             ["comet-websocket"] = "#1e3a8a", ["signalr-sse"] = "#dc2626", ["signalr-lpool"] = "#f87171", ["signalr-ws"] = "#7f1d1d", ["bare"] = "#16a34a", ["bare-conn"] = "#86efac",
         };
         string Colour(string kind) => palette.GetValueOrDefault(kind, "#6b7280");
-        const int W = 1030, H = 420, panel = 440, top = 50, height = 300, left = 90;
+        const int W = 1060, panel = 440, top = 50, height = 300, left = 90, perRow = 6;
+        var H = 400 + 20 * ((kinds.Length + perRow - 1) / perRow); // the legend wraps, six kinds a row
         var svg = new StringBuilder();
         svg.AppendLine($"<svg xmlns='http://www.w3.org/2000/svg' width='{W}' height='{H}' font-family='sans-serif' font-size='12'>");
         svg.AppendLine($"<rect width='{W}' height='{H}' fill='white'/>");
@@ -107,7 +108,10 @@ internal static class Report
             }
         }
         for (var k = 0; k < kinds.Length; k++)
-            svg.AppendLine($"<rect x='{left + k * 150}' y='{H - 30}' width='12' height='12' fill='{Colour(kinds[k])}'/><text x='{left + k * 150 + 16}' y='{H - 20}'>{kinds[k]}</text>");
+        {
+            var (row, column) = (k / perRow, k % perRow);
+            svg.AppendLine($"<rect x='{left + column * 150}' y='{400 + row * 20 - 10}' width='12' height='12' fill='{Colour(kinds[k])}'/><text x='{left + column * 150 + 16}' y='{400 + row * 20}'>{kinds[k]}</text>");
+        }
         svg.AppendLine("</svg>");
         var svgPath = Path.Combine(folder, "chart.svg");
         File.WriteAllText(svgPath, svg.ToString());
