@@ -86,6 +86,39 @@ public sealed class ChatPageTests
 
     [TestMethod]
     [Timeout(90000, CooperativeCancellation = true)]
+    public async Task Someone_who_joins_while_the_member_list_is_on_its_way_is_still_listed()
+    {
+        // The page loads the member list when it starts and applies join notices as they come. On a
+        // slow network (or a server just started) the list can land after a newer join notice: the
+        // notice must not be lost when it does. Ann's list answers are held back two seconds.
+        await using var app = await BrowserFixture.StartChatAsync();
+        var url = app.Urls.First() + "/";
+        await using var annContext = await BrowserFixture.Browser.NewContextAsync();
+        await using var bobContext = await BrowserFixture.Browser.NewContextAsync();
+        var listed = new TaskCompletionSource();
+        var landed = new TaskCompletionSource();
+        await annContext.RouteAsync("**/talk.do?cmd=list", async route =>
+        {
+            var answer = await route.FetchAsync(); // the list as the server has it now, without Bob
+            listed.TrySetResult();
+            await Task.Delay(2000);
+            await route.FulfillAsync(new() { Response = answer });
+            landed.TrySetResult();
+        });
+        var ann = await JoinAsync(annContext, url, "Ann");
+        await listed.Task.WaitAsync(TimeSpan.FromSeconds(15));
+        var bob = await JoinAsync(bobContext, url, "Bob");
+        await Assertions.Expect(ann.Locator("#users li", new() { HasText = "Bob" })).ToHaveCountAsync(1);
+        await Assertions.Expect(ann.Locator("#userCount")).ToHaveTextAsync("(2)", new() { Timeout = 5000 });
+        await landed.Task.WaitAsync(TimeSpan.FromSeconds(15)); // the held-back list, without Bob, lands now
+        await Assertions.Expect(ann.Locator("#users")).ToHaveAttributeAsync("data-listed", "1"); // and the page has applied it
+        await Assertions.Expect(ann.Locator("#users li", new() { HasText = "Bob" })).ToHaveCountAsync(1);
+        await Assertions.Expect(ann.Locator("#userCount")).ToHaveTextAsync("(2)");
+        await Assertions.Expect(bob.Locator("#userCount")).ToHaveTextAsync("(2)");
+    }
+
+    [TestMethod]
+    [Timeout(90000, CooperativeCancellation = true)]
     public async Task Behind_a_proxy_that_refuses_WebSocket_upgrades_the_chat_falls_back_to_streaming()
     {
         await using var app = await BrowserFixture.StartChatAsync();

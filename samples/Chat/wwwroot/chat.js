@@ -2,6 +2,7 @@
 // channel "talker", POST talk.do?cmd=talk|rename|list, the userName cookie.
 (function () {
   var users = {};   // id -> name
+  var arrived = null; // while the member list is on its way: the changes that came meanwhile, newer than it may be
   var $ = function (id) { return document.getElementById(id); };
 
   function getCookie(name) {
@@ -39,18 +40,29 @@
     $('userCount').textContent = '(' + ids.length + ')';
   }
   function loadUsers() {
+    var meanwhile = arrived = [];
     JS.AJAX.post('talk.do?cmd=list', '', function (xhr) {
+      if (arrived === meanwhile) arrived = null;
       if (xhr.status !== 200) return;
       users = {};
       JSON.parse(xhr.responseText).forEach(function (u) { users[u.id] = u.name; });
+      // A join or leave can overtake the list on the way: apply again, in order, what came meanwhile.
+      meanwhile.forEach(function (change) { change(); });
       renderUsers();
+      $('users').setAttribute('data-listed', (+$('users').getAttribute('data-listed') || 0) + 1);
     });
+  }
+  // Changes the member list now, and again on top of a list that is still on its way.
+  function change(f) {
+    if (arrived) arrived.push(f);
+    f();
+    renderUsers();
   }
 
   var handlers = {
-    up: function (d) { users[d.id] = d.name; renderUsers(); line('<span class="time">' + esc(d.transtime) + '</span>' + esc(d.name || d.id) + ' joined', 'sys'); },
-    down: function (d) { delete users[d.id]; renderUsers(); line('<span class="time">' + esc(d.transtime) + '</span>' + esc(d.name || d.id) + ' left', 'sys'); },
-    rename: function (d) { users[d.id] = d.newName; renderUsers(); line('<span class="time">' + esc(d.transtime) + '</span>' + esc(d.oldName) + ' is now ' + esc(d.newName), 'sys'); },
+    up: function (d) { change(function () { users[d.id] = d.name; }); line('<span class="time">' + esc(d.transtime) + '</span>' + esc(d.name || d.id) + ' joined', 'sys'); },
+    down: function (d) { change(function () { delete users[d.id]; }); line('<span class="time">' + esc(d.transtime) + '</span>' + esc(d.name || d.id) + ' left', 'sys'); },
+    rename: function (d) { change(function () { if (d.id in users) users[d.id] = d.newName; }); line('<span class="time">' + esc(d.transtime) + '</span>' + esc(d.oldName) + ' is now ' + esc(d.newName), 'sys'); },
     talk: function (d, old) { line('<span class="time">' + esc(d.transtime) + '</span><span class="who">' + esc(d.name) + '</span><span class="text">' + esc(d.text) + '</span>', old ? 'msg history' : 'msg'); },
     msg: function (d) {
       line('<span class="time">' + esc(d.transtime) + '</span><span class="who">' + esc(d.name) + ' → ' + esc(d.to) + '</span><span class="text">' + esc(d.text) + '</span>', 'msg private');
@@ -82,8 +94,8 @@
     gap: function () { line('some messages were missed while you were away', 'sys'); },
     'talker.health': function (data) { handlers.health(data); },
     // Presence: who comes and goes, straight from the server's subscription events.
-    'talker.join': function (d) { if (d.user) { users[d.cId] = d.user; renderUsers(); } },
-    'talker.leave': function (d) { delete users[d.cId]; renderUsers(); },
+    'talker.join': function (d) { if (d.user) change(function () { users[d.cId] = d.user; }); },
+    'talker.leave': function (d) { change(function () { delete users[d.cId]; }); },
     'talker.typing': function (d) {
       if (!d || d.id === JS.Engine.getId()) return;
       $('typing').textContent = (d.name || 'someone') + ' is typing…';
