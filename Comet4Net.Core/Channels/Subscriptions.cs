@@ -111,11 +111,7 @@ internal sealed class Subscriptions(CometEngine engine, ICometBackplane backplan
     internal int ExpireMembers()
     {
         if (!backplane.SharesSessions) return 0;
-        var channels = engine.Context.Channels;
-        var keys = new string[channels.Count + 1];
-        for (var i = 0; i < channels.Count; i++) keys[i] = channels[i];
-        keys[^1] = ChannelCounts.EveryChannel;
-        var gone = backplane.ExpireMembers(keys);
+        var gone = backplane.ExpireMembers([.. engine.Context.Channels, ChannelCounts.EveryChannel]);
         foreach (var (channel, member) in gone) Notice(channel, member.ConnectionId, member.UserId, "leave");
         return gone.Count;
     }

@@ -83,20 +83,6 @@ internal static class RedisScripts
     /// ARGV: now (ms), the prefix of a user's set key, at most how many. Removes each such user and
     /// returns them: whoever runs this first reports them, once.
     /// </summary>
-    /// <summary>
-    /// KEYS: channel presence sets; ARGV: now, most per set. Removes the entries due (their node
-    /// stopped refreshing them) and returns them per key: whichever node runs it first gets them.
-    /// </summary>
-    internal const string MemberExpire = """
-        local out = {}
-        for i, key in ipairs(KEYS) do
-          local due = redis.call('ZRANGEBYSCORE', key, '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-          if #due > 0 then redis.call('ZREM', key, unpack(due)) end
-          out[i] = due
-        end
-        return out
-        """;
-
     internal const string UserExpire = """
         local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
         local gone = {}
@@ -113,5 +99,19 @@ internal static class RedisScripts
           end
         end
         return gone
+        """;
+
+    /// <summary>
+    /// KEYS: channel presence sets; ARGV: now, most per set. Removes the entries due (their node
+    /// stopped refreshing them) and returns them per key: whichever node runs it first gets them.
+    /// </summary>
+    internal const string MemberExpire = """
+        local out = {}
+        for i, key in ipairs(KEYS) do
+          local due = redis.call('ZRANGEBYSCORE', key, '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+          if #due > 0 then redis.call('ZREM', key, unpack(due)) end
+          out[i] = due
+        end
+        return out
         """;
 }

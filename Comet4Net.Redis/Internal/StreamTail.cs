@@ -138,7 +138,7 @@ internal sealed partial class StreamTail(RedisBackplane backplane, long lastSeq,
                     batch.Add(waiting);
                 }
                 fromWaiting = batch.Count;
-                var fromOutbox = Math.Max(0, Math.Min(MaxBatch - batch.Count, _outbox.Count));
+                var fromOutbox = Math.Min(MaxBatch - batch.Count, _outbox.Count); // the loop above keeps the batch within MaxBatch
                 batch.AddRange(_outbox.GetRange(0, fromOutbox));
                 _outbox.RemoveRange(0, fromOutbox);
             }
