@@ -10,20 +10,38 @@ namespace Microsoft.AspNetCore.Builder;
 public static class CometAdminEndpointRouteBuilderExtensions
 {
     /// <summary>
-    /// Maps the admin API under <paramref name="prefix"/>: <c>GET info</c>, <c>GET channels/{name}</c>, <c>GET connections/{cid}</c>,
-    /// <c>POST push</c>, <c>POST kick</c>, <c>POST clear/{channel}</c>, <c>GET presence</c> (an SSE stream of
-    /// presence events). Requests must carry <paramref name="key"/> in the <c>X-Comet-Admin-Key</c>
-    /// header (or <c>Authorization: Bearer</c>). To protect it with an authorization policy instead,
-    /// pass a null key and call <c>RequireAuthorization(policy)</c> on the result.
+    /// Maps the admin API under <paramref name="prefix"/>, protected by <paramref name="key"/>: requests must
+    /// carry it in the <c>X-Comet-Admin-Key</c> header (or <c>Authorization: Bearer</c>). A null or empty key
+    /// (an unset setting) or one shorter than 16 characters throws: a missing key never means an open API.
+    /// To use an authorization policy instead, or to open it on purpose, pass a <see cref="CometAdminAccess"/>.
     /// </summary>
+    /// <exception cref="InvalidOperationException">The key is null or empty.</exception>
+    /// <exception cref="ArgumentException">The key is shorter than 16 characters.</exception>
     public static RouteGroupBuilder MapCometAdmin(this IEndpointRouteBuilder endpoints, string prefix, string? key)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        if (key is not null && key.Length < 16)
-            throw new ArgumentException("An admin key needs at least 16 characters.", nameof(key));
-        var admin = ActivatorUtilities.CreateInstance<CometAdmin>(endpoints.ServiceProvider, new CometAdmin.Settings(key));
+        if (string.IsNullOrEmpty(key))
+            throw new InvalidOperationException(
+                $"MapCometAdmin(\"{prefix}\") was given no admin key: the setting that supplies it (\"CometAdminKey\" in the README's " +
+                $"builder.Configuration[\"CometAdminKey\"]) is unset or empty. Set it to a key of at least {CometAdminAccess.MinimumKeyLength} characters, " +
+                "or map with CometAdminAccess.WithPolicy(\"policy\") to use an authorization policy, or CometAdminAccess.AllowAnonymous to open it on purpose.");
+        return MapCometAdmin(endpoints, prefix, CometAdminAccess.WithKey(key));
+    }
+
+    /// <summary>
+    /// Maps the admin API under <paramref name="prefix"/>: <c>GET info</c>, <c>GET channels/{name}</c>, <c>GET connections/{cid}</c>,
+    /// <c>POST push</c>, <c>POST kick</c>, <c>POST clear/{channel}</c>, <c>GET presence</c> (an SSE stream of
+    /// presence events), protected as <paramref name="access"/> says: a key, an authorization policy
+    /// (<c>RequireAuthorization(policy)</c>), or explicitly nothing.
+    /// </summary>
+    public static RouteGroupBuilder MapCometAdmin(this IEndpointRouteBuilder endpoints, string prefix, CometAdminAccess access)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        ArgumentNullException.ThrowIfNull(access);
+        var admin = ActivatorUtilities.CreateInstance<CometAdmin>(endpoints.ServiceProvider, new CometAdmin.Settings(access.Key));
         var group = endpoints.MapGroup(prefix).WithMetadata(new DisableRequestTimeoutAttribute());
-        group.AddEndpointFilter(admin.CheckKeyAsync);
+        if (access.Key is not null) group.AddEndpointFilter(admin.CheckKeyAsync);
+        else if (access.Policy is { } policy) group.RequireAuthorization(policy);
         // Delegates, not RequestDelegates: so that the key filter runs and returned results are written.
         group.MapGet("info", (Delegate)admin.Info);
         group.MapGet("channels/{name}", (Delegate)admin.Channel);

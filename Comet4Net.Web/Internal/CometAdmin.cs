@@ -17,16 +17,15 @@ internal sealed class CometAdmin(CometContext context, CometAdmin.Settings setti
 
     internal async ValueTask<object?> CheckKeyAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
     {
-        if (settings.Key is { } key)
-        {
-            var headers = invocation.HttpContext.Request.Headers;
-            var given = headers["X-Comet-Admin-Key"].ToString();
-            if (given.Length == 0 && headers.Authorization.ToString() is { } auth && auth.StartsWith("Bearer ", StringComparison.Ordinal)) given = auth[7..];
-            var a = Encoding.UTF8.GetBytes(given);
-            var b = Encoding.UTF8.GetBytes(key);
-            if (a.Length != b.Length || !CryptographicOperations.FixedTimeEquals(a, b))
-                return Error(401, "unauthorized", "The admin key is missing or wrong (X-Comet-Admin-Key).");
-        }
+        // Only added when there is a key; without one it refuses rather than let anyone in.
+        var key = settings.Key ?? "";
+        var headers = invocation.HttpContext.Request.Headers;
+        var given = headers["X-Comet-Admin-Key"].ToString();
+        if (given.Length == 0 && headers.Authorization.ToString() is { } auth && auth.StartsWith("Bearer ", StringComparison.Ordinal)) given = auth[7..];
+        var a = Encoding.UTF8.GetBytes(given);
+        var b = Encoding.UTF8.GetBytes(key);
+        if (b.Length == 0 || a.Length != b.Length || !CryptographicOperations.FixedTimeEquals(a, b))
+            return Error(401, "unauthorized", "The admin key is missing or wrong (X-Comet-Admin-Key).");
         return await next(invocation);
     }
 

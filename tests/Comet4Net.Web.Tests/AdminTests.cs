@@ -1,7 +1,13 @@
 using System.Net;
 using System.Text;
 using Comet4Net.Events;
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Newtonsoft.Json.Linq;
 
 namespace Comet4Net.Web.Tests;
@@ -136,5 +142,59 @@ public sealed class AdminTests
         Assert.AreEqual(HttpStatusCode.NotFound, unknown.StatusCode);
         using var anonymous = await server.Client.GetAsync("/admin/connections/" + client.Id);
         Assert.AreEqual(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+    }
+
+    [TestMethod]
+    [Timeout(30000, CooperativeCancellation = true)]
+    public async Task A_missing_or_short_key_refuses_to_start_instead_of_opening_the_api()
+    {
+        // As the README maps it, with the setting unset: builder.Configuration["CometAdminKey"] is null.
+        var unset = await Assert.ThrowsExactlyAsync<InvalidOperationException>(() => CometTestServer.StartAsync(map: app => app.MapCometAdmin("/admin", (string?)null)));
+        Assert.Contains("CometAdminKey", unset.Message);
+        await Assert.ThrowsExactlyAsync<InvalidOperationException>(() => CometTestServer.StartAsync(map: app => app.MapCometAdmin("/admin", "")));
+        var shortKey = await Assert.ThrowsExactlyAsync<ArgumentException>(() => CometTestServer.StartAsync(map: app => app.MapCometAdmin("/admin", "fifteen-chars15")));
+        Assert.Contains("16", shortKey.Message);
+    }
+
+    [TestMethod]
+    [Timeout(30000, CooperativeCancellation = true)]
+    public async Task A_policy_protects_the_api_without_a_key_and_anonymous_access_is_only_by_name()
+    {
+        await using (var server = await CometTestServer.StartAsync(
+            services: s =>
+            {
+                s.AddAuthentication("header").AddScheme<AuthenticationSchemeOptions, HeaderAuthentication>("header", null);
+                s.AddAuthorizationBuilder().AddPolicy("admins", p => p.RequireRole("admin"));
+            },
+            middleware: app => { app.UseAuthentication(); app.UseAuthorization(); },
+            map: app => app.MapCometAdmin("/admin", CometAdminAccess.WithPolicy("admins"))))
+        {
+            using var anonymous = await server.Client.GetAsync("/admin/info");
+            Assert.AreEqual(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+            using var push = new HttpRequestMessage(HttpMethod.Post, "/admin/push") { Content = new StringContent("{\"channel\":\"hello\",\"data\":1}") };
+            using var refused = await server.Client.SendAsync(push);
+            Assert.AreEqual(HttpStatusCode.Unauthorized, refused.StatusCode);
+            using var asAdmin = new HttpRequestMessage(HttpMethod.Get, "/admin/info");
+            asAdmin.Headers.Add("X-Test-Role", "admin");
+            using var info = await server.Client.SendAsync(asAdmin);
+            Assert.AreEqual(HttpStatusCode.OK, info.StatusCode);
+        }
+        await using (var server = await CometTestServer.StartAsync(map: app => app.MapCometAdmin("/admin", CometAdminAccess.AllowAnonymous)))
+        {
+            using var info = await server.Client.GetAsync("/admin/info");
+            Assert.AreEqual(HttpStatusCode.OK, info.StatusCode);
+        }
+    }
+
+    /// <summary>Signs in whoever sends <c>X-Test-Role</c>, in that role.</summary>
+    private sealed class HeaderAuthentication(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
+        : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    {
+        protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+        {
+            if (Request.Headers["X-Test-Role"].ToString() is not { Length: > 0 } role) return Task.FromResult(AuthenticateResult.NoResult());
+            var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, "tester"), new Claim(ClaimTypes.Role, role)], "header");
+            return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), "header")));
+        }
     }
 }
