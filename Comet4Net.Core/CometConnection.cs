@@ -82,15 +82,18 @@ public sealed class CometConnection
         get => Volatile.Read(ref _userId);
         set
         {
-            string? old;
-            lock (_sync)
-            {
-                old = _userId;
-                _userId = value;
-            }
-            if (Registered && old != value) Engine.Lifecycle.UserChanged(this, old, value);
+            Volatile.Write(ref _userId, value);
+            // Reads the value again under the user lock: however concurrent sets interleave, the last
+            // one to move the connection leaves it indexed under the value that is set now, and only there.
+            Engine.Lifecycle.SyncUser(this);
         }
     }
+
+    /// <summary>Held while the connection moves between users in the index, the backplane and the channel counts.</summary>
+    internal object UserSync { get; } = new();
+
+    /// <summary>The user the connection is indexed under now (null: none); read and written under <see cref="UserSync"/>.</summary>
+    internal string? IndexedUser { get; set; }
 
     /// <summary>Why the connection ended, once <see cref="State"/> is Dropped.</summary>
     public Events.DropReason? DropReason { get; private set; }

@@ -98,7 +98,7 @@ internal sealed class ConnectionLifecycle(
         beforeRegister?.Invoke();
         connection.Registered = true;
         if (!deferSave) SaveSession(connection); // any node can resume it from now on
-        if (connection.UserId is { } owner) UserChanged(connection, null, owner, quiet);
+        SyncUser(connection, quiet);
         engine.Subscriptions.Register(connection);
         if (quiet) return ConnectResult.Accepted(connection);
         counters.AddConnect();
@@ -136,7 +136,7 @@ internal sealed class ConnectionLifecycle(
         CometLog.ConnectionRemoved(engine.Logger, connection.Id, reason);
         engine.Bus.Fire(new DropEvent(engine, connection, reason));
         engine.Subscriptions.Unregister(connection, reason);
-        if (connection.UserId is { } user) UserChanged(connection, user, null);
+        SyncUser(connection);
         engine.Bus.Fire(new RemovedEvent(engine, connection, reason));
     }
 
@@ -168,7 +168,7 @@ internal sealed class ConnectionLifecycle(
         if (!connection.MarkDropped(DropReason.Expired, null)) return;
         if (registry.Remove(connection)) admission.Release(connection.ClientIp);
         engine.Subscriptions.Unregister(connection, DropReason.Expired, quiet: true);
-        if (connection.UserId is { } user) UserChanged(connection, user, null, quiet: true);
+        SyncUser(connection, quiet: true);
     }
 
     /// <summary>Another node ended this connection for good: this node's copy (from serving it earlier) goes quietly.</summary>
@@ -241,21 +241,36 @@ internal sealed class ConnectionLifecycle(
         if (connection.Detach(attachment, engine.Timestamp)) engine.Bus.Fire(new DyingEvent(engine, connection));
     }
 
-    /// <summary>Moves a connection between users in the index and the channel counts; raises UserOffline / UserOnline.</summary>
+    /// <summary>
+    /// Moves a connection, in the index and the channel counts, from the user it is indexed under to the one
+    /// it should be under (its <see cref="CometConnection.UserId"/> while registered and not dropped, else
+    /// none); raises UserOffline / UserOnline.
+    /// </summary>
     /// <remarks>
-    /// On a backplane that keeps users cluster-wide, it says whether the user came online or went
-    /// offline in the cluster (so each event fires once, not once per node); <paramref name="quiet"/>
-    /// moves (hand-overs between nodes) only pass the entry on.
+    /// The move is made under the connection's user lock and reads both ends there, so concurrent sets of
+    /// UserId, a registration and a removal always leave it under one user, the right one; the events are
+    /// raised after the lock is let go. On a backplane that keeps users cluster-wide, it says whether the
+    /// user came online or went offline in the cluster (so each event fires once, not once per node);
+    /// <paramref name="quiet"/> moves (hand-overs between nodes) only pass the entry on.
     /// </remarks>
-    internal void UserChanged(CometConnection connection, string? oldUser, string? newUser, bool quiet = false)
+    internal void SyncUser(CometConnection connection, bool quiet = false)
     {
-        var (wentOffline, cameOnline) = users.Move(connection, oldUser, newUser);
-        if (backplane.TracksUsers && oldUser != newUser)
+        string? oldUser, newUser;
+        bool wentOffline, cameOnline;
+        lock (connection.UserSync)
         {
-            if (oldUser is not null) wentOffline = backplane.UserLeft(oldUser, connection.Id, handedOver: quiet);
-            if (newUser is not null && connection.State != ConnectionState.Dropped) cameOnline = backplane.UserJoined(newUser, connection.Id, handedOver: quiet);
+            oldUser = connection.IndexedUser;
+            newUser = connection.Registered && connection.State != ConnectionState.Dropped ? connection.UserId : null;
+            if (oldUser == newUser) return;
+            (wentOffline, cameOnline) = users.Move(connection, oldUser, newUser);
+            if (backplane.TracksUsers)
+            {
+                if (oldUser is not null) wentOffline = backplane.UserLeft(oldUser, connection.Id, handedOver: quiet);
+                if (newUser is not null) cameOnline = backplane.UserJoined(newUser, connection.Id, handedOver: quiet);
+            }
+            engine.Subscriptions.MoveUser(connection, oldUser, newUser);
+            connection.IndexedUser = newUser;
         }
-        if (oldUser != newUser) engine.Subscriptions.MoveUser(connection, oldUser, newUser);
         if (quiet) return;
         if (wentOffline) engine.Bus.Fire(new UserOfflineEvent(engine, connection, oldUser!));
         if (cameOnline) engine.Bus.Fire(new UserOnlineEvent(engine, connection, newUser!));

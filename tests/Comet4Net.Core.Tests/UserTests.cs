@@ -57,6 +57,26 @@ public sealed class UserTests
     }
 
     [TestMethod]
+    [Timeout(60000, CooperativeCancellation = true)]
+    public void Concurrent_sets_of_the_user_leave_the_connection_under_one_user_its_own()
+    {
+        var engine = new CometContext().Engine;
+        string[] users = ["ann", "bob", "cid", "dan"];
+        for (var round = 0; round < 2000; round++)
+        {
+            var c = ConnectAs(engine, "ann");
+            using var start = new Barrier(users.Length);
+            var setters = users.Select(user => new Thread(() => { start.SignalAndWait(); c.UserId = user; })).ToArray();
+            foreach (var t in setters) t.Start();
+            foreach (var t in setters) t.Join();
+            var holders = users.Where(u => engine.GetConnections(u).Contains(c)).ToArray();
+            CollectionAssert.AreEqual(new[] { c.UserId }, holders, $"round {round}: the connection is {c.UserId}'s but indexed under {string.Join(", ", holders)}");
+            engine.Drop(c);
+            Assert.AreEqual(0, engine.UserCount, $"round {round}: a user is left online after the only connection went");
+        }
+    }
+
+    [TestMethod]
     public void Kick_ends_every_connection_of_a_user_with_a_reason()
     {
         var engine = new CometContext().Engine;
