@@ -47,7 +47,21 @@ public sealed partial class CometEngine
         Delivery.Begin(Backplane.LastSequence);
         Delivery.OnKick = KickHere;
         Delivery.OnForget = Lifecycle.Forget;
+        Delivery.OnOverflows = HandleReceivedOverflows;
         Backplane.Start(Delivery);
+    }
+
+    /// <summary>The overflows of messages filed from other nodes, on the thread pool: a failure is logged, never thrown there.</summary>
+    private void HandleReceivedOverflows()
+    {
+        try
+        {
+            Sender.HandleOverflows();
+        }
+        catch (Exception e)
+        {
+            CometLog.OverflowsFailed(Logger, e);
+        }
     }
 
     /// <summary>This engine's name among the nodes sharing a backplane (random, new at every start).</summary>

@@ -16,6 +16,7 @@ internal sealed class LocalDelivery(CometOptions options, ConnectionRegistry reg
     : IBackplaneReceiver
 {
     private readonly ConcurrentQueue<(CometConnection Connection, int Dropped)> _overflows = new();
+    private int _overflowsScheduled;
 
     internal MessageLog Log { get; } = new();
 
@@ -46,6 +47,9 @@ internal sealed class LocalDelivery(CometOptions options, ConnectionRegistry reg
 
     /// <inheritdoc />
     public void Forget(string connectionId) => OnForget?.Invoke(connectionId);
+
+    /// <summary>Handles the overflows waiting in the queue (set by the engine: the sender's policy and OverflowEvent).</summary>
+    internal Action? OnOverflows { get; set; }
 
     /// <inheritdoc />
     public void Receive(CometMessage message)
@@ -78,6 +82,20 @@ internal sealed class LocalDelivery(CometOptions options, ConnectionRegistry reg
         }
         Log.Publish(message.Seq);
         foreach (var connection in held) connection.WakePrivate();
+        // This node's own sends handle their overflows as soon as the append returns; a message from
+        // another node (or one sent to an away session) has no send here to do it, so it is done on the
+        // thread pool, outside the backplane's filing lock, which an overflow listener must not run under.
+        if (message.Origin != nodeId && !_overflows.IsEmpty) ScheduleOverflows();
+    }
+
+    private void ScheduleOverflows()
+    {
+        if (OnOverflows is null || Interlocked.Exchange(ref _overflowsScheduled, 1) == 1) return;
+        ThreadPool.UnsafeQueueUserWorkItem(static self =>
+        {
+            Volatile.Write(ref self._overflowsScheduled, 0); // an overflow queued from now on schedules another turn
+            self.OnOverflows?.Invoke();
+        }, this, preferLocal: false);
     }
 
     /// <summary>Appends to one of the node's logs, trims it back within MaxLogMessages / MaxLogBytes, and makes the message visible.</summary>

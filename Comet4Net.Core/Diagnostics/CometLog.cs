@@ -17,6 +17,9 @@ internal static partial class CometLog
     [LoggerMessage(EventId = 201, Level = LogLevel.Warning, Message = "Comet connection {Id} passed its backlog limit: {Dropped} messages dropped (policy {Policy})")]
     internal static partial void Overflow(ILogger logger, string id, int dropped, CometOverflowPolicy policy);
 
+    [LoggerMessage(EventId = 202, Level = LogLevel.Error, Message = "Comet could not handle the overflows of messages from other nodes; the next overflow tries again")]
+    internal static partial void OverflowsFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(EventId = 901, Level = LogLevel.Error, Message = "Comet listener or transport failed ({Event})")]
     internal static partial void ListenerFailed(ILogger logger, string @event, Exception exception);
 

@@ -1,3 +1,5 @@
+using Comet4Net.Backplane;
+using Comet4Net.Delivery;
 using Comet4Net.Events;
 
 namespace Comet4Net.Core.Tests;
@@ -126,6 +128,26 @@ public sealed class DeliveryTests
         Assert.IsNotNull(gap);
         CollectionAssert.AreEqual(new[] { "2", "3", "4" }, messages.Select(m => m.DataJson).ToArray());
         Assert.AreEqual(2, engine.GetStatistics().PendingDropped);
+    }
+
+    [TestMethod]
+    [Timeout(30000, CooperativeCancellation = true)]
+    public async Task An_overflow_from_another_nodes_messages_is_handled_without_a_send_on_this_node()
+    {
+        var backplane = new InMemoryBackplane();
+        var engine = new CometContext(new CometOptions { MaxPendingMessages = 3, OverflowPolicy = "drop" }, null, null, backplane, null).Engine;
+        var c = TestSupport.Connect(engine);
+        var overflows = new List<OverflowEvent>();
+        engine.On<OverflowEvent>(e => { lock (overflows) overflows.Add(e); });
+        // What the backplane receiver files from another node: this node sends nothing.
+        for (var i = 0; i < 5; i++) backplane.Append(new OutgoingMessage("p", i.ToString(), 0, [c.Id], Origin: "another-node"));
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (c.State != ConnectionState.Dropped && waited.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(20);
+        Assert.AreEqual(ConnectionState.Dropped, c.State, "the drop policy ends the connection whose queue overflowed");
+        Assert.AreEqual(Events.DropReason.Overflow, c.DropReason);
+        lock (overflows) Assert.AreEqual(2, overflows.Sum(e => e.Dropped));
+        Assert.AreEqual(2, engine.GetStatistics().PendingDropped);
+        Assert.IsNull(engine.GetConnection(c.Id), "the overflowed connection is not held any more");
     }
 
     [TestMethod]
