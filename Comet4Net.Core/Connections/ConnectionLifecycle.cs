@@ -62,8 +62,16 @@ internal sealed class ConnectionLifecycle(
             UserId = session.UserId,
         };
         if (session.Subscriptions is { } kept) connection.Subscriptions = ChannelStarts.From(kept);
-        var result = Admit(connection, request, checkSubscriptions: !handOver, () => engine.Delivery.Refill(connection, ack), quiet: handOver, deferSave: deferSave);
-        if (result.Outcome == CometOutcome.Ok) CometLog.SessionResumed(engine.Logger, connection.Id, connection.ClientIp);
+        var overflow = 0;
+        var result = Admit(connection, request, checkSubscriptions: !handOver, () => overflow = engine.Delivery.Refill(connection, ack), quiet: handOver, deferSave: deferSave);
+        if (result.Outcome != CometOutcome.Ok) return result;
+        CometLog.SessionResumed(engine.Logger, connection.Id, connection.ClientIp);
+        if (overflow > 0)
+        {
+            // What waited for it did not fit in its queue: counted, told and handled by the policy as any overflow, now that it is held.
+            engine.Delivery.Overflowed(connection, overflow);
+            engine.Sender.HandleOverflows();
+        }
         return result;
     }
 

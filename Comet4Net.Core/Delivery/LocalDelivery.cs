@@ -88,6 +88,12 @@ internal sealed class LocalDelivery(CometOptions options, ConnectionRegistry reg
         if (message.Origin != nodeId && !_overflows.IsEmpty) ScheduleOverflows();
     }
 
+    /// <summary>Counts a resumed connection's refill that did not fit in its queue as an overflow; the caller handles it once the connection is held.</summary>
+    internal void Overflowed(CometConnection connection, int dropped)
+    {
+        if (dropped > 0) _overflows.Enqueue((connection, dropped));
+    }
+
     private void ScheduleOverflows()
     {
         if (OnOverflows is null || Interlocked.Exchange(ref _overflowsScheduled, 1) == 1) return;
@@ -126,17 +132,20 @@ internal sealed class LocalDelivery(CometOptions options, ConnectionRegistry reg
     /// <summary>
     /// Refills a resumed connection's private queue with what the addressed log still holds for it
     /// (by id or by user) after position <paramref name="after"/>; what was trimmed meanwhile becomes a gap.
+    /// Returns how many did not fit in the queue (the oldest, dropped: a gap too), for the caller to handle as an overflow.
     /// </summary>
-    internal void Refill(CometConnection connection, long after)
+    internal int Refill(CometConnection connection, long after)
     {
+        var dropped = 0;
         after = Math.Max(after, connection.StartSeq);
         var trimmed = Addressed.TrimmedThroughSeq;
         if (trimmed > after) connection.Pending.MarkDroppedThrough(trimmed);
         for (var pos = Math.Max(Addressed.PositionAfter(after), Addressed.First); Addressed.At(pos) is { } m; pos++)
         {
             if (m.Seq > after && m.IsFor(connection.Id, connection.UserId))
-                connection.Pending.Add(m, options.MaxPendingMessages, options.MaxPendingBytes);
+                dropped += connection.Pending.Add(m, options.MaxPendingMessages, options.MaxPendingBytes);
         }
+        return dropped;
     }
 
     /// <summary>Takes the connections whose queues overflowed since the last call (handled outside the append).</summary>

@@ -151,6 +151,29 @@ public sealed class DeliveryTests
     }
 
     [TestMethod]
+    public async Task A_resumed_sessions_refill_that_does_not_fit_is_counted_and_reported_as_an_overflow()
+    {
+        var time = new ManualTime();
+        var engine = new CometContext(new CometOptions { MaxPendingMessages = 3, ConnExpires = 5000 }, time).Engine;
+        var c = TestSupport.Connect(engine);
+        var overflows = new List<OverflowEvent>();
+        engine.On<OverflowEvent>(e => overflows.Add(e));
+        time.Advance(TimeSpan.FromMilliseconds(6000));
+        Assert.AreEqual(1, engine.ExpireConnections());
+        for (var i = 0; i < 5; i++) Assert.IsTrue(engine.SendTo("p", c.Id, i), "kept for the away session");
+        Assert.AreEqual(0, engine.GetStatistics().PendingDropped);
+
+        var resumed = await engine.ResumeAsync(c.Id, c.Secret, TestSupport.Request(), null, 0);
+        Assert.IsNotNull(resumed.Connection, resumed.Message);
+        var (messages, gap) = TestSupport.Read(engine, resumed.Connection, 0);
+        CollectionAssert.AreEqual(new[] { "2", "3", "4" }, messages.Select(m => m.DataJson).ToArray());
+        Assert.IsNotNull(gap);
+        Assert.AreEqual(2, engine.GetStatistics().PendingDropped, "the two that did not fit are counted as other drops are");
+        Assert.AreEqual(2, overflows.Single().Dropped);
+        Assert.IsFalse(overflows.Single().ConnectionDropped);
+    }
+
+    [TestMethod]
     public void A_dying_connection_keeps_its_messages_and_expires_after_ConnExpires_firing_Drop()
     {
         var time = new ManualTime();
