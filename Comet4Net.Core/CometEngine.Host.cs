@@ -50,24 +50,8 @@ public sealed partial class CometEngine
     /// session is kept for the resume window) for a request that presents its secret.
     /// UnknownSession if none is kept, NotOwner if the secret is wrong, Unavailable if the backplane
     /// cannot say now (the client tries again: answering "unknown" would reset it and lose its messages).
-    /// </summary>
-    internal ConnectResult Resume(string id, string? secret, ICometRequest request, CometWorkStyle? style, long ack)
-    {
-        SessionState? session;
-        try
-        {
-            session = Backplane.FindSession(id);
-        }
-        catch (CometBackplaneUnavailableException)
-        {
-            return SessionUnavailable();
-        }
-        return ResumeFound(session, secret, request, style, ack, deferSave: false);
-    }
-
-    /// <summary>
-    /// <see cref="Resume"/> for a host: the session is read and saved without holding a thread while
-    /// the backplane answers; it is saved before this returns (the client's next request may go to another node).
+    /// The session is read and saved without holding a thread while the backplane answers; it is saved
+    /// before this returns (the client's next request may go to another node).
     /// </summary>
     internal async ValueTask<ConnectResult> ResumeAsync(string id, string? secret, ICometRequest request, CometWorkStyle? style, long ack)
     {
@@ -80,7 +64,7 @@ public sealed partial class CometEngine
         {
             return SessionUnavailable();
         }
-        var result = ResumeFound(session, secret, request, style, ack, deferSave: true);
+        var result = ResumeFound(session, secret, request, style, ack);
         if (result.Connection is { } connection) await Lifecycle.SaveSessionAsync(connection).ConfigureAwait(false);
         return result;
     }
@@ -88,7 +72,7 @@ public sealed partial class CometEngine
     private ConnectResult SessionUnavailable() => new(null, CometOutcome.Unavailable,
         Options.Text("The server cannot read this connection's session right now: try again shortly.", "服务器暂时无法读取该连接的会话，请稍后重试。"), 0, TimeSpan.FromSeconds(1));
 
-    private ConnectResult ResumeFound(SessionState? session, string? secret, ICometRequest request, CometWorkStyle? style, long ack, bool deferSave)
+    private ConnectResult ResumeFound(SessionState? session, string? secret, ICometRequest request, CometWorkStyle? style, long ack)
     {
         if (session is null) return new ConnectResult(null, CometOutcome.UnknownSession, null);
         if (!ConnectionIds.SecretMatches(secret, session.Secret)) return new ConnectResult(null, CometOutcome.NotOwner, null);
@@ -99,7 +83,7 @@ public sealed partial class CometEngine
             return new ConnectResult(null, CometOutcome.UnknownSession, null);
         }
         var chosen = style is { } s && s != CometWorkStyle.Auto ? s : session.Style;
-        return Lifecycle.Resume(session, request, chosen, ack, deferSave);
+        return Lifecycle.Resume(session, request, chosen, ack, deferSave: true);
     }
 
     /// <summary>A client's <c>drop</c> of a session it is away from: forgets it. Returns false if none was kept or the secret is wrong.</summary>

@@ -12,9 +12,6 @@ public sealed class RedisBackplaneOptions
     /// <summary>Most messages the shared stream keeps (approximately; Redis trims whole nodes). Default 100000, as Comet:MaxLogMessages.</summary>
     public int MaxStreamLength { get; set; } = 100000;
 
-    /// <summary>How long a node waits for its own message to come back from the stream before it gives up. Default 5 s.</summary>
-    public TimeSpan AppendTimeout { get; set; } = TimeSpan.FromSeconds(5);
-
     /// <summary>How often a node looks at the stream when no wake-up came (pub/sub is only a hint). Default 250 ms.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 

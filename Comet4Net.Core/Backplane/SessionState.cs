@@ -3,7 +3,7 @@ namespace Comet4Net.Backplane;
 /// <summary>
 /// What resuming a v2 connection needs, kept apart from the connection object so that it outlives
 /// it (for the resume window) and can be read on any node: who the client is, what it listens to,
-/// and where it is in the log.
+/// and where its messages start (the client's own ack is what a resume starts from).
 /// </summary>
 /// <param name="Id">The connection id.</param>
 /// <param name="Secret">The connection secret the client must present.</param>
@@ -11,7 +11,6 @@ namespace Comet4Net.Backplane;
 /// <param name="Dialect">The dialect it speaks.</param>
 /// <param name="StartSeq">Messages numbered above this are for the connection.</param>
 /// <param name="Subscriptions">Each channel it listens on with the number its subscription starts after; null: every channel.</param>
-/// <param name="Position">The position when the session was last saved (the client's own ack is what a resume starts from).</param>
 /// <param name="Style">The work style it used, for a client that resumes without naming one.</param>
 /// <param name="Away">True once the connection was dropped (away longer than ConnExpires, or its node stopped): coming back connects it again, with Comet4J's events.</param>
 /// <param name="Holder">The node that served the client last (its engine's NodeId): the one that reports its drop.</param>
@@ -23,7 +22,6 @@ public sealed record SessionState(
     CometDialect Dialect,
     long StartSeq,
     IReadOnlyDictionary<string, long>? Subscriptions,
-    long Position,
     CometWorkStyle Style = CometWorkStyle.Stream,
     bool Away = false,
     string? Holder = null,

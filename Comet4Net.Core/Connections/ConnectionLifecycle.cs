@@ -399,6 +399,6 @@ internal sealed class ConnectionLifecycle(
     {
         var subscriptions = connection.Subscriptions is { } s ? new Dictionary<string, long>(s, StringComparer.Ordinal) : null;
         return new SessionState(connection.Id, connection.Secret, connection.UserId, connection.Dialect,
-            connection.StartSeq, subscriptions, connection.StartSeq, connection.Style, away, engine.NodeId);
+            connection.StartSeq, subscriptions, connection.Style, away, engine.NodeId);
     }
 }

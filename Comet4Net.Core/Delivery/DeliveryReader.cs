@@ -25,7 +25,7 @@ internal sealed class DeliveryReader(MessageLog log, EngineCounters counters)
     /// </summary>
     internal DeliveryGap? Collect(CometConnection connection, ref ReadCursor cursor, List<CometMessage> into, int max)
     {
-        var visible = log.VisibleSeq;
+        var visible = log.LastSeq;
         var basis = Math.Max(cursor.LastSeq, connection.StartSeq);
         DeliveryGap? gap = null;
         var gapTo = Math.Max(log.TrimmedThroughSeq, connection.Pending.DroppedThroughSeq);

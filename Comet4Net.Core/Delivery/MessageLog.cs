@@ -31,8 +31,6 @@ internal sealed class MessageLog
 
     internal long First => Volatile.Read(ref _first);
 
-    internal long VisibleSeq => Volatile.Read(ref _visibleSeq);
-
     /// <summary>The highest sequence number this node has seen (broadcast or private).</summary>
     internal long LastSeq => Volatile.Read(ref _visibleSeq);
 

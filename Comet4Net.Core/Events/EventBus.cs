@@ -31,10 +31,6 @@ internal sealed class EventBus(ILogger logger)
         return true;
     }
 
-    /// <summary>True if anyone listens to <typeparamref name="TEvent"/> (so a caller can skip building the event).</summary>
-    internal bool Has<TEvent>() where TEvent : CometEvent =>
-        _lists.TryGetValue(typeof(TEvent), out var list) && ((ListenerList<TEvent>)list).Snapshot.Length > 0;
-
     /// <summary>Calls every listener of the event. Returns false if one vetoed.</summary>
     internal bool Fire<TEvent>(TEvent e) where TEvent : CometEvent
     {

@@ -54,7 +54,7 @@ public sealed class BackplaneTests
     {
         var time = new ManualTime();
         var backplane = new InMemoryBackplane(time);
-        var session = new SessionState("id", "secret", "ann", CometDialect.V2, 5, null, 7);
+        var session = new SessionState("id", "secret", "ann", CometDialect.V2, 5, null);
         backplane.SaveSession(session, TimeSpan.FromSeconds(60));
         time.Advance(TimeSpan.FromSeconds(59));
         Assert.AreSame(session, backplane.FindSession("id"));

@@ -101,15 +101,17 @@ public sealed class AdminTests
         using var response = await server.Client.SendAsync(Admin(HttpMethod.Get, "presence"), HttpCompletionOption.ResponseHeadersRead, cts.Token);
         Assert.AreEqual("text/event-stream", response.Content.Headers.ContentType?.MediaType);
         var events = new List<Sse.Event>();
+        var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var reading = Task.Run(async () =>
         {
-            await foreach (var e in Sse.ReadAsync(response, cts.Token))
+            // The stream says ": presence" once its listeners are on: events from then on reach it.
+            await foreach (var e in Sse.ReadAsync(response, cts.Token, comment => { if (comment == "presence") listening.TrySetResult(); }))
             {
                 lock (events) events.Add(e);
                 if (e.Name == "offline") return;
             }
         }, cts.Token);
-        await Wait.UntilAsync(() => server.Engine.Bus.Has<UserOnlineEvent>(), 10, "the presence stream to listen");
+        await listening.Task.WaitAsync(cts.Token);
         using var conn = await server.Client.GetAsync("/conn?cmd=conn&cv=2.0.0&ws=lpool&user=bob", cts.Token);
         var bob = new V2Client(server.Client);
         bob.Accept(V2Client.Lines(await conn.Content.ReadAsStringAsync(cts.Token))[0]);

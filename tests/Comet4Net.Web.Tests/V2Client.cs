@@ -87,7 +87,9 @@ internal static class Sse
 {
     internal sealed record Event(string? Id, string Name, string Data);
 
-    internal static async IAsyncEnumerable<Event> ReadAsync(HttpResponseMessage response, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken token = default)
+    /// <summary>The stream's events; <paramref name="comment"/> hears its comment lines (without the colon).</summary>
+    internal static async IAsyncEnumerable<Event> ReadAsync(HttpResponseMessage response, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken token = default,
+        Action<string>? comment = null)
     {
         await using var stream = await response.Content.ReadAsStreamAsync(token);
         using var reader = new StreamReader(stream, Encoding.UTF8);
@@ -101,7 +103,11 @@ internal static class Sse
                 id = null; name = null; data.Clear();
                 continue;
             }
-            if (line.StartsWith(':')) continue;
+            if (line.StartsWith(':'))
+            {
+                comment?.Invoke(line[1..].Trim());
+                continue;
+            }
             var colon = line.IndexOf(':');
             var field = colon < 0 ? line : line[..colon];
             var value = colon < 0 ? "" : line[(colon + 1)..].TrimStart(' ');
