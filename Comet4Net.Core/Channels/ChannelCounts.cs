@@ -4,7 +4,7 @@ namespace Comet4Net.Channels;
 
 /// <summary>
 /// Who receives each channel, with the counts kept as connections come and go (never recounted
-/// over every connection). Thread-safe; one short lock per channel.
+/// over every connection). Thread-safe; one short lock for all channels.
 /// </summary>
 public sealed class ChannelCounts
 {

@@ -65,7 +65,7 @@ internal sealed class ConnectionLifecycle(
         var overflow = 0;
         var result = Admit(connection, request, checkSubscriptions: !handOver, () => overflow = engine.Delivery.Refill(connection, ack), quiet: handOver, deferSave: deferSave);
         if (result.Outcome != CometOutcome.Ok) return result;
-        CometLog.SessionResumed(engine.Logger, connection.Id, connection.ClientIp);
+        CometLog.SessionResumed(engine.Logger, Options.ConnectionLogLevel(), connection.Id, connection.ClientIp);
         if (overflow > 0)
         {
             // What waited for it did not fit in its queue: counted, told and handled by the policy as any overflow, now that it is held.
@@ -110,7 +110,7 @@ internal sealed class ConnectionLifecycle(
         engine.Subscriptions.Register(connection);
         if (quiet) return ConnectResult.Accepted(connection);
         counters.AddConnect();
-        CometLog.ConnectionOpened(engine.Logger, connection.Id, connection.ClientIp, connection.Dialect, connection.WorkStyle);
+        CometLog.ConnectionOpened(engine.Logger, Options.ConnectionLogLevel(), connection.Id, connection.ClientIp, connection.Dialect, connection.WorkStyle);
         engine.Bus.Fire(new ConnectEvent(engine, connection));
         engine.Subscriptions.Announce(connection);
         return ConnectResult.Accepted(connection, refused);
@@ -141,7 +141,7 @@ internal sealed class ConnectionLifecycle(
         if (reason is not (DropReason.Expired or DropReason.Shutdown) && backplane.SharesSessions) backplane.AnnounceGone(connection.Id);
         if (reason is DropReason.Server or DropReason.Overflow) kicked.Add(connection.Id, message ?? reason.ToString());
         counters.AddDrop();
-        CometLog.ConnectionRemoved(engine.Logger, connection.Id, reason);
+        CometLog.ConnectionRemoved(engine.Logger, Options.ConnectionLogLevel(), connection.Id, reason);
         engine.Bus.Fire(new DropEvent(engine, connection, reason));
         engine.Subscriptions.Unregister(connection, reason);
         SyncUser(connection);

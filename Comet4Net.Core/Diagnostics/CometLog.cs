@@ -5,14 +5,15 @@ namespace Comet4Net.Diagnostics;
 /// <summary>The core's log lines, with event ids (1xx: connections, 2xx: delivery, 9xx: failures).</summary>
 internal static partial class CometLog
 {
-    [LoggerMessage(EventId = 101, Level = LogLevel.Debug, Message = "Comet connection {Id} opened from {Ip} ({Dialect}, {WorkStyle})")]
-    internal static partial void ConnectionOpened(ILogger logger, string id, string ip, CometDialect dialect, string workStyle);
+    // The connection events' level is CometOptions.Debug's: Information when on, Debug when off.
+    [LoggerMessage(EventId = 101, Message = "Comet connection {Id} opened from {Ip} ({Dialect}, {WorkStyle})")]
+    internal static partial void ConnectionOpened(ILogger logger, LogLevel level, string id, string ip, CometDialect dialect, string workStyle);
 
-    [LoggerMessage(EventId = 102, Level = LogLevel.Debug, Message = "Comet connection {Id} removed ({Reason})")]
-    internal static partial void ConnectionRemoved(ILogger logger, string id, Events.DropReason reason);
+    [LoggerMessage(EventId = 102, Message = "Comet connection {Id} removed ({Reason})")]
+    internal static partial void ConnectionRemoved(ILogger logger, LogLevel level, string id, Events.DropReason reason);
 
-    [LoggerMessage(EventId = 103, Level = LogLevel.Debug, Message = "Comet connection {Id} resumed its session from {Ip}")]
-    internal static partial void SessionResumed(ILogger logger, string id, string ip);
+    [LoggerMessage(EventId = 103, Message = "Comet connection {Id} resumed its session from {Ip}")]
+    internal static partial void SessionResumed(ILogger logger, LogLevel level, string id, string ip);
 
     [LoggerMessage(EventId = 201, Level = LogLevel.Warning, Message = "Comet connection {Id} passed its backlog limit: {Dropped} messages dropped (policy {Policy})")]
     internal static partial void Overflow(ILogger logger, string id, int dropped, CometOverflowPolicy policy);

@@ -18,17 +18,18 @@ public enum CometOverflowPolicy
     Drop,
 }
 
-/// <summary>Reads the closed-set settings once and picks a message's language.</summary>
+/// <summary>The closed-set settings as the values they were read into when set (a value Validate refuses reads as the default), and a message's language.</summary>
 internal static class CometOptionValues
 {
-    internal static CometLanguage Language(this CometOptions options) =>
-        options.Language == "zh" ? CometLanguage.Chinese : CometLanguage.English;
+    internal static CometLanguage Language(this CometOptions options) => options.ParsedLanguage ?? CometLanguage.English;
 
-    internal static CometOverflowPolicy Overflow(this CometOptions options) =>
-        options.OverflowPolicy == "drop" ? CometOverflowPolicy.Drop : CometOverflowPolicy.Gap;
+    internal static CometOverflowPolicy Overflow(this CometOptions options) => options.ParsedOverflowPolicy ?? CometOverflowPolicy.Gap;
 
-    internal static CometWorkStyle Style(this CometOptions options) =>
-        WorkStyles.TryParse(options.WorkStyle, out var style) ? style : CometWorkStyle.Auto;
+    internal static CometWorkStyle Style(this CometOptions options) => options.ParsedWorkStyle ?? CometWorkStyle.Auto;
+
+    /// <summary>The level connection events are logged at: Information when <see cref="CometOptions.Debug"/> is on, else Debug.</summary>
+    internal static Microsoft.Extensions.Logging.LogLevel ConnectionLogLevel(this CometOptions options) =>
+        options.Debug ? Microsoft.Extensions.Logging.LogLevel.Information : Microsoft.Extensions.Logging.LogLevel.Debug;
 
     /// <summary>The English or the Chinese text, as <see cref="CometOptions.Language"/> says.</summary>
     internal static string Text(this CometOptions options, string en, string zh) =>

@@ -32,13 +32,42 @@ public sealed class CometOptions
     /// <c>auto</c>, <c>stream</c>, <c>lpool</c>, <c>sse</c> or <c>websocket</c>. Default <c>auto</c>: a WebSocket for v2
     /// clients that can open one, streaming for the other clients that can read it, long polling for the rest.
     /// </summary>
-    public string WorkStyle { get; set; } = WorkStyles.Auto;
+    public string WorkStyle
+    {
+        get => _workStyle;
+        set
+        {
+            _workStyle = value;
+            ParsedWorkStyle = WorkStyles.TryParse(value, out var style) ? style : null;
+        }
+    }
 
-    /// <summary>Logs every connection event at Information level. Default false.</summary>
+    private string _workStyle = WorkStyles.Auto;
+
+    /// <summary><see cref="WorkStyle"/> read once, when set; null if it is not a work style (<see cref="Validate"/> refuses it).</summary>
+    internal CometWorkStyle? ParsedWorkStyle { get; private set; } = CometWorkStyle.Auto;
+
+    /// <summary>
+    /// Comet4J's <c>debug</c>: true logs the connection events (opened, resumed, removed) at Information level,
+    /// so they show under the default logging settings; false logs them at Debug level. Default false.
+    /// </summary>
     public bool Debug { get; set; }
 
-    /// <summary><c>zh</c> or <c>en</c>: the language of messages a person reads (error bodies, log lines). Default <c>en</c>.</summary>
-    public string Language { get; set; } = "en";
+    /// <summary><c>zh</c> or <c>en</c>: the language of messages a person reads (error bodies, refusals). Default <c>en</c>.</summary>
+    public string Language
+    {
+        get => _language;
+        set
+        {
+            _language = value;
+            ParsedLanguage = value switch { "en" => CometLanguage.English, "zh" => CometLanguage.Chinese, _ => null };
+        }
+    }
+
+    private string _language = "en";
+
+    /// <summary><see cref="Language"/> read once, when set; null if it is neither <c>en</c> nor <c>zh</c> (<see cref="Validate"/> refuses it).</summary>
+    internal CometLanguage? ParsedLanguage { get; private set; } = CometLanguage.English;
 
     /// <summary>Interval of the heartbeat written on idle v2 streams and SSE. 0 turns it off. Default 15000.</summary>
     public int Heartbeat { get; set; } = 15000;
@@ -102,7 +131,20 @@ public sealed class CometOptions
     public bool RequireToken { get; set; }
 
     /// <summary>What happens when a connection's kept private messages pass their limit: <c>gap</c> (drop the oldest, tell the client) or <c>drop</c> (end the connection). Default <c>gap</c>.</summary>
-    public string OverflowPolicy { get; set; } = "gap";
+    public string OverflowPolicy
+    {
+        get => _overflowPolicy;
+        set
+        {
+            _overflowPolicy = value;
+            ParsedOverflowPolicy = value switch { "gap" => CometOverflowPolicy.Gap, "drop" => CometOverflowPolicy.Drop, _ => null };
+        }
+    }
+
+    private string _overflowPolicy = "gap";
+
+    /// <summary><see cref="OverflowPolicy"/> read once, when set; null if it is neither <c>gap</c> nor <c>drop</c> (<see cref="Validate"/> refuses it).</summary>
+    internal CometOverflowPolicy? ParsedOverflowPolicy { get; private set; } = CometOverflowPolicy.Gap;
 
     /// <summary>How the application's objects are turned into JSON. Default: camelCase properties, dictionary keys kept.</summary>
     [JsonIgnore]
@@ -140,15 +182,15 @@ public sealed class CometOptions
         Positive(nameof(SseRetry), SseRetry);
         if (MaxQueryLength < 256)
             throw Bad(nameof(MaxQueryLength), MaxQueryLength.ToString(), "a number of characters, at least 256");
-        if (WorkStyles.Parse(WorkStyle) is null)
+        if (ParsedWorkStyle is null)
             throw Bad(nameof(WorkStyle), WorkStyle, "one of auto, stream, lpool, sse, websocket");
-        if (Language is not ("zh" or "en"))
+        if (ParsedLanguage is null)
             throw Bad(nameof(Language), Language, "zh or en");
         if (!string.IsNullOrEmpty(TokenKey) && TokenKey.Length < 32)
             throw Bad(nameof(TokenKey), "(hidden)", "a secret of at least 32 characters");
         if (RequireToken && string.IsNullOrEmpty(TokenKey))
             throw Bad(nameof(RequireToken), "true", "true only when Comet:TokenKey is set");
-        if (OverflowPolicy is not ("gap" or "drop"))
+        if (ParsedOverflowPolicy is null)
             throw Bad(nameof(OverflowPolicy), OverflowPolicy, "gap or drop");
         if (JsonpCallbackPrefix is null || JsonpCallbackPrefix.Length > MaxJsonpPrefixLength || JsonpCallbackPrefix.Length > 0 && !IsJsonpCallback(JsonpCallbackPrefix + "x"))
             throw Bad(nameof(JsonpCallbackPrefix), JsonpCallbackPrefix, $"empty, or the start of a JavaScript name (a letter, _ or $, then letters, digits, _, $ and dots between names), at most {MaxJsonpPrefixLength} characters");

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace Comet4Net.Core.Tests;
 
 [TestClass]
@@ -46,5 +48,45 @@ public sealed class OptionsTests
         Assert.AreEqual("lpool", WorkStyles.Parse("LPOOL"));
         Assert.AreEqual("stream", WorkStyles.Parse(" stream "));
         Assert.IsNull(WorkStyles.Parse("iframe"));
+    }
+
+    [TestMethod]
+    public void The_closed_sets_are_read_into_their_values_when_set_and_bad_ones_refused_by_name()
+    {
+        var o = new CometOptions { Language = "zh", OverflowPolicy = "drop", WorkStyle = " LongPoll " };
+        Assert.AreEqual(CometLanguage.Chinese, o.Language());
+        Assert.AreEqual(CometOverflowPolicy.Drop, o.Overflow());
+        Assert.AreEqual(CometWorkStyle.LongPoll, o.Style());
+        o.Validate();
+        Assert.AreEqual("Language", Assert.ThrowsExactly<CometConfigurationException>(() => new CometOptions { Language = "fr" }.Validate()).Key);
+        Assert.AreEqual("OverflowPolicy", Assert.ThrowsExactly<CometConfigurationException>(() => new CometOptions { OverflowPolicy = "block" }.Validate()).Key);
+    }
+
+    [TestMethod]
+    [DataRow(true, LogLevel.Information)]
+    [DataRow(false, LogLevel.Debug)]
+    public void Debug_logs_connection_events_at_Information_level(bool debug, LogLevel expected)
+    {
+        var logger = new ListLogger();
+        var engine = new CometContext(new CometOptions { Debug = debug }, null, logger).Engine;
+        var c = TestSupport.Connect(engine);
+        engine.Drop(c);
+        var events = logger.Entries.Where(e => e.Id is 101 or 102).ToArray();
+        Assert.HasCount(2, events, "opened and removed");
+        Assert.IsTrue(events.All(e => e.Level == expected), string.Join(", ", events.Select(e => e.Level)));
+    }
+
+    private sealed class ListLogger : ILogger
+    {
+        internal readonly List<(LogLevel Level, int Id)> Entries = [];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (Entries) Entries.Add((logLevel, eventId.Id));
+        }
     }
 }
