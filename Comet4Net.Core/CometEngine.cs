@@ -117,6 +117,22 @@ public sealed partial class CometEngine
             || Backplane.SharesSessions && Lifecycle.TryFindSession(id, out var session) && session is { Away: false });
 
     /// <summary>
+    /// True if <paramref name="id"/> names a connection open on this node or, on a shared backplane, on any
+    /// node (as <see cref="ConnectionExists"/>), and the caller proves it holds it: for a v2 connection,
+    /// <paramref name="secret"/> is the connection's secret (the <c>cs</c> its client was given, in the page
+    /// <c>JS.Engine.getConnector().cs</c>). A legacy (Comet4J) connection has no secret: its id is the only proof.
+    /// Use it before acting in a connection's name on a request of the application's own.
+    /// </summary>
+    /// <remarks>While the backplane's store does not answer, a connection held by another node is reported as not held.</remarks>
+    public bool IsConnectionOwner(string? id, string? secret)
+    {
+        if (id is null) return false;
+        if (GetConnection(id) is { } local) return local.Dialect != CometDialect.V2 || ConnectionIds.SecretMatches(secret, local.Secret);
+        return Backplane.SharesSessions && Lifecycle.TryFindSession(id, out var session) && session is { Away: false }
+            && (session.Dialect != CometDialect.V2 || ConnectionIds.SecretMatches(secret, session.Secret));
+    }
+
+    /// <summary>
     /// What is known of a connection across the cluster: its user, channels, work style, the node that
     /// serves it (<see cref="SessionState.Holder"/>) and whether it is away (dropped, resumable). From
     /// this node's connection while it serves it, else, on a backplane shared by several nodes, from its

@@ -45,24 +45,45 @@ namespace Comet4Net.Samples.Chat
             return app;
         }
 
-        /// <summary>talk.do: the demo's WebServlet (cmd=talk | rename | list), POST with form fields (GET works too).</summary>
+        /// <summary>
+        /// talk.do: the demo's WebServlet (cmd=talk | rename | msg | list), POST with form fields (GET works too).
+        /// talk, rename and msg act in the name of connection <c>id</c>, so the request must prove it holds it:
+        /// a Comet4Net (v2) page sends its connection's secret as <c>cs</c>; a Comet4J page (legacy dialect)
+        /// has no secret and is taken at its id, as Comet4J's demo did (turn AllowLegacyClients off to refuse them).
+        /// </summary>
         private static async Task<IResult> TalkAsync(HttpContext http, CometEngine engine, AppStore store)
         {
-            var form = http.Request.HasFormContentType ? await http.Request.ReadFormAsync() : null;
+            IFormCollection? form = null;
+            if (http.Request.HasFormContentType)
+            {
+                try
+                {
+                    form = await http.Request.ReadFormAsync(http.RequestAborted);
+                }
+                catch (Exception e) when (e is InvalidDataException or BadHttpRequestException)
+                {
+                    // A multipart body without a valid boundary, a form past the size limits, a truncated body.
+                    return Results.Json(new { error = "bad-form", message = "The form could not be read: " + e.Message }, statusCode: 400);
+                }
+            }
             string? Param(string name) => form?[name].FirstOrDefault() ?? http.Request.Query[name].FirstOrDefault();
             var cmd = Param("cmd");
             var id = Param("id");
             // On several nodes (Comet__Redis) this request may reach another node than the page's
-            // connection: ConnectionExists sees the whole cluster, and the name comes with the cookie.
+            // connection: ConnectionExists and IsConnectionOwner see the whole cluster, and the name comes with the cookie.
             var known = !string.IsNullOrEmpty(id) && engine.ConnectionExists(id);
+            var owner = known && engine.IsConnectionOwner(id, Param("cs"));
             var name = (id is null ? null : store.Get(id)) ?? Names.FromCookie(http.Request.Cookies["userName"]);
+            IResult? Refused() =>
+                !known ? Results.Json(new { error = "unknown-id", message = "id must be the id of an open connection." }, statusCode: 400)
+                : !owner ? Results.Json(new { error = "not-owner", message = "cs must be the secret of connection id (a Comet4Net page sends JS.Engine.getConnector().cs)." }, statusCode: 403)
+                : null;
             switch (cmd)
             {
                 case "talk":
                 {
                     var text = (Param("text") ?? "").Trim();
-                    if (!known)
-                        return Results.Json(new { error = "unknown-id", message = "id must be the id of an open connection." }, statusCode: 400);
+                    if (Refused() is { } refused) return refused;
                     if (text.Length == 0 || text.Length > 2000)
                         return Results.Json(new { error = "bad-text", message = "text must have 1 to 2000 characters." }, statusCode: 400);
                     engine.SendToAll(Talker.Channel, new { type = "talk", id, name, text, transtime = Talker.Now() });
@@ -71,8 +92,7 @@ namespace Comet4Net.Samples.Chat
                 case "rename":
                 {
                     var newName = (Param("newName") ?? "").Trim();
-                    if (!known)
-                        return Results.Json(new { error = "unknown-id", message = "id must be the id of an open connection." }, statusCode: 400);
+                    if (Refused() is { } refused) return refused;
                     if (newName.Length == 0 || newName.Length > 50)
                         return Results.Json(new { error = "bad-name", message = "newName must have 1 to 50 characters." }, statusCode: 400);
                     var oldName = Param("oldName") ?? name;
@@ -86,8 +106,7 @@ namespace Comet4Net.Samples.Chat
                     // A private message: every connection of the named user, and the sender's own.
                     var to = (Param("to") ?? "").Trim();
                     var text = (Param("text") ?? "").Trim();
-                    if (!known)
-                        return Results.Json(new { error = "unknown-id", message = "id must be the id of an open connection." }, statusCode: 400);
+                    if (Refused() is { } refused) return refused;
                     if (text.Length == 0 || text.Length > 2000)
                         return Results.Json(new { error = "bad-text", message = "text must have 1 to 2000 characters." }, statusCode: 400);
                     var message = new { type = "msg", id, name, to, text, transtime = Talker.Now() };

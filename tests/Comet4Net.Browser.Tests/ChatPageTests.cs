@@ -33,7 +33,8 @@ public sealed class ChatPageTests
         var bob = await JoinAsync(bobContext, url, "Bob");
         await Assertions.Expect(ann.Locator("#workStyle")).ToHaveTextAsync(shown);
 
-        // Each sees the other online.
+        // Each sees the other online; the notice reads "08:27 Bob joined", the time apart from the name.
+        await Assertions.Expect(ann.Locator("#log .sys", new() { HasText = "Bob joined" })).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^\d\d:\d\d Bob joined$"));
         await Assertions.Expect(ann.Locator("#users li", new() { HasText = "Bob" })).ToHaveCountAsync(1);
         await Assertions.Expect(bob.Locator("#users li", new() { HasText = "Ann" })).ToHaveCountAsync(1);
 

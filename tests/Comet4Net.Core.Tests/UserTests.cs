@@ -77,6 +77,22 @@ public sealed class UserTests
     }
 
     [TestMethod]
+    public void A_v2_connection_is_owned_by_whoever_holds_its_secret_and_a_legacy_one_by_its_id()
+    {
+        var engine = new CometContext(new CometOptions { AllowLegacyClients = true }).Engine;
+        var v2 = TestSupport.Connect(engine);
+        var other = TestSupport.Connect(engine);
+        var legacy = TestSupport.Connect(engine, CometDialect.Legacy);
+        Assert.IsTrue(engine.IsConnectionOwner(v2.Id, v2.Secret));
+        Assert.IsFalse(engine.IsConnectionOwner(v2.Id, null));
+        Assert.IsFalse(engine.IsConnectionOwner(v2.Id, other.Secret));
+        Assert.IsTrue(engine.IsConnectionOwner(legacy.Id, null));
+        Assert.IsFalse(engine.IsConnectionOwner("AAAAAAAAAAAAAAAAAAAAAA", v2.Secret));
+        engine.Drop(v2);
+        Assert.IsFalse(engine.IsConnectionOwner(v2.Id, v2.Secret), "a dropped connection is nobody's to speak for");
+    }
+
+    [TestMethod]
     public void Kick_ends_every_connection_of_a_user_with_a_reason()
     {
         var engine = new CometContext().Engine;

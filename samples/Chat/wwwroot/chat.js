@@ -60,9 +60,9 @@
   }
 
   var handlers = {
-    up: function (d) { change(function () { users[d.id] = d.name; }); line('<span class="time">' + esc(d.transtime) + '</span>' + esc(d.name || d.id) + ' joined', 'sys'); },
-    down: function (d) { change(function () { delete users[d.id]; }); line('<span class="time">' + esc(d.transtime) + '</span>' + esc(d.name || d.id) + ' left', 'sys'); },
-    rename: function (d) { change(function () { if (d.id in users) users[d.id] = d.newName; }); line('<span class="time">' + esc(d.transtime) + '</span>' + esc(d.oldName) + ' is now ' + esc(d.newName), 'sys'); },
+    up: function (d) { change(function () { users[d.id] = d.name; }); line('<span class="time">' + esc(d.transtime) + '</span> ' + esc(d.name || d.id) + ' joined', 'sys'); },
+    down: function (d) { change(function () { delete users[d.id]; }); line('<span class="time">' + esc(d.transtime) + '</span> ' + esc(d.name || d.id) + ' left', 'sys'); },
+    rename: function (d) { change(function () { if (d.id in users) users[d.id] = d.newName; }); line('<span class="time">' + esc(d.transtime) + '</span> ' + esc(d.oldName) + ' is now ' + esc(d.newName), 'sys'); },
     talk: function (d, old) { line('<span class="time">' + esc(d.transtime) + '</span><span class="who">' + esc(d.name) + '</span><span class="text">' + esc(d.text) + '</span>', old ? 'msg history' : 'msg'); },
     msg: function (d) {
       line('<span class="time">' + esc(d.transtime) + '</span><span class="who">' + esc(d.name) + ' → ' + esc(d.to) + '</span><span class="text">' + esc(d.text) + '</span>', 'msg private');
@@ -125,18 +125,23 @@
     setCookie('userName', name);
     enter();
   }
+  // talk.do acts in the name of this page's connection: its id, and its secret to prove the page holds it.
+  function me() {
+    var connector = JS.Engine.getConnector();
+    return 'id=' + encodeURIComponent(JS.Engine.getId()) + '&cs=' + encodeURIComponent(connector.cs || '');
+  }
   function send() {
     var input = $('input'), text = input.value.trim();
     if (!text || !JS.Engine.running || !JS.Engine.getId()) return;
     var m = /^\/msg\s+(\S+)\s+([\s\S]+)$/.exec(text);
     if (m) {
-      JS.AJAX.post('talk.do?cmd=msg', 'id=' + encodeURIComponent(JS.Engine.getId()) + '&to=' + encodeURIComponent(m[1]) + '&text=' + encodeURIComponent(m[2]), function (xhr) {
+      JS.AJAX.post('talk.do?cmd=msg', me() + '&to=' + encodeURIComponent(m[1]) + '&text=' + encodeURIComponent(m[2]), function (xhr) {
         if (xhr.status === 200) { input.value = ''; $('status').textContent = ''; }
         else $('status').textContent = (JSON.parse(xhr.responseText || '{}').message) || ('not sent (' + xhr.status + ')');
       });
       return;
     }
-    JS.AJAX.post('talk.do?cmd=talk', 'id=' + encodeURIComponent(JS.Engine.getId()) + '&text=' + encodeURIComponent(text), function (xhr) {
+    JS.AJAX.post('talk.do?cmd=talk', me() + '&text=' + encodeURIComponent(text), function (xhr) {
       if (xhr.status === 200) input.value = '';
       else $('status').textContent = 'not sent (' + xhr.status + ')';
     });
@@ -146,7 +151,7 @@
     var name = (prompt('New name', oldName) || '').trim();
     if (!name || name === oldName || !JS.Engine.getId()) return;
     setCookie('userName', name);
-    JS.AJAX.post('talk.do?cmd=rename', 'id=' + encodeURIComponent(JS.Engine.getId()) +
+    JS.AJAX.post('talk.do?cmd=rename', me() +
       '&newName=' + encodeURIComponent(name) + '&oldName=' + encodeURIComponent(oldName));
   }
 
