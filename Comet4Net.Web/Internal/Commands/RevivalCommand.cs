@@ -66,7 +66,7 @@ internal sealed class RevivalCommand(CometContext context, ConnectionLookup look
             };
             sink = new HeldAnswerSink(http, frames, preamble);
         }
-        return DeliveryLoop.RunAsync(engine, connection, http, v2 ? r.Ack : 0, sink);
+        return DeliveryLoop.RunAsync(engine, connection, http, v2 ? r.Ack : 0, sink, v2 ? r.Epoch : null);
     }
 
     /// <summary>Same origin, no Origin (not a browser), or one of Comet:AllowedOrigins.</summary>

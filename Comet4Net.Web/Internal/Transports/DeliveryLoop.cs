@@ -8,7 +8,7 @@ namespace Comet4Net.Web.Internal.Transports;
 /// The one delivery loop of every work style: attach the request, take what is due after the
 /// client's position, write it through the style's <see cref="FrameSink"/>, wait for more, and end
 /// the answer for the reason it ends (timeout, superseded, dropped, client gone). Every transport
-/// rule is here once: a gap notice before anything else, a
+/// rule is here once: a gap notice before anything else (also for a position of another epoch), a
 /// heartbeat when a held answer is idle, nothing written once superseded, the deadline, acks, the
 /// send timeout, and a legacy connection's cursor moving only when its answer went out.
 /// </summary>
@@ -24,8 +24,9 @@ internal static class DeliveryLoop
     /// <summary>
     /// Serves one revival (or the SSE connect answer) on <paramref name="sink"/>, starting after
     /// <paramref name="ack"/> (v2; legacy connections keep their position on the server).
+    /// <paramref name="epoch"/> is the epoch the client's position belongs to (<c>ep</c>), if it said.
     /// </summary>
-    internal static async Task RunAsync(CometEngine engine, CometConnection connection, HttpContext http, long ack, FrameSink sink)
+    internal static async Task RunAsync(CometEngine engine, CometConnection connection, HttpContext http, long ack, FrameSink sink, string? epoch = null)
     {
         var v2 = connection.Dialect == CometDialect.V2;
         if (v2) Acknowledge(connection, ack);
@@ -34,7 +35,7 @@ internal static class DeliveryLoop
         {
             if (!await SendAsync(engine, sink, sink.OpenAsync(scope), 0, sink.OpenBytes)) return;
             var cursor = v2 ? engine.CursorAfter(connection, ack) : connection.LegacyCursor;
-            byte[]? first = null;
+            var first = v2 && EpochGap(engine, connection, ack, epoch, ref cursor) is { } epochGap ? sink.Frames.Gap(epochGap) : null;
             var heartbeatEvery = sink.Held && engine.Options.Heartbeat > 0 && sink.Frames.HasHeartbeat
                 ? TimeSpan.FromMilliseconds(engine.Options.Heartbeat / 2.0) : TimeSpan.MaxValue;
             var lastWrite = engine.Timestamp;
@@ -92,6 +93,21 @@ internal static class DeliveryLoop
         {
             await sink.FinishAsync(scope);
         }
+    }
+
+    /// <summary>
+    /// A position of another epoch (<c>ep</c>: a log that restarted while the session was kept) cannot
+    /// be matched against this log's numbers: everything from it up to where this log can serve the
+    /// connection from is a gap, said before anything else. A position already past that (a client
+    /// that got this log's messages since) loses nothing.
+    /// </summary>
+    private static DeliveryGap? EpochGap(CometEngine engine, CometConnection connection, long ack, string? epoch, ref ReadCursor cursor)
+    {
+        if (string.IsNullOrEmpty(epoch) || epoch == engine.Backplane.Epoch) return null;
+        var servesAfter = Math.Max(Math.Max(connection.StartSeq, engine.Delivery.Log.TrimmedThroughSeq), connection.Pending.DroppedThroughSeq);
+        if (servesAfter <= ack) return null;
+        cursor = engine.CursorAfter(connection, servesAfter);
+        return new DeliveryGap(ack + 1, servesAfter);
     }
 
     private static byte[]? Join(byte[]? first, byte[]? second) =>
