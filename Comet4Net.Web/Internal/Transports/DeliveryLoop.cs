@@ -52,8 +52,22 @@ internal static class DeliveryLoop
                 if (!v2) cursor = connection.LegacyCursor;
                 var batch = t_batch ??= [];
                 batch.Clear();
-                var gap = engine.Collect(connection, ref cursor, batch, sink.MaxBatch);
-                var gapFrame = Join(first, gap is { } g ? sink.Frames.Gap(g) : null);
+                byte[]? gapFrame = null;
+                if (!sink.HoldsDeliveries)
+                {
+                    var before = cursor;
+                    var gap = engine.Collect(connection, ref cursor, batch, sink.MaxBatch);
+                    if (sink.HoldsDeliveries)
+                    {
+                        // A command started while this was read: what it caused waits for its reply.
+                        cursor = before;
+                        batch.Clear();
+                    }
+                    else
+                    {
+                        gapFrame = Join(first, gap is { } g ? sink.Frames.Gap(g) : null);
+                    }
+                }
                 if (batch.Count > 0 || gapFrame is not null)
                 {
                     if (scope.Reason == EndReason.Superseded)

@@ -55,6 +55,12 @@ internal abstract class FrameSink(FrameWriter frames)
         return false;
     }
 
+    /// <summary>
+    /// True while a command of the client's is running (a socket): deliveries wait, so that its reply
+    /// goes out before the messages it caused (a <c>pub</c>'s report before its own message).
+    /// </summary>
+    internal virtual bool HoldsDeliveries => false;
+
     /// <summary>Lets go of what the sink holds once the loop is done (a socket's reader).</summary>
     internal virtual ValueTask FinishAsync(RequestScope scope) => ValueTask.CompletedTask;
 

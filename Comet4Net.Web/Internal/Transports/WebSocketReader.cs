@@ -54,7 +54,15 @@ internal static class WebSocketReader
                 }
                 var id = message["id"] is { Type: JTokenType.Integer or JTokenType.String } value ? value.ToString() : null;
                 var reply = new SocketReply(engine, socket, scope, sink, id, command.Replies);
-                await command.ExecuteAsync(CommandRequest.FromSocket(cmd, message, reply), connection);
+                sink.CommandStarts();
+                try
+                {
+                    await command.ExecuteAsync(CommandRequest.FromSocket(cmd, message, reply), connection);
+                }
+                finally
+                {
+                    sink.CommandDone(scope);
+                }
                 if (reply.Ended) return;
             }
         }

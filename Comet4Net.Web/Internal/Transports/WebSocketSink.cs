@@ -22,6 +22,7 @@ internal sealed class WebSocketSink(CometEngine engine, CometConnection connecti
     private Task? _reading;
     private List<SinkReply>? _replies; // made on the first command: an idle socket keeps none
     private bool _finished;
+    private volatile bool _commandRunning;
 
     internal override bool Held => true;
     internal override bool Timed => false;
@@ -77,6 +78,18 @@ internal sealed class WebSocketSink(CometEngine engine, CometConnection connecti
         new(CloseAsync(Socket, reason == EndReason.Dropped ? WebSocketCloseStatus.PolicyViolation : WebSocketCloseStatus.NormalClosure));
 
     internal override void Abort() => _socket?.Abort();
+
+    internal override bool HoldsDeliveries => _commandRunning;
+
+    /// <summary>A command of the client's starts: deliveries wait until <see cref="CommandDone"/>.</summary>
+    internal void CommandStarts() => _commandRunning = true;
+
+    /// <summary>The command is answered: deliveries go on.</summary>
+    internal void CommandDone(RequestScope scope)
+    {
+        _commandRunning = false;
+        scope.Poke();
+    }
 
     /// <summary>Queues a reply for the loop to write; the task says whether it went out.</summary>
     internal Task<bool> ReplyAsync(byte[] frame, RequestScope scope)
