@@ -50,13 +50,6 @@ internal static class CometResponses
         }
     }
 
-    /// <summary>The answer to an engine outcome other than Ok: its HTTP status, an error code and the engine's message.</summary>
-    internal static Task OutcomeAsync(HttpContext context, CometOutcome outcome, string message, int listenerStatus = 0, TimeSpan retryAfter = default)
-    {
-        var error = CometErrors.ForOutcome(outcome, message, listenerStatus);
-        return ErrorAsync(context, error.Status, error.Code, error.English, (int)Math.Ceiling(retryAfter.TotalSeconds));
-    }
-
     /// <summary>A whole answer with a known length.</summary>
     internal static async Task WriteAsync(HttpContext http, string contentType, byte[] body)
     {

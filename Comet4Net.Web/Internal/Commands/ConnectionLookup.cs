@@ -90,7 +90,7 @@ internal sealed class ConnectionLookup(CometContext context)
                 http.Response.StatusCode = StatusCodes.Status204NoContent; // EventSource stops reconnecting on 204
                 return;
             }
-            await CometResponses.ErrorAsync(http, 410, "kicked", kicked, 0, new Dictionary<string, object?>
+            await r.Reply.ErrorAsync(CometErrors.ForOutcome(CometOutcome.Kicked, kicked), default, new Dictionary<string, object?>
             {
                 ["channel"] = CometProtocol.SystemChannel,
                 ["data"] = new Dictionary<string, object?> { ["type"] = "kicked", ["reason"] = kicked },
