@@ -70,7 +70,7 @@ internal sealed partial class CometDispatcher
         }
         catch (BadHttpRequestException e)
         {
-            await CometResponses.ErrorAsync(http, e.StatusCode, "bad-request", e.Message);
+            await CometResponses.ErrorAsync(http, Options, CometErrors.BadHttpRequest(e.StatusCode, e.Message));
         }
         catch (Exception e)
         {

@@ -28,6 +28,7 @@ internal static class CometErrors
         $"The query string is longer than {max} characters.", $"查询字符串超过 {max} 个字符。");
     internal static CometError BodyTooLarge(int max) => new(413, "body-too-large",
         $"The form body is longer than {max} bytes.", "请求体过大。");
+    internal static CometError BadHttpRequest(int status, string detail) => new(status, "bad-request", detail, detail); // Kestrel's own text
     internal static CometError BadForm(string detail) => Bad("The form body could not be read: " + detail, "无法读取表单：" + detail);
     internal static readonly CometError InternalError = new(500, "internal-error",
         "The server failed to handle the request.", "服务器处理请求失败。");
