@@ -64,7 +64,15 @@ internal sealed class WebSocketSink(CometEngine engine, CometConnection connecti
 
     internal override ValueTask<bool> WriteAsync(byte[] frame)
     {
-        var send = Socket.SendAsync(frame.AsMemory(), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+        ValueTask send;
+        try
+        {
+            send = Socket.SendAsync(frame.AsMemory(), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException<bool>(e); // the loop decides what a failed send means
+        }
         return send.IsCompletedSuccessfully ? ValueTask.FromResult(true) : AwaitAsync(send);
 
         static async ValueTask<bool> AwaitAsync(ValueTask send)
