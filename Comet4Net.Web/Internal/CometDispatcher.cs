@@ -1,4 +1,5 @@
 using Comet4Net.Web.Internal.Commands;
+using Comet4Net.Web.Internal.Transports;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.AspNetCore.WebUtilities;
@@ -22,11 +23,19 @@ internal sealed partial class CometDispatcher
         _context = context;
         _logger = logger;
         var lookup = new ConnectionLookup(context);
-        ICometCommand[] commands =
+        var writers = new FrameWriters(context.Engine);
+        ChannelCommand[] channelCommands =
         [
-            new ConnectCommand(context), new RevivalCommand(context, lookup), new DropCommand(context, lookup),
             new SubscribeCommand(context, lookup), new UnsubscribeCommand(context, lookup),
             new PublishCommand(context, lookup), new CountCommand(context, lookup),
+        ];
+        // A socket carries the channel commands and acks, run by the same classes as their HTTP forms.
+        var socketCommands = new Dictionary<string, IConnectionCommand>(StringComparer.Ordinal) { ["ack"] = new AckCommand() };
+        foreach (var command in channelCommands) socketCommands[command.Name] = command;
+        ICometCommand[] commands =
+        [
+            new ConnectCommand(context, writers), new RevivalCommand(context, lookup, writers, socketCommands), new DropCommand(context, lookup),
+            .. channelCommands,
         ];
         foreach (var command in commands) _commands[command.Name] = command;
     }
@@ -61,13 +70,13 @@ internal sealed partial class CometDispatcher
         }
         catch (BadHttpRequestException e)
         {
-            await CometResponses.ErrorAsync(http, e.StatusCode, "bad-request", e.Message);
+            await CometResponses.ErrorAsync(http, Options, CometErrors.BadHttpRequest(e.StatusCode, e.Message));
         }
         catch (Exception e)
         {
             LogRequestFailed(_logger, e);
             _context.Engine.ReportError(null, e, null);
-            await CometResponses.ErrorAsync(http, 500, "internal-error", Options.Text("The server failed to handle the request.", "服务器处理请求失败。"));
+            await CometResponses.ErrorAsync(http, Options, CometErrors.InternalError);
         }
     }
 
@@ -80,10 +89,10 @@ internal sealed partial class CometDispatcher
         if (!HttpMethods.IsGet(request.Method) && !isPost && !HttpMethods.IsHead(request.Method))
         {
             http.Response.Headers.Allow = "GET, POST";
-            return CometResponses.ErrorAsync(http, 405, "method-not-allowed", Options.Text($"{CometResponses.Sanitize(request.Method)} is not allowed on this endpoint: use GET or POST.", "仅支持 GET 或 POST。"));
+            return CometResponses.ErrorAsync(http, Options, CometErrors.MethodNotAllowed(request.Method));
         }
         if ((request.QueryString.Value?.Length ?? 0) > Options.MaxQueryLength)
-            return CometResponses.ErrorAsync(http, 414, "query-too-long", Options.Text($"The query string is longer than {Options.MaxQueryLength} characters.", $"查询字符串超过 {Options.MaxQueryLength} 个字符。"));
+            return CometResponses.ErrorAsync(http, Options, CometErrors.QueryTooLong(Options.MaxQueryLength));
         var parameters = QueryParameters(http);
         return isPost && request.HasFormContentType ? DispatchFormAsync(http, parameters, jsonp) : Execute(http, parameters, jsonp);
     }
@@ -95,12 +104,9 @@ internal sealed partial class CometDispatcher
 
     private Task Execute(HttpContext http, Dictionary<string, string> parameters, bool jsonp)
     {
-        var parsed = CommandRequest.Parse(http, parameters, jsonp);
+        var parsed = CommandRequest.Parse(http, Options, parameters, jsonp);
         if (parsed.Command is { } name && _commands.TryGetValue(name, out var command)) return command.ExecuteAsync(parsed);
-        var expected = "conn, revival, drop, sub, unsub, pub or count";
-        return CometResponses.ErrorAsync(http, 400, "bad-request", string.IsNullOrEmpty(parsed.Command)
-            ? Options.Text($"The parameter 'cmd' is missing: expected {expected}.", "缺少参数 cmd（应为 conn、revival 或 drop）。")
-            : Options.Text($"Unknown cmd '{CometResponses.Sanitize(parsed.Command)}': expected {expected}.", $"未知的 cmd '{CometResponses.Sanitize(parsed.Command)}'（应为 conn、revival 或 drop）。"));
+        return parsed.Reply.ErrorAsync(string.IsNullOrEmpty(parsed.Command) ? CometErrors.MissingCommand : CometErrors.UnknownCommand(parsed.Command));
     }
 
     /// <summary>The query's parameters (the first value of a name given twice).</summary>
@@ -120,7 +126,7 @@ internal sealed partial class CometDispatcher
     {
         if (http.Request.ContentLength > Options.MaxQueryLength)
         {
-            await CometResponses.ErrorAsync(http, 413, "body-too-large", Options.Text($"The form body is longer than {Options.MaxQueryLength} bytes.", "请求体过大。"));
+            await CometResponses.ErrorAsync(http, Options, CometErrors.BodyTooLarge(Options.MaxQueryLength));
             return false;
         }
         try
@@ -137,7 +143,7 @@ internal sealed partial class CometDispatcher
         }
         catch (Exception e) when (e is InvalidDataException or BadHttpRequestException or FormatException or IOException && !http.RequestAborted.IsCancellationRequested)
         {
-            await CometResponses.ErrorAsync(http, 400, "bad-request", Options.Text("The form body could not be read: " + e.Message, "无法读取表单：" + e.Message));
+            await CometResponses.ErrorAsync(http, Options, CometErrors.BadForm(e.Message));
             return false;
         }
         return true;

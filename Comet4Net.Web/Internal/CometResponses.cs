@@ -22,6 +22,10 @@ internal static class CometResponses
         h.XContentTypeOptions = "nosniff";
     }
 
+    /// <summary>An error of the catalogue (<see cref="CometErrors"/>), in the configured language.</summary>
+    internal static Task ErrorAsync(HttpContext context, CometOptions options, CometError error, TimeSpan retryAfter = default, object? extra = null) =>
+        ErrorAsync(context, error.Status, error.Code, error.Text(options), (int)Math.Ceiling(retryAfter.TotalSeconds), extra);
+
     /// <summary>An error: the status and {"error":code,"message":text}. Never throws on a started response.</summary>
     internal static async Task ErrorAsync(HttpContext context, int status, string code, string message, int retryAfterSeconds = 0, object? extra = null)
     {
@@ -45,28 +49,6 @@ internal static class CometResponses
             // The client left before reading its error: nothing more to do.
         }
     }
-
-    /// <summary>The answer to an engine outcome other than Ok: its HTTP status, an error code and the engine's message.</summary>
-    internal static Task OutcomeAsync(HttpContext context, CometOutcome outcome, string message, int listenerStatus = 0, TimeSpan retryAfter = default)
-    {
-        var (status, code) = outcome switch
-        {
-            CometOutcome.Refused => (listenerStatus != 0 ? listenerStatus : StatusCodes.Status403Forbidden, "refused"),
-            CometOutcome.TooManyConnections or CometOutcome.TooManyFromClient => (StatusCodes.Status429TooManyRequests, "too-many-connections"),
-            CometOutcome.InvalidToken => (StatusCodes.Status401Unauthorized, "invalid-token"),
-            CometOutcome.UnknownSession => (StatusCodes.Status404NotFound, "unknown-cid"),
-            CometOutcome.NotOwner or CometOutcome.NotAllowed => (StatusCodes.Status403Forbidden, "forbidden"),
-            CometOutcome.Kicked => (StatusCodes.Status410Gone, "kicked"),
-            CometOutcome.TooLarge => (StatusCodes.Status413PayloadTooLarge, "too-large"),
-            CometOutcome.Vetoed => (StatusCodes.Status409Conflict, "drop-vetoed"),
-            CometOutcome.Unavailable => (StatusCodes.Status503ServiceUnavailable, "unavailable"),
-            _ => (StatusCodes.Status500InternalServerError, "internal-error"),
-        };
-        return ErrorAsync(context, status, code, message, (int)Math.Ceiling(retryAfter.TotalSeconds));
-    }
-
-    internal static Task BadAckAsync(HttpContext http, CometOptions options) =>
-        ErrorAsync(http, 400, "bad-request", options.Text("'ack' (or Last-Event-ID) must be a whole number, 0 or more.", "ack（或 Last-Event-ID）必须是非负整数。"));
 
     /// <summary>A whole answer with a known length.</summary>
     internal static async Task WriteAsync(HttpContext http, string contentType, byte[] body)

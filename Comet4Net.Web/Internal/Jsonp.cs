@@ -30,21 +30,15 @@ internal static class Jsonp
     {
         var values = http.Request.Query[Parameter];
         var callback = values.Count == 1 ? values[0] : null;
-        var refusal = !HttpMethods.IsGet(http.Request.Method)
-            ? options.Text($"JSON-P (the '{Parameter}' parameter) is GET only; {CometResponses.Sanitize(http.Request.Method)} requests use plain JSON without it.", "JSON-P（callback 参数）只能用 GET。")
-            : !options.AllowJsonp
-            ? options.Text("JSON-P is off on this server: the application can turn it on with Comet:AllowJsonp=true (pages that can use CORS or a same-origin request should).", "此服务器未开启 JSON-P；应用可设置 Comet:AllowJsonp=true 开启。")
-            : values.Count != 1
-            ? options.Text($"Give the '{Parameter}' parameter once.", "callback 参数只能出现一次。")
-            : !CometOptions.IsJsonpCallback(callback)
-            ? options.Text($"'{Parameter}' must be a JavaScript name or dotted path (a letter, _ or $, then letters, digits, _ or $; names separated by dots), at most {CometOptions.MaxJsonpCallbackLength} characters.",
-                $"callback 必须是 JavaScript 名称或以点分隔的路径，最多 {CometOptions.MaxJsonpCallbackLength} 个字符。")
-            : !callback!.StartsWith(options.JsonpCallbackPrefix, StringComparison.Ordinal)
-            ? options.Text($"'{Parameter}' must start with '{options.JsonpCallbackPrefix}' on this server (Comet:JsonpCallbackPrefix).", $"callback 必须以 '{options.JsonpCallbackPrefix}' 开头。")
+        var refusal = !HttpMethods.IsGet(http.Request.Method) ? CometErrors.JsonpGetOnly(http.Request.Method)
+            : !options.AllowJsonp ? CometErrors.JsonpOff
+            : values.Count != 1 ? CometErrors.JsonpRepeated
+            : !CometOptions.IsJsonpCallback(callback) ? CometErrors.JsonpBadName
+            : !callback!.StartsWith(options.JsonpCallbackPrefix, StringComparison.Ordinal) ? CometErrors.JsonpPrefix(options.JsonpCallbackPrefix)
             : null;
         if (refusal is not null)
         {
-            await CometResponses.ErrorAsync(http, 400, "bad-request", refusal);
+            await CometResponses.ErrorAsync(http, options, refusal);
             return;
         }
 
@@ -57,9 +51,7 @@ internal static class Jsonp
             if (!OriginAllowed(http, options))
             {
                 var from = http.Request.Headers.Origin.Count > 0 ? http.Request.Headers.Origin.ToString() : http.Request.Headers.Referer.ToString();
-                await CometResponses.ErrorAsync(http, 403, "forbidden", from.Length == 0
-                    ? options.Text("This server takes JSON-P only from the pages of Comet:AllowedOrigins, and this request names no page (no Referer or Origin header).", "此服务器只接受 Comet:AllowedOrigins 中页面的 JSON-P 请求，而该请求没有 Referer 或 Origin。")
-                    : options.Text($"Pages from {CometResponses.Sanitize(from)} may not use JSON-P here (Comet:AllowedOrigins).", "不允许该来源使用 JSON-P。"));
+                await CometResponses.ErrorAsync(http, options, from.Length == 0 ? CometErrors.JsonpNoPage : CometErrors.JsonpPageRefused(from));
             }
             else
             {

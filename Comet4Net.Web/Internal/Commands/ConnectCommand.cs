@@ -9,7 +9,7 @@ namespace Comet4Net.Web.Internal.Commands;
 /// <c>cmd=conn</c>: picks the dialect and work style, opens the connection and answers its
 /// <c>conn</c> frame (for SSE, the frame opens the event stream that follows in the same answer).
 /// </summary>
-internal sealed class ConnectCommand(CometContext context) : ICometCommand
+internal sealed class ConnectCommand(CometContext context, FrameWriters writers) : ICometCommand
 {
     private CometEngine Engine => context.Engine;
     private CometOptions Options => context.Options;
@@ -18,13 +18,13 @@ internal sealed class ConnectCommand(CometContext context) : ICometCommand
 
     public async Task ExecuteAsync(CommandRequest r)
     {
-        var http = r.Http;
+        var http = r.Http!;
         CometWorkStyle? requested = null;
         if (r.WorkStyleText is not null)
         {
             if (r.WorkStyleIsBad)
             {
-                await CometResponses.ErrorAsync(http, 400, "bad-request", Options.Text($"Unknown ws '{CometResponses.Sanitize(r.WorkStyleText)}': expected stream, lpool, sse, websocket or auto.", $"未知的 ws '{CometResponses.Sanitize(r.WorkStyleText)}'。"));
+                await r.Reply.ErrorAsync(CometErrors.BadConnectStyle(r.WorkStyleText));
                 return;
             }
             if (r.WorkStyle != CometWorkStyle.Auto) requested = r.WorkStyle;
@@ -32,9 +32,7 @@ internal sealed class ConnectCommand(CometContext context) : ICometCommand
         var dialect = r.ClientIsV2() || requested == CometWorkStyle.Sse ? CometDialect.V2 : CometDialect.Legacy;
         if (dialect == CometDialect.Legacy && !Options.AllowLegacyClients)
         {
-            await CometResponses.ErrorAsync(http, 403, "forbidden", Options.Text(
-                "Legacy clients (comet4j 0.x) are not allowed here: they cannot prove they own their connection. The application can allow them with Comet:AllowLegacyClients=true.",
-                "此服务器不接受旧版客户端（comet4j 0.x）；应用可设置 Comet:AllowLegacyClients=true 允许。"));
+            await r.Reply.ErrorAsync(CometErrors.LegacyNotAllowed);
             return;
         }
         var style = WorkStyleChooser.Choose(Options, http, dialect, requested, r.Get("wsok") == "1");
@@ -43,7 +41,7 @@ internal sealed class ConnectCommand(CometContext context) : ICometCommand
         {
             if (r.AckIsBad)
             {
-                await CometResponses.BadAckAsync(http, Options);
+                await r.Reply.ErrorAsync(CometErrors.BadAck);
                 return;
             }
             if (r.Ack > 0) resumeAfter = r.Ack;
@@ -55,7 +53,7 @@ internal sealed class ConnectCommand(CometContext context) : ICometCommand
             subscribe = ParseChannels(subText);
             if (subscribe is null)
             {
-                await CometResponses.ErrorAsync(http, 400, "bad-request", Options.Text("'sub' must be channel names (A-Z a-z 0-9 _ . -, at most 64 characters) separated by commas.", "sub 参数格式错误。"));
+                await r.Reply.ErrorAsync(CometErrors.BadSub);
                 return;
             }
         }
@@ -66,7 +64,7 @@ internal sealed class ConnectCommand(CometContext context) : ICometCommand
             var result = await Engine.ConnectAsync(snapshot, dialect, style, cv.Length > 32 ? cv[..32] : cv, resumeAfter, subscribe);
             if (result.Connection is not { } connection)
             {
-                await CometResponses.OutcomeAsync(http, result.Outcome, result.Message!, result.ListenerStatus, result.RetryAfter);
+                await r.Reply.OutcomeAsync(result.Outcome, result.Message!, result.ListenerStatus, result.RetryAfter);
                 return;
             }
             var request = r;
@@ -81,7 +79,7 @@ internal sealed class ConnectCommand(CometContext context) : ICometCommand
 
     private async Task AnswerAsync(CommandRequest r, CometConnection connection, CometDialect dialect, CometWorkStyle style, IReadOnlyList<string>? refused)
     {
-        var http = r.Http;
+        var http = r.Http!;
         CometResponses.NoCache(http.Response);
         if (dialect == CometDialect.Legacy)
         {
@@ -114,9 +112,9 @@ internal sealed class ConnectCommand(CometContext context) : ICometCommand
         var connectData = CometResponses.SystemData("conn", fields);
         if (style == CometWorkStyle.Sse)
         {
-            var frames = new SseFrames(Engine, r.SseNamedEvents);
+            var frames = writers.Sse(r.SseNamedEvents);
             r = null!; // not kept while the answer is held
-            await DeliveryPump.RunAsync(Engine, connection, http, connection.StartSeq, style, frames, frames.Preamble(connectData));
+            await DeliveryLoop.RunAsync(Engine, connection, http, connection.StartSeq, new HeldAnswerSink(http, frames, frames.Preamble(connectData)));
             return;
         }
         await CometResponses.WriteAsync(http, CometResponses.V2ContentType, FrameEncoder.V2System(connectData, Engine.NowMs));

@@ -14,15 +14,15 @@ internal sealed class ConnectionLookup(CometContext context)
     /// <summary>The connection, or null when the request was answered here.</summary>
     internal async Task<CometConnection?> FindAsync(CommandRequest r)
     {
-        var http = r.Http;
+        var http = r.Http!;
         if (string.IsNullOrEmpty(r.ConnectionId))
         {
-            await CometResponses.ErrorAsync(http, 400, "bad-request", Options.Text("The parameter 'cid' is missing.", "缺少参数 cid。"));
+            await r.Reply.ErrorAsync(CometErrors.MissingCid);
             return null;
         }
         if (!Connections.ConnectionIds.IsValid(r.ConnectionId))
         {
-            await CometResponses.ErrorAsync(http, 400, "bad-request", Options.Text("The parameter 'cid' is not a connection id (22 characters of A-Z a-z 0-9 - _).", "cid 格式错误。"));
+            await r.Reply.ErrorAsync(CometErrors.BadCid);
             return null;
         }
         var (connection, outcome) = context.Engine.Find(r.ConnectionId, r.Secret, HttpCometRequest.ClientAddress(http));
@@ -33,9 +33,7 @@ internal sealed class ConnectionLookup(CometContext context)
             case CometOutcome.UnknownSession when r.Secret is not null: // a drop of a session another node holds takes it over first (an away one was forgotten already)
                 return await ResumeAsync(r);
             case CometOutcome.NotOwner:
-                await CometResponses.OutcomeAsync(http, outcome, r.Secret is not null || r.AsksV2
-                    ? Options.Text("The connection secret 'cs' is missing or wrong for this cid.", "连接密钥 cs 缺失或错误。")
-                    : Options.Text("This connection belongs to another client.", "该连接属于其他客户端。"));
+                await r.Reply.ErrorAsync(r.Secret is not null || r.AsksV2 ? CometErrors.WrongSecret : CometErrors.OtherClient);
                 return null;
             default:
                 await UnknownAsync(r);
@@ -49,7 +47,7 @@ internal sealed class ConnectionLookup(CometContext context)
     /// </summary>
     private async Task<CometConnection?> ResumeAsync(CommandRequest r)
     {
-        var snapshot = new HttpCometRequest(r.Http, r.Parameters);
+        var snapshot = new HttpCometRequest(r.Http!, r.Parameters);
         try
         {
             var result = await context.Engine.ResumeAsync(r.ConnectionId!, r.Secret, snapshot, r.WorkStyleIsBad ? null : r.WorkStyle, r.AckIsBad ? 0 : r.Ack);
@@ -61,10 +59,10 @@ internal sealed class ConnectionLookup(CometContext context)
                     await UnknownAsync(r);
                     return null;
                 case CometOutcome.NotOwner:
-                    await CometResponses.OutcomeAsync(r.Http, result.Outcome, Options.Text("The connection secret 'cs' is missing or wrong for this cid.", "连接密钥 cs 缺失或错误。"));
+                    await r.Reply.ErrorAsync(CometErrors.WrongSecret);
                     return null;
                 default:
-                    await CometResponses.OutcomeAsync(r.Http, result.Outcome, result.Message!, result.ListenerStatus, result.RetryAfter);
+                    await r.Reply.OutcomeAsync(result.Outcome, result.Message!, result.ListenerStatus, result.RetryAfter);
                     return null;
             }
         }
@@ -76,7 +74,7 @@ internal sealed class ConnectionLookup(CometContext context)
 
     private async Task UnknownAsync(CommandRequest r)
     {
-        var http = r.Http;
+        var http = r.Http!;
         CometResponses.NoCache(http.Response);
         if (!r.AsksV2)
         {
@@ -92,15 +90,14 @@ internal sealed class ConnectionLookup(CometContext context)
                 http.Response.StatusCode = StatusCodes.Status204NoContent; // EventSource stops reconnecting on 204
                 return;
             }
-            await CometResponses.ErrorAsync(http, 410, "kicked", kicked, 0, new Dictionary<string, object?>
+            await r.Reply.ErrorAsync(CometErrors.ForOutcome(CometOutcome.Kicked, kicked), default, new Dictionary<string, object?>
             {
                 ["channel"] = CometProtocol.SystemChannel,
                 ["data"] = new Dictionary<string, object?> { ["type"] = "kicked", ["reason"] = kicked },
             });
             return;
         }
-        var message = Options.Text("The server does not hold this connection (it expired, was dropped, or the server restarted): connect again.",
-            "服务器没有该连接（已过期、已断开或服务器已重启），请重新连接。");
+        var message = CometErrors.UnknownCid.Text(Options);
         if (isSse && r.Command == CometProtocol.CmdRevival)
         {
             http.Response.StatusCode = 200;
@@ -109,7 +106,7 @@ internal sealed class ConnectionLookup(CometContext context)
             await CometResponses.WriteAsync(http, CometResponses.SseContentType, body);
             return;
         }
-        await CometResponses.ErrorAsync(http, 404, "unknown-cid", message, 0, new Dictionary<string, object?>
+        await r.Reply.ErrorAsync(CometErrors.UnknownCid, default, new Dictionary<string, object?>
         {
             ["channel"] = CometProtocol.SystemChannel,
             ["data"] = new Dictionary<string, object?> { ["type"] = "reconnect" },

@@ -5,11 +5,10 @@ internal sealed class CountCommand(CometContext context, ConnectionLookup lookup
 {
     public override string Name => "count";
 
-    protected override Task ExecuteAsync(CommandRequest r, CometConnection connection, string channel)
+    protected override Task RunAsync(CommandRequest r, CometConnection connection, string channel)
     {
-        if (Context.GetChannelOptions(channel) is not { AllowCount: true })
-            return CometResponses.OutcomeAsync(r.Http, CometOutcome.NotAllowed, Options.Text($"Counts of '{channel}' are not public.", $"通道 '{channel}' 的人数不公开。"));
+        if (Context.GetChannelOptions(channel) is not { AllowCount: true }) return r.Reply.ErrorAsync(CometErrors.CountsNotPublic(channel));
         var (connections, users) = Engine.GetChannelCounts(channel);
-        return CometResponses.JsonAsync(r.Http, new { channel, connections, users });
+        return r.Reply.FieldsAsync(new Dictionary<string, object?> { ["channel"] = channel, ["connections"] = connections, ["users"] = users });
     }
 }

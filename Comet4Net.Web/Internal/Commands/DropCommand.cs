@@ -11,23 +11,23 @@ internal sealed class DropCommand(CometContext context, ConnectionLookup lookup)
             && context.Engine.ForgetSession(id, r.Secret))
         {
             // A client leaving while away (its connection already dropped): its kept session is forgotten.
-            await CometResponses.WriteAsync(r.Http, CometResponses.JsonContentType, "{\"ok\":true}"u8.ToArray());
+            await CometResponses.WriteAsync(r.Http!, CometResponses.JsonContentType, "{\"ok\":true}"u8.ToArray());
             return;
         }
         var connection = await lookup.FindAsync(r);
         if (connection is null) return;
         var dropped = context.Engine.DropByClient(connection);
-        CometResponses.NoCache(r.Http.Response);
+        CometResponses.NoCache(r.Http!.Response);
         if (connection.Dialect == CometDialect.Legacy)
         {
-            await CometResponses.WriteAsync(r.Http, CometResponses.LegacyContentType, []);
+            await CometResponses.WriteAsync(r.Http!, CometResponses.LegacyContentType, []);
             return;
         }
         if (!dropped)
         {
-            await CometResponses.OutcomeAsync(r.Http, CometOutcome.Vetoed, context.Options.Text("The application kept the connection open.", "应用拒绝断开该连接。"));
+            await r.Reply.ErrorAsync(CometErrors.DropVetoed);
             return;
         }
-        await CometResponses.WriteAsync(r.Http, CometResponses.JsonContentType, "{\"ok\":true}"u8.ToArray());
+        await CometResponses.WriteAsync(r.Http!, CometResponses.JsonContentType, "{\"ok\":true}"u8.ToArray());
     }
 }

@@ -11,14 +11,10 @@ internal sealed class PublishCommand(CometContext context, ConnectionLookup look
 {
     public override string Name => "pub";
 
-    protected override async Task ExecuteAsync(CommandRequest r, CometConnection connection, string channel)
+    protected override Task RunAsync(CommandRequest r, CometConnection connection, string channel)
     {
         var eventName = r.Get("event");
-        if (eventName is not null && !CometContext.IsValidChannelName(eventName))
-        {
-            await CometResponses.ErrorAsync(r.Http, 400, "bad-request", Options.Text("'event' must be a name: 1 to 64 characters from A-Z a-z 0-9 _ . -", "event 参数格式错误。"));
-            return;
-        }
+        if (eventName is not null && !CometContext.IsValidChannelName(eventName)) return r.Reply.ErrorAsync(CometErrors.EventName);
         JToken? data = null;
         if (r.Get("data") is { } dataText)
         {
@@ -28,16 +24,11 @@ internal sealed class PublishCommand(CometContext context, ConnectionLookup look
             }
             catch (JsonException e)
             {
-                await CometResponses.ErrorAsync(r.Http, 400, "bad-request", Options.Text("'data' is not valid JSON: " + e.Message, "data 不是有效的 JSON：" + e.Message));
-                return;
+                return r.Reply.ErrorAsync(CometErrors.BadData(e.Message));
             }
         }
         var result = Engine.Publish(connection, channel, eventName, data);
-        if (result.Outcome != CometOutcome.Ok)
-        {
-            await CometResponses.OutcomeAsync(r.Http, result.Outcome, result.Message!);
-            return;
-        }
-        await CometResponses.JsonAsync(r.Http, new { ok = true, seq = result.Seq, delivered = result.Delivered });
+        if (result.Outcome != CometOutcome.Ok) return r.Reply.OutcomeAsync(result.Outcome, result.Message!);
+        return r.Reply.FieldsAsync(new Dictionary<string, object?> { ["ok"] = true, ["seq"] = result.Seq, ["delivered"] = result.Delivered });
     }
 }

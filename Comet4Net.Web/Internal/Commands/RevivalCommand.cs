@@ -7,7 +7,8 @@ namespace Comet4Net.Web.Internal.Commands;
 /// client's position (v2: <c>ack</c> or <c>Last-Event-ID</c>), on the connection's work style
 /// (a v2 client may switch it with <c>ws</c>, as a stream falling back to long polling does).
 /// </summary>
-internal sealed class RevivalCommand(CometContext context, ConnectionLookup lookup) : ICometCommand
+internal sealed class RevivalCommand(CometContext context, ConnectionLookup lookup, FrameWriters writers,
+    IReadOnlyDictionary<string, IConnectionCommand> socketCommands) : ICometCommand
 {
     public string Name => CometProtocol.CmdRevival;
 
@@ -29,49 +30,43 @@ internal sealed class RevivalCommand(CometContext context, ConnectionLookup look
     private Task Serve(CommandRequest r, CometConnection? connection)
     {
         if (connection is null) return Task.CompletedTask;
-        var http = r.Http;
-        var options = context.Options;
+        var http = r.Http!;
         var engine = context.Engine;
-        if (connection.Dialect == CometDialect.V2)
+        var v2 = connection.Dialect == CometDialect.V2;
+        if (v2)
         {
             if (r.WorkStyleText is not null)
             {
-                if (r.WorkStyle is not { } ws || ws == CometWorkStyle.Auto)
-                    return CometResponses.ErrorAsync(http, 400, "bad-request", options.Text($"Unknown ws '{CometResponses.Sanitize(r.WorkStyleText)}': expected stream, lpool, sse or websocket.", $"未知的 ws '{CometResponses.Sanitize(r.WorkStyleText)}'。"));
+                if (r.WorkStyle is not { } ws || ws == CometWorkStyle.Auto) return r.Reply.ErrorAsync(CometErrors.BadRevivalStyle(r.WorkStyleText));
                 connection.Style = ws;
             }
-            if (r.AckIsBad) return CometResponses.BadAckAsync(http, options);
+            if (r.AckIsBad) return r.Reply.ErrorAsync(CometErrors.BadAck);
             CometResponses.NoCache(http.Response);
         }
         var style = connection.Style;
-        if (style == CometWorkStyle.WebSocket) return WebSocket(r, connection);
-        var frames = FrameWriter.For(engine, connection, style, r.SseNamedEvents);
-        var preamble = frames switch
+        var frames = writers.For(connection, style, r.SseNamedEvents);
+        FrameSink sink;
+        if (style == CometWorkStyle.WebSocket)
         {
-            SseFrames sse => sse.Preamble(null),
-            V2Frames v2 when style == CometWorkStyle.Stream => v2.Heartbeat(), // at once, so a client can tell a buffering proxy from a quiet stream
-            _ => null,
-        };
-        return DeliveryPump.RunAsync(engine, connection, http, connection.Dialect == CometDialect.V2 ? r.Ack : 0, style, frames, preamble);
-    }
-
-    /// <summary>A revival on <c>ws=websocket</c> must be the WebSocket upgrade, from an allowed origin.</summary>
-    private Task WebSocket(CommandRequest r, CometConnection connection)
-    {
-        var http = r.Http;
-        var options = context.Options;
-        if (!http.WebSockets.IsWebSocketRequest)
-        {
-            return CometResponses.ErrorAsync(http, 400, "bad-request", options.Text(
-                "ws=websocket is a WebSocket upgrade of this URL (new WebSocket('ws://…/conn?cmd=revival&…')); plain HTTP requests use stream, lpool or sse.",
-                "ws=websocket 需要 WebSocket 升级请求。"));
+            if (!http.WebSockets.IsWebSocketRequest) return r.Reply.ErrorAsync(CometErrors.WebSocketNeedsUpgrade);
+            if (!OriginAllowed(http, context.Options)) return r.Reply.ErrorAsync(CometErrors.OriginRefused(http.Request.Headers.Origin.ToString()));
+            sink = new WebSocketSink(engine, connection, http, frames, socketCommands);
         }
-        if (!OriginAllowed(http, options))
+        else if (style == CometWorkStyle.LongPoll)
         {
-            return CometResponses.ErrorAsync(http, 403, "forbidden", options.Text(
-                $"Pages from {CometResponses.Sanitize(http.Request.Headers.Origin.ToString())} may not open a WebSocket here (Comet:AllowedOrigins).", "不允许该来源打开 WebSocket。"));
+            sink = new LongPollSink(http, frames, v2);
         }
-        return WebSocketTransport.RunAsync(context.Engine, connection, http, r.AckIsBad ? 0 : r.Ack);
+        else
+        {
+            var preamble = frames switch
+            {
+                SseFrames sse => sse.Preamble(null),
+                V2Frames v2Frames => v2Frames.Heartbeat(), // at once, so a client can tell a buffering proxy from a quiet stream
+                _ => null,
+            };
+            sink = new HeldAnswerSink(http, frames, preamble);
+        }
+        return DeliveryLoop.RunAsync(engine, connection, http, v2 ? r.Ack : 0, sink, v2 ? r.Epoch : null);
     }
 
     /// <summary>Same origin, no Origin (not a browser), or one of Comet:AllowedOrigins.</summary>

@@ -5,9 +5,9 @@ internal sealed class UnsubscribeCommand(CometContext context, ConnectionLookup 
 {
     public override string Name => "unsub";
 
-    protected override Task ExecuteAsync(CommandRequest r, CometConnection connection, string channel)
+    protected override Task RunAsync(CommandRequest r, CometConnection connection, string channel)
     {
         Engine.Unsubscribe(connection, channel);
-        return CometResponses.WriteAsync(r.Http, CometResponses.JsonContentType, "{\"ok\":true}"u8.ToArray());
+        return r.Reply.FieldsAsync(new Dictionary<string, object?> { ["ok"] = true });
     }
 }

@@ -20,16 +20,31 @@ internal abstract class FrameWriter
     /// <summary>What an idle held answer writes to prove it is alive, or null (legacy).</summary>
     internal abstract byte[]? Heartbeat();
 
+    /// <summary>False where <see cref="Heartbeat"/> is null.</summary>
+    internal virtual bool HasHeartbeat => true;
+
     /// <summary>
     /// The last bytes of an answer that ends for <paramref name="reason"/>; null: nothing (a long poll
     /// then answers 204 when superseded, an empty body otherwise).
     /// </summary>
     internal abstract byte[]? End(EndReason reason, CometConnection connection, bool held);
 
-    internal static FrameWriter For(CometEngine engine, CometConnection connection, CometWorkStyle style, bool namedSse) =>
-        connection.Dialect == CometDialect.Legacy ? new LegacyFrames(engine)
-        : style == CometWorkStyle.Sse ? new SseFrames(engine, namedSse)
-        : new V2Frames(engine);
+}
+
+/// <summary>The writers of one engine, made once (a writer keeps no state of a request).</summary>
+internal sealed class FrameWriters(CometEngine engine)
+{
+    internal LegacyFrames Legacy { get; } = new(engine);
+    internal V2Frames V2 { get; } = new(engine);
+    internal SseFrames SseNamed { get; } = new(engine, named: true);
+    internal SseFrames SseUnnamed { get; } = new(engine, named: false);
+
+    internal SseFrames Sse(bool named) => named ? SseNamed : SseUnnamed;
+
+    internal FrameWriter For(CometConnection connection, CometWorkStyle style, bool namedSse) =>
+        connection.Dialect == CometDialect.Legacy ? Legacy
+        : style == CometWorkStyle.Sse ? Sse(namedSse)
+        : V2;
 }
 
 /// <summary>Comet4J 0.1.x frames: '&lt;' + encoded JSON + '&gt;'; no gap, no heartbeat.</summary>
@@ -39,6 +54,7 @@ internal sealed class LegacyFrames(CometEngine engine) : FrameWriter
     internal override byte[] Frame(CometMessage message) => message.LegacyFrame;
     internal override byte[]? Gap(DeliveryGap gap) => null;
     internal override byte[]? Heartbeat() => null;
+    internal override bool HasHeartbeat => false;
 
     // A legacy client revives on any c4j frame: on a stream a dropped connection gets "dying", finds its cid gone and stops.
     internal override byte[]? End(EndReason reason, CometConnection connection, bool held) => reason switch

@@ -30,6 +30,7 @@ internal sealed class RequestScope : IDisposable
     private TaskCompletionSource? _wake;
     private Task? _onBroadcast, _onHeartbeat;
     private int _closedByClient;
+    private int _poked;
 
     // timeout: end the request at Comet:Timeout (HTTP answers); a WebSocket lives until either side closes it.
     // tookOver: the caller ran engine.TakeOverAsync (see StartAsync).
@@ -93,7 +94,8 @@ internal sealed class RequestScope : IDisposable
         var beat = heartbeat ? _engine.Delivery.HeartbeatSignal.WaitTask : null;
         if (beat is not null) Register(ref _onHeartbeat, beat);
         // A signal that fired before this wake was published woke the previous one: look again.
-        if (signals.Broadcast.IsCompleted || _connection.PrivateVersion != signals.Private || beat?.IsCompleted == true || IsEnded)
+        if (signals.Broadcast.IsCompleted || _connection.PrivateVersion != signals.Private || beat?.IsCompleted == true || IsEnded
+            || Interlocked.Exchange(ref _poked, 0) == 1)
             wake.TrySetResult();
         return wake.Task;
     }
@@ -114,34 +116,16 @@ internal sealed class RequestScope : IDisposable
         WakeLater();
     }
 
+    /// <summary>Wakes the loop for work of the request's own (a reply waiting in a socket's sink).</summary>
+    internal void Poke()
+    {
+        Volatile.Write(ref _poked, 1);
+        WakeLater();
+    }
+
     private void WakeLater()
     {
         ThreadPool.UnsafeQueueUserWorkItem(static s => s.Wake(), this, preferLocal: false);
-    }
-
-    /// <summary>Flushes, giving up (and aborting the request) after SendTimeout. Returns false if the client is gone.</summary>
-    internal async ValueTask<bool> FlushAsync(int frames, long bytes)
-    {
-        try
-        {
-            var flush = _context.Response.BodyWriter.FlushAsync(_context.RequestAborted);
-            var result = flush.IsCompleted
-                ? flush.Result
-                : await flush.AsTask().WaitAsync(TimeSpan.FromMilliseconds(_engine.Options.SendTimeout));
-            _engine.Counters.AddWritten(frames, bytes);
-            return !result.IsCanceled && !result.IsCompleted;
-        }
-        catch (TimeoutException)
-        {
-            // A client that does not read must not hold its writer: end its request.
-            _engine.Counters.AddLimitHit();
-            _context.Abort();
-            return false;
-        }
-        catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
-        {
-            return false;
-        }
     }
 
     public void Dispose()

@@ -1,0 +1,166 @@
+using System.Net.WebSockets;
+using Comet4Net.Delivery;
+using Microsoft.AspNetCore.Http;
+
+namespace Comet4Net.Web.Internal.Transports;
+
+/// <summary>
+/// The one delivery loop of every work style: attach the request, take what is due after the
+/// client's position, write it through the style's <see cref="FrameSink"/>, wait for more, and end
+/// the answer for the reason it ends (timeout, superseded, dropped, client gone). Every transport
+/// rule is here once: a gap notice before anything else (also for a position of another epoch), a
+/// heartbeat when a held answer is idle, nothing written once superseded, the deadline, acks, the
+/// send timeout, and a legacy connection's cursor moving only when its answer went out.
+/// </summary>
+internal static class DeliveryLoop
+{
+    // The batch is filled and handed to the sink, which takes its frames before returning: no list is
+    // kept per held request.
+    [ThreadStatic] private static List<CometMessage>? t_batch;
+
+    /// <summary>The client processed everything through <paramref name="seq"/>: its private messages up to it are let go.</summary>
+    internal static void Acknowledge(CometConnection connection, long seq) => connection.Pending.RemoveThrough(seq);
+
+    /// <summary>
+    /// Serves one revival (or the SSE connect answer) on <paramref name="sink"/>, starting after
+    /// <paramref name="ack"/> (v2; legacy connections keep their position on the server).
+    /// <paramref name="epoch"/> is the epoch the client's position belongs to (<c>ep</c>), if it said.
+    /// </summary>
+    internal static async Task RunAsync(CometEngine engine, CometConnection connection, HttpContext http, long ack, FrameSink sink, string? epoch = null)
+    {
+        var v2 = connection.Dialect == CometDialect.V2;
+        if (v2) Acknowledge(connection, ack);
+        using var scope = await RequestScope.StartAsync(engine, connection, http, sink.Timed);
+        try
+        {
+            if (!await SendAsync(engine, sink, sink.OpenAsync(scope), 0, sink.OpenBytes)) return;
+            var cursor = v2 ? engine.CursorAfter(connection, ack) : connection.LegacyCursor;
+            var first = v2 && EpochGap(engine, connection, ack, epoch, ref cursor) is { } epochGap ? sink.Frames.Gap(epochGap) : null;
+            var heartbeatEvery = sink.Held && engine.Options.Heartbeat > 0 && sink.Frames.HasHeartbeat
+                ? TimeSpan.FromMilliseconds(engine.Options.Heartbeat / 2.0) : TimeSpan.MaxValue;
+            var lastWrite = engine.Timestamp;
+            while (true)
+            {
+                var signals = scope.Signals();
+                while (sink.TryTakeReply(out var reply))
+                {
+                    var sent = await SendAsync(engine, sink, sink.WriteAsync(reply.Frame), 0, reply.Frame.Length);
+                    reply.Sent.TrySetResult(sent);
+                    if (!sent) return;
+                    lastWrite = engine.Timestamp;
+                }
+                if (!v2) cursor = connection.LegacyCursor;
+                var batch = t_batch ??= [];
+                batch.Clear();
+                byte[]? gapFrame = null;
+                if (!sink.HoldsDeliveries)
+                {
+                    var before = cursor;
+                    var gap = engine.Collect(connection, ref cursor, batch, sink.MaxBatch);
+                    if (sink.HoldsDeliveries)
+                    {
+                        // A command started while this was read: what it caused waits for its reply.
+                        cursor = before;
+                        batch.Clear();
+                    }
+                    else
+                    {
+                        gapFrame = Join(first, gap is { } g ? sink.Frames.Gap(g) : null);
+                    }
+                }
+                if (batch.Count > 0 || gapFrame is not null)
+                {
+                    if (scope.Reason == EndReason.Superseded)
+                    {
+                        batch.Clear();
+                        await sink.EndAsync(EndReason.Superseded);
+                        return;
+                    }
+                    var count = batch.Count;
+                    var bytes = sink.Length(gapFrame, batch);
+                    var write = sink.WriteAsync(gapFrame, batch, bytes);
+                    batch.Clear();
+                    first = null;
+                    if (!await SendAsync(engine, sink, write, count, bytes)) return;
+                    if (!v2) Commit(connection, scope, cursor);
+                    if (!sink.Held) return;
+                    lastWrite = engine.Timestamp;
+                    continue;
+                }
+                if (scope.IsEnded)
+                {
+                    var reason = scope.Reason;
+                    if (sink.Frames.End(reason, connection, sink.Held) is { } last) await SendAsync(engine, sink, sink.WriteAsync(last), 0, last.Length);
+                    await sink.EndAsync(reason);
+                    return;
+                }
+                if (engine.Elapsed(lastWrite) >= heartbeatEvery)
+                {
+                    var beat = sink.Frames.Heartbeat()!;
+                    if (!await SendAsync(engine, sink, sink.WriteAsync(beat), 0, beat.Length)) return;
+                    lastWrite = engine.Timestamp;
+                }
+                await scope.WaitAsync(signals, heartbeat: heartbeatEvery != TimeSpan.MaxValue);
+            }
+        }
+        finally
+        {
+            await sink.FinishAsync(scope);
+        }
+    }
+
+    /// <summary>
+    /// A position of another epoch (<c>ep</c>: a log that restarted while the session was kept) cannot
+    /// be matched against this log's numbers: everything from it up to where this log can serve the
+    /// connection from is a gap, said before anything else. A position already past that (a client
+    /// that got this log's messages since) loses nothing.
+    /// </summary>
+    private static DeliveryGap? EpochGap(CometEngine engine, CometConnection connection, long ack, string? epoch, ref ReadCursor cursor)
+    {
+        if (string.IsNullOrEmpty(epoch) || epoch == engine.Backplane.Epoch) return null;
+        var servesAfter = Math.Max(Math.Max(connection.StartSeq, engine.Delivery.Log.TrimmedThroughSeq), connection.Pending.DroppedThroughSeq);
+        if (servesAfter <= ack) return null;
+        cursor = engine.CursorAfter(connection, servesAfter);
+        return new DeliveryGap(ack + 1, servesAfter);
+    }
+
+    private static byte[]? Join(byte[]? first, byte[]? second) =>
+        first is null ? second : second is null ? first : [.. first, .. second];
+
+    /// <summary>
+    /// One write, given up after SendTimeout where the sink has one (a client that does not read must
+    /// not hold its writer: the sink aborts its request). False if the client is gone.
+    /// </summary>
+    private static async ValueTask<bool> SendAsync(CometEngine engine, FrameSink sink, ValueTask<bool> send, int frames, long bytes)
+    {
+        try
+        {
+            var sent = send.IsCompletedSuccessfully ? send.Result
+                : sink.HasSendTimeout ? await send.AsTask().WaitAsync(TimeSpan.FromMilliseconds(engine.Options.SendTimeout))
+                : await send;
+            if (sent) engine.Counters.AddWritten(frames, bytes);
+            return sent;
+        }
+        catch (TimeoutException)
+        {
+            engine.Counters.AddLimitHit();
+            sink.Abort();
+            return false;
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException or WebSocketException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>A legacy cursor moves only when the answer went out on the request still attached.</summary>
+    private static void Commit(CometConnection connection, RequestScope scope, ReadCursor cursor)
+    {
+        lock (connection.Sync)
+        {
+            if (!connection.IsCurrent(scope.Attachment)) return;
+            connection.LegacyCursor = cursor;
+        }
+        connection.Pending.RemoveThrough(cursor.LastSeq);
+    }
+}
