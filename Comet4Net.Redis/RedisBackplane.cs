@@ -22,13 +22,11 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
     private readonly TimeProvider _time;
     private readonly ConnectionMultiplexer _redis;
     private readonly IDatabase _db;
-    private readonly RedisKey _seqKey, _logKey, _epochKey;
-    private readonly RedisChannel _wake;
     private readonly string _node = Guid.NewGuid().ToString("N")[..12];
     private readonly ConcurrentDictionary<(string Channel, string Member), byte> _joined = new();
     private readonly ConcurrentDictionary<(string User, string Connection), byte> _users = new(); // this node's, refreshed like presence
     private IBackplaneReceiver? _receiver;
-    private readonly StreamTail _tail;
+    private readonly RedisSharedLog _log;
 
     /// <summary>Connects to Redis and reads (or starts) the shared log. Throws if Redis cannot be reached now.</summary>
     public RedisBackplane(RedisBackplaneOptions options, ILogger<RedisBackplane>? logger = null, TimeProvider? time = null)
@@ -49,21 +47,14 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
             throw new CometConfigurationException("Redis", $"Comet:Redis is '{options.Configuration}', but Redis does not answer there.");
         }
         _db = _redis.GetDatabase();
-        _seqKey = options.Prefix + "seq";
-        _logKey = options.Prefix + "log";
-        _epochKey = options.Prefix + "epoch";
-        _wake = RedisChannel.Literal(options.Prefix + "wake");
-        var init = (RedisResult[])_db.ScriptEvaluate(RedisScripts.Init, [_seqKey, _epochKey], [NewEpoch(), NewBase()])!;
-        var last = long.Parse((string)init[0]!, System.Globalization.CultureInfo.InvariantCulture);
-        Epoch = (string)init[1]!;
-        _tail = new StreamTail(this, last, Epoch);
+        _log = new RedisSharedLog(_redis, options, _logger, _time, _node);
     }
 
     /// <inheritdoc />
-    public string Epoch { get; internal set; }
+    public string Epoch => _log.Epoch;
 
     /// <inheritdoc />
-    public long LastSequence => _tail.LastSeq;
+    public long LastSequence => _log.LastSequence;
 
     /// <inheritdoc />
     public bool SharesSessions => true;
@@ -71,89 +62,35 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
     /// <summary>True while Redis answers.</summary>
     public bool IsConnected => _redis.IsConnected;
 
-    internal IDatabase Database => _db;
-    internal RedisKey LogKey => _logKey;
-    internal ILogger Logger => _logger;
-    internal RedisBackplaneOptions Options => _options;
-
     /// <inheritdoc />
     public void Start(IBackplaneReceiver receiver)
     {
-        _tail.Start(receiver);
+        _log.Start(receiver);
         _receiver = receiver;
         _redis.GetSubscriber().Subscribe(ControlChannel, (_, value) => OnControl(value));
-        _redis.GetSubscriber().Subscribe(_wake, (_, wake) => _tail.Poke(IsFromThisNode(wake)));
     }
 
     /// <inheritdoc />
     /// <remarks>
-    /// While Redis is unreachable the message waits on this node (in order, at most MaxStreamLength)
-    /// and is returned with number 0. Sends made at the same time on several threads go out together
-    /// in one script call.
+    /// Never waits for Redis: the send is queued behind this node's earlier sends and the task completes
+    /// when Redis numbered it. Sends made meanwhile go out together in one script call (group commit).
+    /// While Redis is unreachable they wait on this node, in order (at most MaxStreamLength; past it the
+    /// oldest complete with number 0 and every client is told of a gap).
     /// </remarks>
-    public CometMessage Append(OutgoingMessage message) => _tail.Append(message);
-
-    /// <summary>This node's name in send ids and wake-ups.</summary>
-    internal string NodeName => _node;
+    public ValueTask<CometMessage> AppendAsync(OutgoingMessage message) => _log.AppendAsync(message);
 
     /// <summary>Script calls this node made to append, and the sends they carried (more sends than calls: group commit).</summary>
-    internal (long Calls, long Sends) AppendCalls => (Interlocked.Read(ref _tail.Batches), Interlocked.Read(ref _tail.Batched));
-
-    /// <summary>A wake-up ("id node", see <see cref="RedisScripts.Append"/>) that this node published: its leader files those itself.</summary>
-    private bool IsFromThisNode(RedisValue wake)
-    {
-        var text = (string?)wake;
-        var space = text?.IndexOf(' ') ?? -1;
-        return space > 0 && text.AsSpan(space + 1).SequenceEqual(_node);
-    }
-
-    /// <summary>Appends sends in one script call (group commit). Returns the log's epoch and each send's number, in order.</summary>
-    internal (string Epoch, long[] Seqs) AppendScript(IReadOnlyList<(OutgoingMessage Message, string SendId)> sends)
-    {
-        var keys = new RedisKey[3 + sends.Count];
-        var args = new RedisValue[5 + sends.Count];
-        keys[0] = _seqKey;
-        keys[1] = _epochKey;
-        keys[2] = _logKey;
-        args[0] = NewEpoch();
-        args[1] = NewBase();
-        args[2] = _options.MaxStreamLength;
-        args[3] = _wake.ToString();
-        args[4] = _node;
-        for (var i = 0; i < sends.Count; i++)
-        {
-            keys[3 + i] = _options.Prefix + "sent:" + sends[i].SendId;
-            args[5 + i] = MessageCodec.Encode(sends[i].Message);
-        }
-        var result = (RedisResult[])_db.ScriptEvaluate(RedisScripts.Append, keys, args)!;
-        var seqs = new long[sends.Count];
-        for (var i = 0; i < seqs.Length; i++) seqs[i] = long.Parse((string)result[1 + i]!, System.Globalization.CultureInfo.InvariantCulture);
-        return ((string)result[0]!, seqs);
-    }
+    internal (long Calls, long Sends) AppendCalls => _log.AppendCalls;
 
     /// <inheritdoc />
     /// <remarks>
     /// The stream is trimmed by age (CacheExpires, like the nodes' logs) as well as by count
     /// (MaxStreamLength): entries below <paramref name="seq"/> go (XTRIM MINID, once per trim tick).
     /// </remarks>
-    public void TrimBefore(long seq)
-    {
-        if (seq <= 0 || seq == long.MaxValue || seq <= Interlocked.Read(ref _trimmedBelow)) return;
-        Try(() =>
-        {
-            _db.Execute("XTRIM", [_logKey, "MINID", seq.ToString(System.Globalization.CultureInfo.InvariantCulture)], CommandFlags.FireAndForget);
-            Interlocked.Exchange(ref _trimmedBelow, seq);
-        }, "trim the stream");
-    }
-
-    private long _trimmedBelow;
+    public void TrimBefore(long seq) => Try(() => _log.TrimBefore(seq), "trim the stream");
 
     /// <summary>Messages sent on this node while Redis was unreachable, waiting to go out in order.</summary>
-    public int WaitingMessages => _tail.Waiting;
-
-    private static string NewEpoch() => Guid.NewGuid().ToString("N")[..8];
-
-    private long NewBase() => _time.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
+    public int WaitingMessages => _log.Waiting;
 
     // ------------------------------------------------------------------ sessions
 
@@ -460,7 +397,7 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        _tail.Dispose();
+        _log.Dispose();
         _redis.Dispose();
     }
 }

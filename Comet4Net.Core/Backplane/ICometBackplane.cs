@@ -42,10 +42,13 @@ public interface ICometBackplane
 
     /// <summary>
     /// Appends a message to the shared log: gives it the next sequence number (the numbering and
-    /// the append are one atomic step, so numbers never reorder) and returns it with that number.
-    /// When this returns, this node's receiver has received the message.
+    /// the append are one atomic step, so numbers never reorder). The message takes its place in
+    /// this node's order before this returns, so appends made one after another are numbered in that
+    /// order whether or not the caller awaits them; it never blocks the caller on the network. The
+    /// task completes with the numbered message once this node's receiver has it (number 0: the
+    /// message was dropped, e.g. past a bound while the store was unreachable, and readers are told of a gap).
     /// </summary>
-    CometMessage Append(OutgoingMessage message);
+    ValueTask<CometMessage> AppendAsync(OutgoingMessage message);
 
     /// <summary>
     /// Stores what resuming a connection needs, kept for <paramref name="keepFor"/> after the last

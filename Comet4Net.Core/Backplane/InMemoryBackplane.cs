@@ -46,6 +46,10 @@ public sealed class InMemoryBackplane : ICometBackplane
     }
 
     /// <inheritdoc />
+    /// <remarks>Numbers at once: the task is complete when this returns.</remarks>
+    public ValueTask<CometMessage> AppendAsync(OutgoingMessage message) => new(Append(message));
+
+    /// <summary>Numbers the message and hands it to the receiver under one short lock; returns it with its number.</summary>
     public CometMessage Append(OutgoingMessage message)
     {
         var receiver = _receiver ?? throw new InvalidOperationException("The backplane has not been started.");

@@ -123,12 +123,12 @@ internal sealed class Subscriptions(CometEngine engine, ICometBackplane backplan
     {
         if (engine.Context.GetChannelOptions(channel) is not { Presence: true }) return;
         var count = Count(channel);
-        engine.Sender.Broadcast(channel, what, JsonConvert.SerializeObject(new Dictionary<string, object?>
+        engine.Sender.NumberNow(engine.Sender.Broadcast(channel, what, JsonConvert.SerializeObject(new Dictionary<string, object?>
         {
             ["user"] = userId,
             ["cId"] = connectionId,
             ["connections"] = count.Connections,
             ["users"] = count.Users,
-        }), null);
+        }), null));
     }
 }
