@@ -38,16 +38,17 @@ public sealed partial class CometEngine
         History = history;
         Delivery = new LocalDelivery(context.Options, _registry, _users, history, Counters, NodeId);
         Reader = new DeliveryReader(Delivery.Log, Counters);
-        Sender = new MessageSender(this, Backplane, Delivery, Counters);
-        Subscriptions = new Subscriptions(this, Backplane, history);
+        Sender = new MessageSender(this, Backplane.Log, Delivery, Counters);
+        Subscriptions = new Subscriptions(this, Backplane.Presence, history);
         Publishing = new ClientPublishing(this);
         Lifecycle = new ConnectionLifecycle(this, _registry, _admission, _users, new KickedList(time), Backplane, Counters);
         Metrics = new CometMetrics(this, meterFactory);
         Access = new ChannelAccess(this);
-        Delivery.Begin(Backplane.LastSequence);
+        Delivery.Begin(Backplane.Log.LastSequence);
         Delivery.OnKick = KickHere;
         Delivery.OnForget = Lifecycle.Forget;
-        Backplane.Start(Delivery);
+        Backplane.Log.Start(Delivery);
+        Backplane.Control.Start(Delivery);
     }
 
     /// <summary>This engine's name among the nodes sharing a backplane (random, new at every start).</summary>
@@ -100,7 +101,7 @@ public sealed partial class CometEngine
     /// <remarks>While the backplane's store does not answer, a connection held by another node is reported as not existing.</remarks>
     public bool ConnectionExists(string? id) =>
         id is not null && (GetConnection(id) is not null
-            || Backplane.SharesSessions && Lifecycle.TryFindSession(id, out var session) && session is { Away: false });
+            || Backplane.Sessions.SharesSessions && Lifecycle.TryFindSession(id, out var session) && session is { Away: false });
 
     /// <summary>
     /// What is known of a connection across the cluster: its user, channels, work style, the node that
@@ -113,12 +114,12 @@ public sealed partial class CometEngine
     {
         ArgumentNullException.ThrowIfNull(connectionId);
         var local = GetConnection(connectionId);
-        if (local is not null && (local.State == ConnectionState.Alive || !Backplane.SharesSessions))
+        if (local is not null && (local.State == ConnectionState.Alive || !Backplane.Sessions.SharesSessions))
         {
             return Lifecycle.Describe(local, away: false) with { Secret = "" };
         }
         if (!ConnectionIds.IsValid(connectionId)) return null;
-        return Backplane.FindSession(connectionId) is { Kicked: null } session ? session with { Secret = "" } : null;
+        return Backplane.Sessions.FindSession(connectionId) is { Kicked: null } session ? session with { Secret = "" } : null;
     }
 
     /// <summary>
@@ -148,7 +149,7 @@ public sealed partial class CometEngine
     public int Kick(string userId, string? reason = null)
     {
         ArgumentNullException.ThrowIfNull(userId);
-        Backplane.RequestKick(null, userId, reason);
+        Backplane.Control.RequestKick(null, userId, reason);
         return GetConnections(userId).Count(c => Kick(c, reason));
     }
 
@@ -162,8 +163,8 @@ public sealed partial class CometEngine
     {
         ArgumentNullException.ThrowIfNull(connectionId);
         if (GetConnection(connectionId) is { } connection) return Kick(connection, reason);
-        if (!Backplane.SharesSessions || !ConnectionExists(connectionId)) return false;
-        Backplane.RequestKick(connectionId, null, reason);
+        if (!Backplane.Sessions.SharesSessions || !ConnectionExists(connectionId)) return false;
+        Backplane.Control.RequestKick(connectionId, null, reason);
         return true;
     }
 
@@ -177,10 +178,10 @@ public sealed partial class CometEngine
     // ------------------------------------------------------------------ users
 
     /// <summary>How many users have at least one connection (on every node, on a backplane that keeps users).</summary>
-    public int UserCount => Backplane.TracksUsers ? Users.Count : _users.Count;
+    public int UserCount => Backplane.Presence.TracksUsers ? Users.Count : _users.Count;
 
     /// <summary>The users with at least one connection, on every node on a backplane that keeps users (a snapshot).</summary>
-    public IReadOnlyCollection<string> Users => Backplane.TracksUsers ? Backplane.Users() : _users.Users;
+    public IReadOnlyCollection<string> Users => Backplane.Presence.TracksUsers ? Backplane.Presence.Users() : _users.Users;
 
     /// <summary>The connections of a user held by this node (a snapshot; empty if none).</summary>
     public IReadOnlyList<CometConnection> GetConnections(string userId) => _users.ConnectionsOf(userId);
@@ -258,7 +259,7 @@ public sealed partial class CometEngine
         if (GetConnection(connectionId) is { } connection) return SendTo(channel, connection, data);
         CheckChannel(channel);
         if (connectionId is null || !ConnectionIds.IsValid(connectionId)) return false;
-        if (!Backplane.SharesSessions && Lifecycle.TryFindSession(connectionId, out var session) && session is null or { Kicked: not null }) return false;
+        if (!Backplane.Sessions.SharesSessions && Lifecycle.TryFindSession(connectionId, out var session) && session is null or { Kicked: not null }) return false;
         if (Sender.SendAway(channel, connectionId, data) is not { } appended) return false;
         Sender.NumberNow(appended);
         return true;
@@ -277,7 +278,7 @@ public sealed partial class CometEngine
         if (connectionId is null || !ConnectionIds.IsValid(connectionId)) return false;
         try
         {
-            if (await Backplane.FindSessionAsync(connectionId).ConfigureAwait(false) is null or { Kicked: not null }) return false;
+            if (await Backplane.Sessions.FindSessionAsync(connectionId).ConfigureAwait(false) is null or { Kicked: not null }) return false;
         }
         catch (CometBackplaneUnavailableException)
         {
@@ -370,7 +371,7 @@ public sealed partial class CometEngine
     public IReadOnlyList<ChannelMember> GetChannelMembers(string channel)
     {
         CheckChannel(channel);
-        if (Backplane.Members(channel, includeEveryChannel: true) is { } cluster) return cluster;
+        if (Backplane.Presence.Members(channel, includeEveryChannel: true) is { } cluster) return cluster;
         var members = new List<ChannelMember>();
         foreach (var c in _registry.Enumerate())
         {

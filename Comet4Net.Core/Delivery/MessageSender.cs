@@ -8,9 +8,9 @@ namespace Comet4Net.Delivery;
 
 /// <summary>
 /// The sending side of the engine: serialises the application's data once, asks the message
-/// listeners, and appends through the backplane. Never waits for a client.
+/// listeners, and appends to the shared log. Never waits for a client.
 /// </summary>
-internal sealed class MessageSender(CometEngine engine, ICometBackplane backplane, LocalDelivery delivery, EngineCounters counters)
+internal sealed class MessageSender(CometEngine engine, ISharedLog log, LocalDelivery delivery, EngineCounters counters)
 {
     private CometOptions Options => engine.Options;
 
@@ -19,7 +19,7 @@ internal sealed class MessageSender(CometEngine engine, ICometBackplane backplan
     /// returns; the task completes with it numbered (number 0: dropped while it waited for the backplane).
     /// </summary>
     internal ValueTask<CometMessage> Broadcast(string channel, string? eventName, string json, string? from) =>
-        Appended(backplane.AppendAsync(new OutgoingMessage(channel, json, engine.NowMs, null, eventName, from)));
+        Appended(log.AppendAsync(new OutgoingMessage(channel, json, engine.NowMs, null, eventName, from)));
 
     /// <summary>
     /// Sends one message to several connections: stored once, queued for each that the message
@@ -37,7 +37,7 @@ internal sealed class MessageSender(CometEngine engine, ICometBackplane backplan
             targets.Add(c.Id);
         }
         if (targets.Count == 0 && user is null) return (0, default);
-        return (targets.Count, Appended(backplane.AppendAsync(new OutgoingMessage(channel, json, engine.NowMs, targets.ToArray(), TargetUser: user, Origin: engine.NodeId))));
+        return (targets.Count, Appended(log.AppendAsync(new OutgoingMessage(channel, json, engine.NowMs, targets.ToArray(), TargetUser: user, Origin: engine.NodeId))));
     }
 
     /// <summary>A message for a connection that is away (its session kept for resume): delivered when it comes back. Null if a listener cancelled it.</summary>
@@ -45,7 +45,7 @@ internal sealed class MessageSender(CometEngine engine, ICometBackplane backplan
     {
         var json = Serialize(data);
         if (!engine.Bus.Fire(new MessageEvent(engine, null, channel, data))) return null;
-        return Appended(backplane.AppendAsync(new OutgoingMessage(channel, json, engine.NowMs, [connectionId])), overflows: false);
+        return Appended(log.AppendAsync(new OutgoingMessage(channel, json, engine.NowMs, [connectionId])), overflows: false);
     }
 
     /// <summary>

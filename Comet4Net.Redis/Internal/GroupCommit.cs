@@ -34,6 +34,7 @@ internal sealed partial class GroupCommit(RedisSharedLog log, StreamTail tail)
     private readonly Queue<Batch> _outbox = new(); // sends not tried yet, in order, in batches of at most MaxBatch
     private readonly Queue<Send> _waiting = new(); // tried while Redis was unreachable, in order
     private Batch? _open;                         // the batch new sends join until a leader takes it
+    private int _queued;                          // sends in the outbox
     private bool _leading, _stopped;
     private long _sends;
     private long _lost; // waiting sends dropped (the bound was reached while Redis was away), not yet told
@@ -63,10 +64,10 @@ internal sealed partial class GroupCommit(RedisSharedLog log, StreamTail tail)
         internal long Seq;
     }
 
-    /// <summary>Sends waiting for Redis to come back.</summary>
+    /// <summary>Sends not handed to Redis yet: waiting for Redis to come back, or queued behind the batch in flight.</summary>
     internal int Waiting
     {
-        get { lock (_lock) return _waiting.Count; }
+        get { lock (_lock) return _waiting.Count + _queued; }
     }
 
     /// <summary>
@@ -84,6 +85,8 @@ internal sealed partial class GroupCommit(RedisSharedLog log, StreamTail tail)
             send = new Send(message, NewId(), _open);
             _open.Sends.Add(send);
             _open.Unsettled++;
+            _queued++;
+            Bound();
             lead = !_leading;
             _leading |= lead;
         }
@@ -141,7 +144,11 @@ internal sealed partial class GroupCommit(RedisSharedLog log, StreamTail tail)
             if (!log.IsConnected || _stopped)
             {
                 // Redis known to be away: wait on the node at once rather than in the Redis client for seconds.
-                while (_outbox.TryDequeue(out var queued)) WaitForRedis(queued.Sends);
+                while (_outbox.TryDequeue(out var queued))
+                {
+                    _queued -= queued.Sends.Count;
+                    WaitForRedis(queued.Sends);
+                }
                 _open = null;
                 _leading = false;
                 return false;
@@ -161,6 +168,7 @@ internal sealed partial class GroupCommit(RedisSharedLog log, StreamTail tail)
             if (fromWaiting == marker && _outbox.TryDequeue(out var next))
             {
                 if (ReferenceEquals(next, _open)) _open = null;
+                _queued -= next.Sends.Count;
                 batch.AddRange(next.Sends);
             }
             if (batch.Count == marker)
@@ -201,14 +209,35 @@ internal sealed partial class GroupCommit(RedisSharedLog log, StreamTail tail)
         return true;
     }
 
-    /// <summary>Queues sends to go out when Redis answers; past the bound the oldest go (number 0), and readers are told. Under the lock.</summary>
+    /// <summary>Queues sends to go out when Redis answers, oldest first (they are older than the outbox's). Under the lock.</summary>
     private void WaitForRedis(IEnumerable<Send> sends)
     {
         foreach (var send in sends) _waiting.Enqueue(send);
+        Bound();
+    }
+
+    /// <summary>
+    /// Keeps at most MaxStreamLength sends waiting (the waiting queue and the outbox): past it the oldest
+    /// go (number 0), and the next batch tells every node of the gap. Under the lock.
+    /// </summary>
+    private void Bound()
+    {
         var dropped = 0;
-        while (_waiting.Count > log.Options.MaxStreamLength)
+        while (_waiting.Count + _queued > log.Options.MaxStreamLength)
         {
-            _waiting.Dequeue().Batch?.Settle();
+            if (_waiting.TryDequeue(out var oldest))
+            {
+                oldest.Batch?.Settle();
+            }
+            else
+            {
+                var batch = _outbox.Peek();
+                var first = batch.Sends[0];
+                batch.Sends.RemoveAt(0);
+                _queued--;
+                if (batch.Sends.Count == 0 && ReferenceEquals(_outbox.Dequeue(), _open)) _open = null;
+                first.Batch?.Settle();
+            }
             dropped++;
         }
         if (dropped == 0) return;
@@ -226,6 +255,7 @@ internal sealed partial class GroupCommit(RedisSharedLog log, StreamTail tail)
             _waiting.Clear();
             while (_outbox.TryDequeue(out var batch)) batch.Done.TrySetResult();
             _open = null;
+            _queued = 0;
         }
     }
 

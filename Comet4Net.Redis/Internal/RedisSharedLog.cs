@@ -10,7 +10,7 @@ namespace Comet4Net.Redis.Internal;
 /// The shared log on Redis: a stream whose ids are the sequence numbers, numbered and appended by
 /// one script (<see cref="RedisScripts.Append"/>), tailed by every node into its own log.
 /// </summary>
-internal sealed class RedisSharedLog : IDisposable
+internal sealed class RedisSharedLog : ISharedLog, IDisposable
 {
     private readonly ConnectionMultiplexer _redis;
     private readonly TimeProvider _time;
@@ -48,9 +48,11 @@ internal sealed class RedisSharedLog : IDisposable
     /// <summary>This node's name in send ids and wake-ups.</summary>
     internal string NodeName { get; }
 
-    internal string Epoch { get; set; }
+    /// <inheritdoc />
+    public string Epoch { get; internal set; }
 
-    internal long LastSequence => _tail.LastSeq;
+    /// <inheritdoc />
+    public long LastSequence => _tail.LastSeq;
 
     internal bool IsConnected => _redis.IsConnected;
 
@@ -60,13 +62,21 @@ internal sealed class RedisSharedLog : IDisposable
     /// <summary>Script calls this node made to append, and the sends they carried (more sends than calls: group commit).</summary>
     internal (long Calls, long Sends) AppendCalls => (Interlocked.Read(ref _commit.Batches), Interlocked.Read(ref _commit.Batched));
 
-    internal void Start(IBackplaneReceiver receiver)
+    /// <inheritdoc />
+    public void Start(IBackplaneReceiver receiver)
     {
         _tail.Start(receiver);
         _redis.GetSubscriber().Subscribe(_wake, (_, wake) => _tail.Poke(IsFromThisNode(wake)));
     }
 
-    internal ValueTask<CometMessage> AppendAsync(OutgoingMessage message) => _commit.AppendAsync(message);
+    /// <inheritdoc />
+    /// <remarks>
+    /// Never waits for Redis: the send is queued behind this node's earlier sends and the task completes
+    /// when Redis numbered it. Sends made meanwhile go out together in one script call (group commit).
+    /// While Redis is unreachable they wait on this node, in order (at most MaxStreamLength; past it the
+    /// oldest complete with number 0 and every client is told of a gap).
+    /// </remarks>
+    public ValueTask<CometMessage> AppendAsync(OutgoingMessage message) => _commit.AppendAsync(message);
 
     /// <summary>A wake-up ("id node", see <see cref="RedisScripts.Append"/>) that this node published: its leader files those itself.</summary>
     private bool IsFromThisNode(RedisValue wake)
@@ -100,12 +110,19 @@ internal sealed class RedisSharedLog : IDisposable
         return ((string)result[0]!, seqs);
     }
 
-    /// <summary>Lets go of entries below <paramref name="seq"/> (XTRIM MINID, fire and forget, once per trim tick).</summary>
-    internal void TrimBefore(long seq)
+    /// <inheritdoc />
+    /// <remarks>
+    /// The stream is trimmed by age (CacheExpires, like the nodes' logs) as well as by count
+    /// (MaxStreamLength): entries below <paramref name="seq"/> go (XTRIM MINID, fire and forget, once per trim tick).
+    /// </remarks>
+    public void TrimBefore(long seq)
     {
         if (seq <= 0 || seq == long.MaxValue || seq <= Interlocked.Read(ref _trimmedBelow)) return;
-        Database.Execute("XTRIM", [LogKey, "MINID", seq.ToString(CultureInfo.InvariantCulture)], CommandFlags.FireAndForget);
-        Interlocked.Exchange(ref _trimmedBelow, seq);
+        RedisCalls.Try(Logger, () =>
+        {
+            Database.Execute("XTRIM", [LogKey, "MINID", seq.ToString(CultureInfo.InvariantCulture)], CommandFlags.FireAndForget);
+            Interlocked.Exchange(ref _trimmedBelow, seq);
+        }, "trim the stream");
     }
 
     private static string NewEpoch() => Guid.NewGuid().ToString("N")[..8];

@@ -49,7 +49,7 @@ public sealed class RedisBackplaneTests
     {
         var node = new RedisBackplane(new RedisBackplaneOptions { Configuration = _redis.Configuration, Prefix = prefix });
         recorder = new Recorder();
-        node.Start(recorder);
+        node.Log.Start(recorder);
         return node;
     }
 
@@ -74,7 +74,7 @@ public sealed class RedisBackplaneTests
             for (var i = 0; i < perThread; i++)
             {
                 var data = $"\"{t}.{i}\"";
-                var sent = node.AppendAsync(new OutgoingMessage("news", data, 0)).AsTask().GetAwaiter().GetResult(); // each thread waits for its own send
+                var sent = node.Log.AppendAsync(new OutgoingMessage("news", data, 0)).AsTask().GetAwaiter().GetResult(); // each thread waits for its own send
                 returned.Add((data, sent.Seq));
                 if (!recorder.Has(sent.Seq)) notYetReceived.Add(data);
                 if (sent.Seq <= previous) outOfOrder.Add(data);
