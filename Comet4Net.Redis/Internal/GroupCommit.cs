@@ -204,8 +204,14 @@ internal sealed partial class GroupCommit(RedisSharedLog log, StreamTail tail)
             _lost -= lost;
         }
         for (var i = 0; i < batch.Count; i++) Volatile.Write(ref batch[i].Seq, result.Seqs[i]);
-        await tail.FileAppendedAsync(batch.Select(s => (s.Seq, s.Message)).ToList(), result.Epoch).ConfigureAwait(false);
-        foreach (var send in batch) send.Batch?.Settle();
+        try
+        {
+            await tail.FileAppendedAsync(batch.Select(s => (s.Seq, s.Message)).ToList(), result.Epoch).ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (var send in batch) send.Batch?.Settle(); // numbered: done, even if filing failed (the tail loop files them)
+        }
         return true;
     }
 
