@@ -58,7 +58,7 @@ public sealed partial class CometEngine
         SessionState? session;
         try
         {
-            session = await Backplane.FindSessionAsync(id).ConfigureAwait(false);
+            session = await Backplane.Sessions.FindSessionAsync(id).ConfigureAwait(false);
         }
         catch (CometBackplaneUnavailableException)
         {
@@ -89,8 +89,8 @@ public sealed partial class CometEngine
     /// <summary>A client's <c>drop</c> of a session it is away from: forgets it. Returns false if none was kept or the secret is wrong.</summary>
     /// <remarks>A session another node holds now (not away) is not forgotten here: the node that serves the drop takes it over and drops it, with Comet4J's events.</remarks>
     internal bool ForgetSession(string id, string? secret) =>
-        Lifecycle.TryFindSession(id, out var session) && session is not null && (session.Away || !Backplane.SharesSessions)
-        && ConnectionIds.SecretMatches(secret, session.Secret) && Backplane.RemoveSession(id);
+        Lifecycle.TryFindSession(id, out var session) && session is not null && (session.Away || !Backplane.Sessions.SharesSessions)
+        && ConnectionIds.SecretMatches(secret, session.Secret) && Backplane.Sessions.RemoveSession(id);
 
     /// <summary>A client's <c>drop</c>.</summary>
     internal bool DropByClient(CometConnection connection) => Lifecycle.Drop(connection, DropReason.Client);
@@ -124,7 +124,8 @@ public sealed partial class CometEngine
     {
         var removed = Lifecycle.ExpireConnections();
         Lifecycle.KeepSessions();
-        Backplane.ExpireSessions();
+        Backplane.Sessions.ExpireSessions();
+        Backplane.Presence.KeepEntries();
         Lifecycle.ExpireUsers();
         Subscriptions.ExpireMembers();
         return removed;
@@ -166,7 +167,7 @@ public sealed partial class CometEngine
             past = sample.Seq;
             _received.Dequeue();
         }
-        if (past is { } seq) Backplane.TrimBefore(seq + 1);
+        if (past is { } seq) Backplane.Log.TrimBefore(seq + 1);
         return removed;
     }
 

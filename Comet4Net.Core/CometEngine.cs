@@ -38,17 +38,18 @@ public sealed partial class CometEngine
         History = history;
         Delivery = new LocalDelivery(context.Options, _registry, _users, history, Counters, NodeId);
         Reader = new DeliveryReader(Delivery.Log, Counters);
-        Sender = new MessageSender(this, Backplane, Delivery, Counters);
-        Subscriptions = new Subscriptions(this, Backplane, history);
+        Sender = new MessageSender(this, Backplane.Log, Delivery, Counters);
+        Subscriptions = new Subscriptions(this, Backplane.Presence, history);
         Publishing = new ClientPublishing(this);
         Lifecycle = new ConnectionLifecycle(this, _registry, _admission, _users, new KickedList(time), Backplane, Counters);
         Metrics = new CometMetrics(this, meterFactory);
         Access = new ChannelAccess(this);
-        Delivery.Begin(Backplane.LastSequence);
+        Delivery.Begin(Backplane.Log.LastSequence);
         Delivery.OnKick = KickHere;
         Delivery.OnForget = Lifecycle.Forget;
         Delivery.OnOverflows = HandleReceivedOverflows;
-        Backplane.Start(Delivery);
+        Backplane.Log.Start(Delivery);
+        Backplane.Control.Start(Delivery);
     }
 
     /// <summary>The overflows of messages filed from other nodes, on the thread pool: a failure is logged, never thrown there.</summary>
@@ -114,7 +115,7 @@ public sealed partial class CometEngine
     /// <remarks>While the backplane's store does not answer, a connection held by another node is reported as not existing.</remarks>
     public bool ConnectionExists(string? id) =>
         id is not null && (GetConnection(id) is not null
-            || Backplane.SharesSessions && Lifecycle.TryFindSession(id, out var session) && session is { Away: false });
+            || Backplane.Sessions.SharesSessions && Lifecycle.TryFindSession(id, out var session) && session is { Away: false });
 
     /// <summary>
     /// True if <paramref name="id"/> names a connection open on this node or, on a shared backplane, on any
@@ -128,7 +129,7 @@ public sealed partial class CometEngine
     {
         if (id is null) return false;
         if (GetConnection(id) is { } local) return local.Dialect != CometDialect.V2 || ConnectionIds.SecretMatches(secret, local.Secret);
-        return Backplane.SharesSessions && Lifecycle.TryFindSession(id, out var session) && session is { Away: false }
+        return Backplane.Sessions.SharesSessions && Lifecycle.TryFindSession(id, out var session) && session is { Away: false }
             && (session.Dialect != CometDialect.V2 || ConnectionIds.SecretMatches(secret, session.Secret));
     }
 
@@ -143,12 +144,12 @@ public sealed partial class CometEngine
     {
         ArgumentNullException.ThrowIfNull(connectionId);
         var local = GetConnection(connectionId);
-        if (local is not null && (local.State == ConnectionState.Alive || !Backplane.SharesSessions))
+        if (local is not null && (local.State == ConnectionState.Alive || !Backplane.Sessions.SharesSessions))
         {
             return Lifecycle.Describe(local, away: false) with { Secret = "" };
         }
         if (!ConnectionIds.IsValid(connectionId)) return null;
-        return Backplane.FindSession(connectionId) is { Kicked: null } session ? session with { Secret = "" } : null;
+        return Backplane.Sessions.FindSession(connectionId) is { Kicked: null } session ? session with { Secret = "" } : null;
     }
 
     /// <summary>
@@ -178,7 +179,7 @@ public sealed partial class CometEngine
     public int Kick(string userId, string? reason = null)
     {
         ArgumentNullException.ThrowIfNull(userId);
-        Backplane.RequestKick(null, userId, reason);
+        Backplane.Control.RequestKick(null, userId, reason);
         return GetConnections(userId).Count(c => Kick(c, reason));
     }
 
@@ -192,8 +193,8 @@ public sealed partial class CometEngine
     {
         ArgumentNullException.ThrowIfNull(connectionId);
         if (GetConnection(connectionId) is { } connection) return Kick(connection, reason);
-        if (!Backplane.SharesSessions || !ConnectionExists(connectionId)) return false;
-        Backplane.RequestKick(connectionId, null, reason);
+        if (!Backplane.Sessions.SharesSessions || !ConnectionExists(connectionId)) return false;
+        Backplane.Control.RequestKick(connectionId, null, reason);
         return true;
     }
 
@@ -207,35 +208,56 @@ public sealed partial class CometEngine
     // ------------------------------------------------------------------ users
 
     /// <summary>How many users have at least one connection (on every node, on a backplane that keeps users).</summary>
-    public int UserCount => Backplane.TracksUsers ? Users.Count : _users.Count;
+    public int UserCount => Backplane.Presence.TracksUsers ? Users.Count : _users.Count;
 
     /// <summary>The users with at least one connection, on every node on a backplane that keeps users (a snapshot).</summary>
-    public IReadOnlyCollection<string> Users => Backplane.TracksUsers ? Backplane.Users() : _users.Users;
+    public IReadOnlyCollection<string> Users => Backplane.Presence.TracksUsers ? Backplane.Presence.Users() : _users.Users;
 
     /// <summary>The connections of a user held by this node (a snapshot; empty if none).</summary>
     public IReadOnlyList<CometConnection> GetConnections(string userId) => _users.ConnectionsOf(userId);
 
     // ------------------------------------------------------------------ sending
 
+    // Every send takes its place in this node's send order when it is called, so sends made one after
+    // another (synchronous and asynchronous mixed) are numbered in that order. The synchronous calls
+    // never wait for the network: they queue and return at once. The asynchronous ones complete when
+    // the message is numbered (in the shared log, and in this node's copy of it).
+
     /// <summary>
     /// Sends <paramref name="data"/> on <paramref name="channel"/> to every connection, present and
-    /// dying. Returns the message's sequence number, or 0 if a message listener cancelled it (or, on
-    /// a backplane that cannot number it now, such as an unreachable Redis, it waits to go out).
-    /// Never waits for a client.
+    /// dying. Never waits for a client nor for the network: the message is queued in order and this
+    /// returns at once. Returns its sequence number if the backplane numbered it already (the default
+    /// in-memory backplane always has), 0 if a message listener cancelled it or it is not numbered yet
+    /// (on Redis: it goes out, in order, when Redis answers; <see cref="SendToAllAsync(string, object?)"/> gives the number).
     /// </summary>
     public long SendToAll(string channel, object? data) => SendToAll(channel, null, data);
 
     /// <summary>
     /// Sends an event within a channel to every connection (CppComet's <c>channel.event</c>): pages
-    /// listen with <c>JS.Engine.on('chat.typing', fn)</c>. Returns the sequence number, or 0 if cancelled.
+    /// listen with <c>JS.Engine.on('chat.typing', fn)</c>. Returns as <see cref="SendToAll(string, object?)"/>.
     /// </summary>
-    public long SendToAll(string channel, string? eventName, object? data)
+    public long SendToAll(string channel, string? eventName, object? data) =>
+        BroadcastNow(channel, eventName, data) is { } appended ? Sender.NumberNow(appended) : 0;
+
+    /// <summary>
+    /// Sends to every connection as <see cref="SendToAll(string, object?)"/>, without holding a thread:
+    /// completes when the message is numbered, with its sequence number (0 if a message listener
+    /// cancelled it, or it was dropped while it waited for an unreachable backplane, past its bound).
+    /// </summary>
+    public Task<long> SendToAllAsync(string channel, object? data) => SendToAllAsync(channel, null, data);
+
+    /// <summary>Sends an event within a channel to every connection; completes as <see cref="SendToAllAsync(string, object?)"/>.</summary>
+    public async Task<long> SendToAllAsync(string channel, string? eventName, object? data) =>
+        BroadcastNow(channel, eventName, data) is { } appended ? (await appended.ConfigureAwait(false)).Seq : 0;
+
+    /// <summary>Checks, serialises, asks the message listeners and queues the broadcast; null if cancelled.</summary>
+    private ValueTask<CometMessage>? BroadcastNow(string channel, string? eventName, object? data)
     {
         CheckChannel(channel);
         if (eventName is not null) CheckChannel(eventName);
         var json = Sender.Serialize(data);
-        if (!Bus.Fire(new MessageEvent(this, null, channel, data))) return 0;
-        return Sender.Broadcast(channel, eventName, json, null).Seq;
+        if (!Bus.Fire(new MessageEvent(this, null, channel, data))) return null;
+        return Sender.Broadcast(channel, eventName, json, null);
     }
 
     /// <summary>Sends to one connection. Returns false if it is gone or a message listener cancelled the send.</summary>
@@ -245,43 +267,102 @@ public sealed partial class CometEngine
         return SendTo(channel, [connection], data) == 1;
     }
 
+    /// <summary><see cref="SendTo(string, CometConnection, object?)"/>, completing when the message is numbered.</summary>
+    public async Task<bool> SendToAsync(string channel, CometConnection connection, object? data)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        return await SendToAsync(channel, [connection], data).ConfigureAwait(false) == 1;
+    }
+
     /// <summary>
     /// Sends to the connection with this id. A connection that is away (dropped after ConnExpires,
     /// its session kept for resume) gets the message when it comes back. Returns false if the id
     /// is neither held nor kept, or a message listener cancelled the send.
     /// </summary>
+    /// <remarks>
+    /// Never waits for the network: on a backplane shared by several nodes, an id this node does not
+    /// hold is not looked up (that would wait for the store); the message is queued for it and this
+    /// returns true. Only a session that exists receives it. <see cref="SendToAsync(string, string, object?)"/> looks it up.
+    /// </remarks>
     public bool SendTo(string channel, string connectionId, object? data)
     {
         if (GetConnection(connectionId) is { } connection) return SendTo(channel, connection, data);
         CheckChannel(channel);
         if (connectionId is null || !ConnectionIds.IsValid(connectionId)) return false;
-        // A store that does not answer cannot say the session is gone: the message is kept (it waits on
-        // this node with the other sends until the store answers) rather than lost.
-        if (Lifecycle.TryFindSession(connectionId, out var session) && session is null or { Kicked: not null }) return false;
-        return Sender.SendAway(channel, connectionId, data);
+        if (!Backplane.Sessions.SharesSessions && Lifecycle.TryFindSession(connectionId, out var session) && session is null or { Kicked: not null }) return false;
+        if (Sender.SendAway(channel, connectionId, data) is not { } appended) return false;
+        Sender.NumberNow(appended);
+        return true;
+    }
+
+    /// <summary>
+    /// <see cref="SendTo(string, string, object?)"/>, completing when the message is numbered. An id this
+    /// node does not hold is looked up in the session store (without holding a thread): false if no
+    /// session is kept for it. A store that does not answer cannot say the session is gone: the message
+    /// is kept (it waits with the other sends) rather than lost.
+    /// </summary>
+    public async Task<bool> SendToAsync(string channel, string connectionId, object? data)
+    {
+        if (GetConnection(connectionId) is { } connection) return await SendToAsync(channel, connection, data).ConfigureAwait(false);
+        CheckChannel(channel);
+        if (connectionId is null || !ConnectionIds.IsValid(connectionId)) return false;
+        try
+        {
+            if (await Backplane.Sessions.FindSessionAsync(connectionId).ConfigureAwait(false) is null or { Kicked: not null }) return false;
+        }
+        catch (CometBackplaneUnavailableException)
+        {
+        }
+        if (Sender.SendAway(channel, connectionId, data) is not { } appended) return false;
+        await appended.ConfigureAwait(false);
+        return true;
     }
 
     /// <summary>
     /// Sends one message to several connections: stored once, queued for each. Returns how many
-    /// connections it was queued for.
+    /// connections it was queued for. Never waits for the network.
     /// </summary>
     public int SendTo(string channel, IEnumerable<CometConnection> connections, object? data)
     {
         ArgumentNullException.ThrowIfNull(connections);
         CheckChannel(channel);
-        return Sender.SendPrivate(channel, connections, data);
+        var (reached, appended) = Sender.SendPrivate(channel, connections, data);
+        if (reached > 0) Sender.NumberNow(appended);
+        return reached;
+    }
+
+    /// <summary><see cref="SendTo(string, IEnumerable{CometConnection}, object?)"/>, completing when the message is numbered.</summary>
+    public async Task<int> SendToAsync(string channel, IEnumerable<CometConnection> connections, object? data)
+    {
+        ArgumentNullException.ThrowIfNull(connections);
+        CheckChannel(channel);
+        var (reached, appended) = Sender.SendPrivate(channel, connections, data);
+        if (reached > 0) await appended.ConfigureAwait(false);
+        return reached;
     }
 
     /// <summary>
     /// Sends to every connection of a user, on every node; the message is stored once, and a session
     /// of the user that resumes within the resume window gets it too. Returns how many of this node's
-    /// connections it was queued for now (message listeners run for those).
+    /// connections it was queued for now (message listeners run for those). Never waits for the network.
     /// </summary>
     public int SendToUser(string userId, string channel, object? data)
     {
         ArgumentNullException.ThrowIfNull(userId);
         CheckChannel(channel);
-        return Sender.SendPrivate(channel, GetConnections(userId), data, userId);
+        var (reached, appended) = Sender.SendPrivate(channel, GetConnections(userId), data, userId);
+        Sender.NumberNow(appended);
+        return reached;
+    }
+
+    /// <summary><see cref="SendToUser"/>, completing when the message is numbered.</summary>
+    public async Task<int> SendToUserAsync(string userId, string channel, object? data)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        CheckChannel(channel);
+        var (reached, appended) = Sender.SendPrivate(channel, GetConnections(userId), data, userId);
+        await appended.ConfigureAwait(false);
+        return reached;
     }
 
     // ------------------------------------------------------------------ channels
@@ -320,7 +401,7 @@ public sealed partial class CometEngine
     public IReadOnlyList<ChannelMember> GetChannelMembers(string channel)
     {
         CheckChannel(channel);
-        if (Backplane.Members(channel, includeEveryChannel: true) is { } cluster) return cluster;
+        if (Backplane.Presence.Members(channel, includeEveryChannel: true) is { } cluster) return cluster;
         var members = new List<ChannelMember>();
         foreach (var c in _registry.Enumerate())
         {

@@ -10,9 +10,10 @@ namespace Comet4Net.Backplane;
 /// this node's own, sessions and presence live in memory. Its epoch is new every time it is created,
 /// and its numbers start above any number an earlier process handed out (at the start time in
 /// milliseconds × 1000), so a client of a restarted process, even a plain EventSource that only
-/// knows its Last-Event-ID, is told of a gap instead of being matched against new numbers.
+/// knows its Last-Event-ID, is told of a gap instead of being matched against new numbers. It is
+/// its own shared log, session store and presence store; its control bus has no one to tell.
 /// </summary>
-public sealed class InMemoryBackplane : ICometBackplane
+public sealed class InMemoryBackplane : ICometBackplane, ISharedLog, ISessionStore, IPresenceStore, IControlBus
 {
     private readonly object _appendLock = new();
     private readonly ConcurrentDictionary<string, (SessionState State, long Until)> _sessions = new(StringComparer.Ordinal);
@@ -27,6 +28,18 @@ public sealed class InMemoryBackplane : ICometBackplane
         _time = time ?? TimeProvider.System;
         _seq = _time.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
     }
+
+    /// <inheritdoc />
+    public ISharedLog Log => this;
+
+    /// <inheritdoc />
+    public ISessionStore Sessions => this;
+
+    /// <inheritdoc />
+    public IPresenceStore Presence => this;
+
+    /// <inheritdoc />
+    public IControlBus Control => this;
 
     /// <inheritdoc />
     public string Epoch { get; } = ConnectionIds.NewId()[..8];
@@ -46,6 +59,10 @@ public sealed class InMemoryBackplane : ICometBackplane
     }
 
     /// <inheritdoc />
+    /// <remarks>Numbers at once: the task is complete when this returns.</remarks>
+    public ValueTask<CometMessage> AppendAsync(OutgoingMessage message) => new(Append(message));
+
+    /// <summary>Numbers the message and hands it to the receiver under one short lock; returns it with its number.</summary>
     public CometMessage Append(OutgoingMessage message)
     {
         var receiver = _receiver ?? throw new InvalidOperationException("The backplane has not been started.");

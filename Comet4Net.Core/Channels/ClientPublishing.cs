@@ -30,7 +30,7 @@ internal sealed class ClientPublishing(CometEngine engine)
         if (!engine.Bus.Fire(new MessageEvent(engine, null, channel, before.Data)))
             return new PublishResult(CometOutcome.Refused, refused);
         var delivered = engine.Subscriptions.Count(channel).Connections;
-        var message = engine.Sender.Broadcast(channel, eventName, json, connection.UserId ?? connection.Id);
-        return new PublishResult(CometOutcome.Ok, null, message.Seq, delivered);
+        var seq = engine.Sender.NumberNow(engine.Sender.Broadcast(channel, eventName, json, connection.UserId ?? connection.Id));
+        return new PublishResult(CometOutcome.Ok, null, seq, delivered);
     }
 }

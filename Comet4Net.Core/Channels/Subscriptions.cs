@@ -9,7 +9,7 @@ namespace Comet4Net.Channels;
 /// Which channels each connection receives, the counts kept per channel (through the backplane,
 /// so they are cluster-wide), and the join/leave notices of presence channels.
 /// </summary>
-internal sealed class Subscriptions(CometEngine engine, ICometBackplane backplane, ChannelHistory history)
+internal sealed class Subscriptions(CometEngine engine, IPresenceStore presence, ChannelHistory history)
 {
     /// <summary>
     /// Makes a connection listen on <paramref name="channel"/> from now on, if the subscribe
@@ -36,8 +36,8 @@ internal sealed class Subscriptions(CometEngine engine, ICometBackplane backplan
         });
         if (added && connection.Registered)
         {
-            if (wasEveryChannel) backplane.Leave(ChannelCounts.EveryChannel, connection.Id, connection.UserId);
-            backplane.Join(channel, connection.Id, connection.UserId);
+            if (wasEveryChannel) presence.Leave(ChannelCounts.EveryChannel, connection.Id, connection.UserId);
+            presence.Join(channel, connection.Id, connection.UserId);
             engine.Lifecycle.SaveSession(connection);
             Notice(connection, channel, "join");
         }
@@ -52,7 +52,7 @@ internal sealed class Subscriptions(CometEngine engine, ICometBackplane backplan
             if (connection.Subscriptions is not { } subscriptions || !subscriptions.ContainsKey(channel)) return false;
             connection.Subscriptions = subscriptions.Without(channel);
         }
-        backplane.Leave(channel, connection.Id, connection.UserId);
+        presence.Leave(channel, connection.Id, connection.UserId);
         if (connection.Registered && connection.State != ConnectionState.Dropped) engine.Lifecycle.SaveSession(connection);
         engine.Bus.Fire(new UnsubscribeEvent(engine, connection, channel));
         Notice(connection, channel, "leave");
@@ -64,10 +64,10 @@ internal sealed class Subscriptions(CometEngine engine, ICometBackplane backplan
     {
         if (connection.Subscriptions is not { } subscribed)
         {
-            backplane.Join(ChannelCounts.EveryChannel, connection.Id, connection.UserId);
+            presence.Join(ChannelCounts.EveryChannel, connection.Id, connection.UserId);
             return;
         }
-        foreach (var channel in subscribed.Keys) backplane.Join(channel, connection.Id, connection.UserId);
+        foreach (var channel in subscribed.Keys) presence.Join(channel, connection.Id, connection.UserId);
     }
 
     /// <summary>After the connect event: the presence notices of the channels named at connect (their subscribe listeners already agreed).</summary>
@@ -80,11 +80,11 @@ internal sealed class Subscriptions(CometEngine engine, ICometBackplane backplan
     /// <summary>Takes a removed connection off every channel it received (<paramref name="quiet"/>: off the counts only, no events).</summary>
     internal void Unregister(CometConnection connection, DropReason reason, bool quiet = false)
     {
-        backplane.Leave(ChannelCounts.EveryChannel, connection.Id, connection.UserId);
+        presence.Leave(ChannelCounts.EveryChannel, connection.Id, connection.UserId);
         if (connection.Subscriptions is not { } subscribed) return;
         foreach (var channel in subscribed.Keys)
         {
-            backplane.Leave(channel, connection.Id, connection.UserId);
+            presence.Leave(channel, connection.Id, connection.UserId);
             if (quiet) continue;
             engine.Bus.Fire(new UnsubscribeEvent(engine, connection, channel));
             if (reason != DropReason.Shutdown) Notice(connection, channel, "leave");
@@ -97,12 +97,12 @@ internal sealed class Subscriptions(CometEngine engine, ICometBackplane backplan
         IEnumerable<string> channels = connection.Subscriptions?.Keys ?? (IEnumerable<string>)[ChannelCounts.EveryChannel];
         foreach (var channel in channels)
         {
-            if (backplane.Leave(channel, connection.Id, oldUser)) backplane.Join(channel, connection.Id, newUser);
+            if (presence.Leave(channel, connection.Id, oldUser)) presence.Join(channel, connection.Id, newUser);
         }
     }
 
     /// <summary>How many connections, and distinct users among them, receive a channel now.</summary>
-    internal ChannelCount Count(string channel) => backplane.Count(channel, includeEveryChannel: true);
+    internal ChannelCount Count(string channel) => presence.Count(channel, includeEveryChannel: true);
 
     /// <summary>
     /// The entries of connections whose node died (it stopped keeping them): out of the counts, and on a
@@ -110,8 +110,8 @@ internal sealed class Subscriptions(CometEngine engine, ICometBackplane backplan
     /// </summary>
     internal int ExpireMembers()
     {
-        if (!backplane.SharesSessions) return 0;
-        var gone = backplane.ExpireMembers([.. engine.Context.Channels, ChannelCounts.EveryChannel]);
+        if (!engine.Backplane.Sessions.SharesSessions) return 0;
+        var gone = presence.ExpireMembers([.. engine.Context.Channels, ChannelCounts.EveryChannel]);
         foreach (var (channel, member) in gone) Notice(channel, member.ConnectionId, member.UserId, "leave");
         return gone.Count;
     }
@@ -123,12 +123,12 @@ internal sealed class Subscriptions(CometEngine engine, ICometBackplane backplan
     {
         if (engine.Context.GetChannelOptions(channel) is not { Presence: true }) return;
         var count = Count(channel);
-        engine.Sender.Broadcast(channel, what, JsonConvert.SerializeObject(new Dictionary<string, object?>
+        engine.Sender.NumberNow(engine.Sender.Broadcast(channel, what, JsonConvert.SerializeObject(new Dictionary<string, object?>
         {
             ["user"] = userId,
             ["cId"] = connectionId,
             ["connections"] = count.Connections,
             ["users"] = count.Users,
-        }), null);
+        }), null));
     }
 }

@@ -52,7 +52,7 @@ internal sealed class ConnectionLifecycle(
     /// </summary>
     internal ConnectResult Resume(SessionState session, ICometRequest request, CometWorkStyle style, long ack, bool deferSave = false)
     {
-        var handOver = backplane.SharesSessions && !session.Away;
+        var handOver = backplane.Sessions.SharesSessions && !session.Away;
         var admitted = admission.Admit(request, out _, checkToken: false);
         if (admitted.Outcome != CometOutcome.Ok) return admitted;
         var log = engine.Delivery.Log;
@@ -134,11 +134,11 @@ internal sealed class ConnectionLifecycle(
         // Away too long, or this node stopping: Comet4J's drop, but the client may still resume
         // (on another node, in a cluster) within the resume window.
         if (reason is DropReason.Expired or DropReason.Shutdown) SaveSession(connection, away: true);
-        else if (reason is DropReason.Server or DropReason.Overflow && backplane.SharesSessions && connection.Dialect == CometDialect.V2)
+        else if (reason is DropReason.Server or DropReason.Overflow && backplane.Sessions.SharesSessions && connection.Dialect == CometDialect.V2)
             KeepKicked(connection, message ?? reason.ToString()); // a client that comes back to another node is told, not resumed
-        else backplane.RemoveSession(connection.Id);
+        else backplane.Sessions.RemoveSession(connection.Id);
         if (registry.Remove(connection)) admission.Release(connection.ClientIp);
-        if (reason is not (DropReason.Expired or DropReason.Shutdown) && backplane.SharesSessions) backplane.AnnounceGone(connection.Id);
+        if (reason is not (DropReason.Expired or DropReason.Shutdown) && backplane.Sessions.SharesSessions) backplane.Control.AnnounceGone(connection.Id);
         if (reason is DropReason.Server or DropReason.Overflow) kicked.Add(connection.Id, message ?? reason.ToString());
         counters.AddDrop();
         CometLog.ConnectionRemoved(engine.Logger, Options.ConnectionLogLevel(), connection.Id, reason);
@@ -159,7 +159,7 @@ internal sealed class ConnectionLifecycle(
         var session = Describe(connection, away: true) with { Subscriptions = null, Kicked = reason };
         try
         {
-            backplane.SaveSession(session, KickedList.KeepFor);
+            backplane.Sessions.SaveSession(session, KickedList.KeepFor);
         }
         catch (CometBackplaneUnavailableException)
         {
@@ -189,7 +189,7 @@ internal sealed class ConnectionLifecycle(
     /// <remarks><paramref name="tookOver"/>: the host already ran <see cref="TakeOverAsync"/>.</remarks>
     internal Attachment Attach(CometConnection connection, object? native, bool tookOver = false)
     {
-        if (!tookOver && backplane.SharesSessions && connection.Dialect == CometDialect.V2) TakeOver(connection);
+        if (!tookOver && backplane.Sessions.SharesSessions && connection.Dialect == CometDialect.V2) TakeOver(connection);
         var attachment = connection.Attach(native, out var revived);
         if (revived) engine.Bus.Fire(new RevivalEvent(engine, connection));
         return attachment;
@@ -209,11 +209,11 @@ internal sealed class ConnectionLifecycle(
     /// <summary><see cref="TakeOver"/> without holding a thread while the backplane answers.</summary>
     internal async ValueTask TakeOverAsync(CometConnection connection)
     {
-        if (!backplane.SharesSessions || connection.Dialect != CometDialect.V2) return;
+        if (!backplane.Sessions.SharesSessions || connection.Dialect != CometDialect.V2) return;
         SessionState? session = null;
         try
         {
-            session = await backplane.FindSessionAsync(connection.Id).ConfigureAwait(false);
+            session = await backplane.Sessions.FindSessionAsync(connection.Id).ConfigureAwait(false);
         }
         catch (CometBackplaneUnavailableException)
         {
@@ -271,10 +271,10 @@ internal sealed class ConnectionLifecycle(
             newUser = connection.Registered && connection.State != ConnectionState.Dropped ? connection.UserId : null;
             if (oldUser == newUser) return;
             (wentOffline, cameOnline) = users.Move(connection, oldUser, newUser);
-            if (backplane.TracksUsers)
+            if (backplane.Presence.TracksUsers)
             {
-                if (oldUser is not null) wentOffline = backplane.UserLeft(oldUser, connection.Id, handedOver: quiet);
-                if (newUser is not null) cameOnline = backplane.UserJoined(newUser, connection.Id, handedOver: quiet);
+                if (oldUser is not null) wentOffline = backplane.Presence.UserLeft(oldUser, connection.Id, handedOver: quiet);
+                if (newUser is not null) cameOnline = backplane.Presence.UserJoined(newUser, connection.Id, handedOver: quiet);
             }
             engine.Subscriptions.MoveUser(connection, oldUser, newUser);
             connection.IndexedUser = newUser;
@@ -290,8 +290,8 @@ internal sealed class ConnectionLifecycle(
     /// </summary>
     internal int ExpireUsers()
     {
-        if (!backplane.TracksUsers) return 0;
-        var gone = backplane.ExpireUsers();
+        if (!backplane.Presence.TracksUsers) return 0;
+        var gone = backplane.Presence.ExpireUsers();
         foreach (var user in gone) engine.Bus.Fire(new UserOfflineEvent(engine, null, user));
         return gone.Count;
     }
@@ -336,7 +336,7 @@ internal sealed class ConnectionLifecycle(
     /// </summary>
     private bool? HeldElsewhere(CometConnection connection)
     {
-        if (!backplane.SharesSessions || connection.Dialect != CometDialect.V2) return false;
+        if (!backplane.Sessions.SharesSessions || connection.Dialect != CometDialect.V2) return false;
         if (!TryFindSession(connection.Id, out var session)) return null;
         return session is not null && session.Holder != engine.NodeId;
     }
@@ -346,7 +346,7 @@ internal sealed class ConnectionLifecycle(
     {
         try
         {
-            session = backplane.FindSession(id);
+            session = backplane.Sessions.FindSession(id);
             return true;
         }
         catch (CometBackplaneUnavailableException)
@@ -358,7 +358,7 @@ internal sealed class ConnectionLifecycle(
 
     /// <summary>Extends the sessions of the v2 connections held here (they are kept as long as held, then for the resume window).</summary>
     internal void KeepSessions() =>
-        backplane.KeepSessions(registry.Enumerate().Where(c => c.Dialect == CometDialect.V2).Select(c => c.Id), ResumeWindow);
+        backplane.Sessions.KeepSessions(registry.Enumerate().Where(c => c.Dialect == CometDialect.V2).Select(c => c.Id), ResumeWindow);
 
     private TimeSpan ResumeWindow => TimeSpan.FromMilliseconds(Options.CacheExpires + Options.ConnFrequency);
 
@@ -369,23 +369,23 @@ internal sealed class ConnectionLifecycle(
     /// </remarks>
     internal void SaveSession(CometConnection connection, bool away = false)
     {
-        if (!backplane.SharesSessions && !away)
+        if (!backplane.Sessions.SharesSessions && !away)
         {
-            if (connection.Dialect == CometDialect.V2) backplane.RemoveSession(connection.Id); // a resumed one's old copy
+            if (connection.Dialect == CometDialect.V2) backplane.Sessions.RemoveSession(connection.Id); // a resumed one's old copy
             return;
         }
-        if (SessionOf(connection, away) is { } session) backplane.SaveSession(session, TimeSpan.FromMilliseconds(Options.CacheExpires));
+        if (SessionOf(connection, away) is { } session) backplane.Sessions.SaveSession(session, TimeSpan.FromMilliseconds(Options.CacheExpires));
     }
 
     /// <summary><see cref="SaveSession"/> without holding a thread while the backplane answers.</summary>
     internal ValueTask SaveSessionAsync(CometConnection connection)
     {
-        if (!backplane.SharesSessions)
+        if (!backplane.Sessions.SharesSessions)
         {
             SaveSession(connection);
             return default;
         }
-        return SessionOf(connection, away: false) is { } session ? backplane.SaveSessionAsync(session, TimeSpan.FromMilliseconds(Options.CacheExpires)) : default;
+        return SessionOf(connection, away: false) is { } session ? backplane.Sessions.SaveSessionAsync(session, TimeSpan.FromMilliseconds(Options.CacheExpires)) : default;
     }
 
     private SessionState? SessionOf(CometConnection connection, bool away)

@@ -13,7 +13,7 @@ namespace Comet4Net.Delivery;
 /// and into <see cref="Addressed"/>, from which a session that resumes later takes what is its own.
 /// </summary>
 internal sealed class LocalDelivery(CometOptions options, ConnectionRegistry registry, UserIndex users, ChannelHistory history, EngineCounters counters, string nodeId)
-    : IBackplaneReceiver
+    : IBackplaneReceiver, IControlReceiver
 {
     private readonly ConcurrentQueue<(CometConnection Connection, int Dropped)> _overflows = new();
     private int _overflowsScheduled;

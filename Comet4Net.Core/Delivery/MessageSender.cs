@@ -8,26 +8,25 @@ namespace Comet4Net.Delivery;
 
 /// <summary>
 /// The sending side of the engine: serialises the application's data once, asks the message
-/// listeners, and appends through the backplane. Never waits for a client.
+/// listeners, and appends to the shared log. Never waits for a client.
 /// </summary>
-internal sealed class MessageSender(CometEngine engine, ICometBackplane backplane, LocalDelivery delivery, EngineCounters counters)
+internal sealed class MessageSender(CometEngine engine, ISharedLog log, LocalDelivery delivery, EngineCounters counters)
 {
     private CometOptions Options => engine.Options;
 
-    /// <summary>Appends a broadcast (already serialised) and returns it with its number.</summary>
-    internal CometMessage Broadcast(string channel, string? eventName, string json, string? from)
-    {
-        var message = backplane.Append(new OutgoingMessage(channel, json, engine.NowMs, null, eventName, from));
-        counters.AddSent(1);
-        HandleOverflows();
-        return message;
-    }
+    /// <summary>
+    /// Appends a broadcast (already serialised). It takes its place in the send order before this
+    /// returns; the task completes with it numbered (number 0: dropped while it waited for the backplane).
+    /// </summary>
+    internal ValueTask<CometMessage> Broadcast(string channel, string? eventName, string json, string? from) =>
+        Appended(log.AppendAsync(new OutgoingMessage(channel, json, engine.NowMs, null, eventName, from)));
 
     /// <summary>
     /// Sends one message to several connections: stored once, queued for each that the message
-    /// listeners let through. Returns how many it was queued for.
+    /// listeners let through. Returns how many it was queued for, known at once, and the append
+    /// (in the send order already; completes when numbered).
     /// </summary>
-    internal int SendPrivate(string channel, IEnumerable<CometConnection> connections, object? data, string? user = null)
+    internal (int Reached, ValueTask<CometMessage> Appended) SendPrivate(string channel, IEnumerable<CometConnection> connections, object? data, string? user = null)
     {
         var json = Serialize(data);
         var targets = new List<string>();
@@ -37,21 +36,44 @@ internal sealed class MessageSender(CometEngine engine, ICometBackplane backplan
             if (!engine.Bus.Fire(new MessageEvent(engine, c, channel, data))) continue;
             targets.Add(c.Id);
         }
-        if (targets.Count == 0 && user is null) return 0;
-        backplane.Append(new OutgoingMessage(channel, json, engine.NowMs, targets.ToArray(), TargetUser: user, Origin: engine.NodeId));
-        counters.AddSent(1);
-        HandleOverflows();
-        return targets.Count;
+        if (targets.Count == 0 && user is null) return (0, default);
+        return (targets.Count, Appended(log.AppendAsync(new OutgoingMessage(channel, json, engine.NowMs, targets.ToArray(), TargetUser: user, Origin: engine.NodeId))));
     }
 
-    /// <summary>A message for a connection that is away (its session kept for resume): delivered when it comes back.</summary>
-    internal bool SendAway(string channel, string connectionId, object? data)
+    /// <summary>A message for a connection that is away (its session kept for resume): delivered when it comes back. Null if a listener cancelled it.</summary>
+    internal ValueTask<CometMessage>? SendAway(string channel, string connectionId, object? data)
     {
         var json = Serialize(data);
-        if (!engine.Bus.Fire(new MessageEvent(engine, null, channel, data))) return false;
-        backplane.Append(new OutgoingMessage(channel, json, engine.NowMs, [connectionId]));
+        if (!engine.Bus.Fire(new MessageEvent(engine, null, channel, data))) return null;
+        return Appended(log.AppendAsync(new OutgoingMessage(channel, json, engine.NowMs, [connectionId])), overflows: false);
+    }
+
+    /// <summary>
+    /// What a send that does not wait returns: the number if the backplane numbered the message
+    /// already (in memory it always has), else 0; the send goes on in order, and a failure is logged.
+    /// </summary>
+    internal long NumberNow(ValueTask<CometMessage> appended)
+    {
+        if (appended.IsCompletedSuccessfully) return appended.Result.Seq;
+        appended.AsTask().ContinueWith(static (t, logger) => CometLog.SendFailed((Microsoft.Extensions.Logging.ILogger)logger!, t.Exception!.GetBaseException()),
+            engine.Logger, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return 0;
+    }
+
+    /// <summary>Counts a send once appended, and handles the overflows it caused (this node's receiver has it by then).</summary>
+    private ValueTask<CometMessage> Appended(ValueTask<CometMessage> pending, bool overflows = true)
+    {
+        if (pending.IsCompletedSuccessfully) return new(Sent(pending.Result, overflows));
+        return Awaited(pending, overflows);
+
+        async ValueTask<CometMessage> Awaited(ValueTask<CometMessage> p, bool o) => Sent(await p.ConfigureAwait(false), o);
+    }
+
+    private CometMessage Sent(CometMessage message, bool overflows)
+    {
         counters.AddSent(1);
-        return true;
+        if (overflows) HandleOverflows();
+        return message;
     }
 
     /// <summary>Connections whose private queue passed its limit: counted, told (gap) or ended (policy drop).</summary>

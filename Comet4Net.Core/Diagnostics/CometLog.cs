@@ -27,6 +27,9 @@ internal static partial class CometLog
     [LoggerMessage(EventId = 902, Level = LogLevel.Error, Message = "Comet error listener failed")]
     internal static partial void ErrorListenerFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 904, Level = LogLevel.Error, Message = "A Comet send made without waiting (SendToAll, SendTo, SendToUser) failed after it returned")]
+    internal static partial void SendFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(EventId = 903, Level = LogLevel.Error, Message = "Comet maintenance failed; it runs again at the next tick")]
     internal static partial void MaintenanceFailed(ILogger logger, Exception exception);
 }

@@ -112,7 +112,7 @@ namespace Comet4Net.Samples.Chat
                     var message = new { type = "msg", id, name, to, text, transtime = Talker.Now() };
                     var reached = engine.SendToUser(to, Talker.Channel, message);
                     // SendToUser counts this node's connections; on several nodes the user may be on another.
-                    if (reached == 0 && !engine.Backplane.SharesSessions)
+                    if (reached == 0 && !engine.Backplane.Sessions.SharesSessions)
                         return Results.Json(new { error = "unknown-user", message = $"{to} is not online." }, statusCode: 404);
                     var senderUser = engine.GetConnection(id)?.UserId ?? name;
                     if (senderUser != to && !string.IsNullOrEmpty(senderUser)) engine.SendToUser(senderUser, Talker.Channel, message);

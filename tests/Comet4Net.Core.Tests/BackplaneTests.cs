@@ -77,4 +77,28 @@ public sealed class BackplaneTests
         var seq = context.Engine.SendToAll("n", 1);
         Assert.AreEqual(backplane.LastSequence, seq);
     }
+
+    [TestMethod]
+    public async Task In_memory_a_synchronous_send_has_its_number_at_once_and_an_asynchronous_one_completes_at_once()
+    {
+        var backplane = new InMemoryBackplane();
+        var engine = new CometContext(null, null, null, backplane, null).Engine;
+        var first = engine.SendToAll("n", 1);
+        var second = engine.SendToAllAsync("n", 2);
+        Assert.IsTrue(second.IsCompletedSuccessfully, "numbered before it returned");
+        Assert.AreEqual(first + 1, await second);
+        Assert.AreEqual(first + 2, engine.SendToAll("n", 3));
+    }
+
+    [TestMethod]
+    public void An_engine_uses_each_part_of_a_composed_backplane_for_its_job()
+    {
+        var log = new InMemoryBackplane();
+        var rest = new InMemoryBackplane();
+        var engine = new CometContext(null, null, null, new CometBackplane(log, rest, rest, rest), null).Engine;
+        var seq = engine.SendToAll("n", 1);
+        Assert.AreEqual(log.LastSequence, seq, "numbered by the log part");
+        Assert.AreNotEqual(rest.LastSequence, seq);
+        Assert.AreEqual(log.Epoch, engine.Backplane.Epoch);
+    }
 }

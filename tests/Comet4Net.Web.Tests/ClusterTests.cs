@@ -63,12 +63,23 @@ public sealed class ClusterTests
         }
     }
 
-    /// <summary>Message i goes out from node i % 3: a broadcast, or (every fourth) to the client's connection id.</summary>
+    /// <summary>
+    /// Message i goes out from node i % 3: a broadcast, or (every fourth) to the client's connection id;
+    /// returns without waiting for Redis (each node keeps its own sends in order, not the others').
+    /// </summary>
     private static void Send(Cluster cluster, string cid, int i)
     {
         var engine = cluster.Nodes[i % cluster.Nodes.Count].Engine;
         if (i % 4 == 0) Assert.IsTrue(engine.SendTo("hello", cid, i), "any node reaches any connection: " + i);
         else engine.SendToAll("news", i);
+    }
+
+    /// <summary>As <see cref="Send"/>, completing once the message is numbered: sends made one after another on different nodes keep that order.</summary>
+    private static async Task SendAsync(Cluster cluster, string cid, int i)
+    {
+        var engine = cluster.Nodes[i % cluster.Nodes.Count].Engine;
+        if (i % 4 == 0) Assert.IsTrue(await engine.SendToAsync("hello", cid, i), "any node reaches any connection: " + i);
+        else Assert.IsGreaterThan(0L, await engine.SendToAllAsync("news", i));
     }
 
     /// <summary>Message i was sent by node i % 2: each node's messages arrive in the order it sent them (the two may interleave).</summary>
@@ -96,7 +107,7 @@ public sealed class ClusterTests
         var polls = 0;
         var sending = Task.Run(async () =>
         {
-            for (var i = 0; i < Messages; i++) { Send(cluster, client.Id, i); if (i % 20 == 19) await Task.Delay(150); }
+            for (var i = 0; i < Messages; i++) { await SendAsync(cluster, client.Id, i); if (i % 20 == 19) await Task.Delay(150); }
         });
         while (received.Count < Messages && polls < 2000)
         {
@@ -124,7 +135,7 @@ public sealed class ClusterTests
             var received = new List<int>();
             var sending = Task.Run(async () =>
             {
-                for (var i = 0; i < Messages; i++) { Send(cluster, client.Id, i); await Task.Delay(40); } // about 5 s: several answers end at Timeout (1.5 s)
+                for (var i = 0; i < Messages; i++) { await SendAsync(cluster, client.Id, i); await Task.Delay(40); } // about 5 s: several answers end at Timeout (1.5 s)
             });
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(40));
             var answers = 0;
@@ -321,7 +332,7 @@ public sealed class ClusterTests
         using var otherHttp = new HttpClient { BaseAddress = new Uri(other.BaseUrl), Timeout = TimeSpan.FromSeconds(30) };
         var there = new V2Client(otherHttp);
         there.Accept(new JObject { ["channel"] = "c4j", ["data"] = client.ConnectData });
-        for (var i = 0; i < 5; i++) Send(cluster, client.Id, i);
+        for (var i = 0; i < 5; i++) await SendAsync(cluster, client.Id, i);
 
         stalling.Freeze();
         try
@@ -394,8 +405,8 @@ public sealed class ClusterTests
                 victim.Kill();
             }
             var engine = cluster.Nodes[i % 2].Engine;
-            if (i % 4 == 0) Assert.IsTrue(engine.SendTo("talker", client.Id, i), "the session outlives its node: " + i);
-            else engine.SendToAll("talker", i);
+            if (i % 4 == 0) Assert.IsTrue(await engine.SendToAsync("talker", client.Id, i), "the session outlives its node: " + i);
+            else await engine.SendToAllAsync("talker", i);
             await Task.Delay(10);
         }
         Assert.IsTrue(await Task.WhenAny(streaming, Task.Delay(10000)) == streaming, "the stream ended with its node");
@@ -426,7 +437,7 @@ public sealed class ClusterTests
         var received = new List<int>();
         for (var round = 0; round < 3; round++)
         {
-            for (var n = 0; n < cluster.Nodes.Count; n++) cluster.Nodes[n].Engine.SendToUser("ann", "hello", round * 10 + n);
+            for (var n = 0; n < cluster.Nodes.Count; n++) await cluster.Nodes[n].Engine.SendToUserAsync("ann", "hello", round * 10 + n); // in order across nodes: each numbered before the next
             var deadline = DateTime.UtcNow.AddSeconds(10);
             while (received.Count < (round + 1) * cluster.Nodes.Count && DateTime.UtcNow < deadline)
                 received.AddRange(Numbers((await client.PollAsync()).Frames));
@@ -473,8 +484,8 @@ public sealed class ClusterTests
         CollectionAssert.AreEqual(new[] { 1 }, Numbers(frames));
         using (var sub = await cluster.Client.GetAsync($"/conn?cmd=sub&cid={client.Id}&cs={client.Secret}&channel=news"))
             Assert.AreEqual(HttpStatusCode.OK, sub.StatusCode);
-        cluster.Nodes[1].Engine.SendToAll("news", 2);
-        cluster.Nodes[2].Engine.SendToAll("hello", 3);
+        await cluster.Nodes[1].Engine.SendToAllAsync("news", 2); // numbered before node 2 sends: in this order
+        await cluster.Nodes[2].Engine.SendToAllAsync("hello", 3);
         (_, frames) = await client.PollAsync(); // back on the node that made the connection: its copy learns of "news"
         CollectionAssert.AreEqual(new[] { 2, 3 }, Numbers(frames));
         Assert.AreEqual(1, connects, "one connection for the application, however many nodes served it");
@@ -722,11 +733,12 @@ public sealed class ClusterTests
         var client = new V2Client(cluster.Nodes[1].NewClient());
         await client.ConnectAsync("lpool");
         for (var i = 0; i < 50; i++) cluster.Nodes[0].Engine.SendToAll("news", i);
+        await cluster.Nodes[0].Engine.SendToAllAsync("news", -1); // numbered after the 50 before it: the synchronous sends do not wait for Redis
         Assert.IsGreaterThanOrEqualTo(50, await db.StreamLengthAsync(log), "the stream holds what was sent");
         await WaitUntilAsync(() => db.StreamLength(log) == 0, TimeSpan.FromSeconds(15), "the stream trimmed by age");
 
         // It goes on: new messages are appended and delivered.
-        cluster.Nodes[0].Engine.SendToAll("news", 50);
+        await cluster.Nodes[0].Engine.SendToAllAsync("news", 50);
         Assert.AreEqual(1, await db.StreamLengthAsync(log));
         var (_, frames) = await client.PollAsync();
         CollectionAssert.Contains(Numbers(frames), 50);

@@ -49,7 +49,7 @@ public sealed class RedisBackplaneTests
     {
         var node = new RedisBackplane(new RedisBackplaneOptions { Configuration = _redis.Configuration, Prefix = prefix });
         recorder = new Recorder();
-        node.Start(recorder);
+        node.Log.Start(recorder);
         return node;
     }
 
@@ -74,7 +74,7 @@ public sealed class RedisBackplaneTests
             for (var i = 0; i < perThread; i++)
             {
                 var data = $"\"{t}.{i}\"";
-                var sent = node.Append(new OutgoingMessage("news", data, 0));
+                var sent = node.Log.AppendAsync(new OutgoingMessage("news", data, 0)).AsTask().GetAwaiter().GetResult(); // each thread waits for its own send
                 returned.Add((data, sent.Seq));
                 if (!recorder.Has(sent.Seq)) notYetReceived.Add(data);
                 if (sent.Seq <= previous) outOfOrder.Add(data);
@@ -87,7 +87,7 @@ public sealed class RedisBackplaneTests
         const int total = threads * perThread;
         Assert.AreEqual(total, returned.Select(r => r.Seq).Distinct().Count(), "every send has a number of its own");
         Assert.IsTrue(returned.All(r => r.Seq > 0), "Redis answered: no send waits");
-        Assert.IsEmpty(notYetReceived, "when Append returns, the sending node has received the message: " + string.Join(", ", notYetReceived.Take(5)));
+        Assert.IsEmpty(notYetReceived, "when AppendAsync completes, the sending node has received the message: " + string.Join(", ", notYetReceived.Take(5)));
         Assert.IsEmpty(outOfOrder, "one thread's sends are numbered in the order it made them");
 
         var expected = returned.OrderBy(r => r.Seq).Select(r => $"{r.Seq}:{r.Data}").ToArray();

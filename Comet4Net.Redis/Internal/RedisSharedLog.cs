@@ -1,0 +1,137 @@
+using System.Globalization;
+using Comet4Net.Backplane;
+using Comet4Net.Delivery;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Comet4Net.Redis.Internal;
+
+/// <summary>
+/// The shared log on Redis: a stream whose ids are the sequence numbers, numbered and appended by
+/// one script (<see cref="RedisScripts.Append"/>), tailed by every node into its own log.
+/// </summary>
+internal sealed class RedisSharedLog : ISharedLog, IDisposable
+{
+    private readonly ConnectionMultiplexer _redis;
+    private readonly TimeProvider _time;
+    private readonly RedisKey _seqKey, _epochKey;
+    private readonly RedisChannel _wake;
+    private readonly StreamTail _tail;
+    private readonly GroupCommit _commit;
+    private long _trimmedBelow;
+
+    /// <summary>Reads (or starts) the shared log. Throws if Redis does not answer.</summary>
+    internal RedisSharedLog(ConnectionMultiplexer redis, RedisBackplaneOptions options, ILogger logger, TimeProvider time, string nodeName)
+    {
+        _redis = redis;
+        _time = time;
+        Database = redis.GetDatabase();
+        Options = options;
+        Logger = logger;
+        NodeName = nodeName;
+        _seqKey = options.Prefix + "seq";
+        _epochKey = options.Prefix + "epoch";
+        LogKey = options.Prefix + "log";
+        _wake = RedisChannel.Literal(options.Prefix + "wake");
+        var init = (RedisResult[])Database.ScriptEvaluate(RedisScripts.Init, [_seqKey, _epochKey], [NewEpoch(), NewBase()])!;
+        Epoch = (string)init[1]!;
+        _tail = new StreamTail(this, long.Parse((string)init[0]!, CultureInfo.InvariantCulture), Epoch);
+        _commit = new GroupCommit(this, _tail);
+        _tail.Commit = _commit;
+    }
+
+    internal IDatabase Database { get; }
+    internal RedisKey LogKey { get; }
+    internal RedisBackplaneOptions Options { get; }
+    internal ILogger Logger { get; }
+
+    /// <summary>This node's name in send ids and wake-ups.</summary>
+    internal string NodeName { get; }
+
+    /// <inheritdoc />
+    public string Epoch { get; internal set; }
+
+    /// <inheritdoc />
+    public long LastSequence => _tail.LastSeq;
+
+    internal bool IsConnected => _redis.IsConnected;
+
+    /// <summary>Sends waiting for Redis to come back.</summary>
+    internal int Waiting => _commit.Waiting;
+
+    /// <summary>Script calls this node made to append, and the sends they carried (more sends than calls: group commit).</summary>
+    internal (long Calls, long Sends) AppendCalls => (Interlocked.Read(ref _commit.Batches), Interlocked.Read(ref _commit.Batched));
+
+    /// <inheritdoc />
+    public void Start(IBackplaneReceiver receiver)
+    {
+        _tail.Start(receiver);
+        _redis.GetSubscriber().Subscribe(_wake, (_, wake) => _tail.Poke(IsFromThisNode(wake)));
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Never waits for Redis: the send is queued behind this node's earlier sends and the task completes
+    /// when Redis numbered it. Sends made meanwhile go out together in one script call (group commit).
+    /// While Redis is unreachable they wait on this node, in order (at most MaxStreamLength; past it the
+    /// oldest complete with number 0 and every client is told of a gap).
+    /// </remarks>
+    public ValueTask<CometMessage> AppendAsync(OutgoingMessage message) => _commit.AppendAsync(message);
+
+    /// <summary>A wake-up ("id node", see <see cref="RedisScripts.Append"/>) that this node published: its leader files those itself.</summary>
+    private bool IsFromThisNode(RedisValue wake)
+    {
+        var text = (string?)wake;
+        var space = text?.IndexOf(' ') ?? -1;
+        return space > 0 && text.AsSpan(space + 1).SequenceEqual(NodeName);
+    }
+
+    /// <summary>Appends sends in one script call (group commit). Returns the log's epoch and each send's number, in order.</summary>
+    internal async Task<(string Epoch, long[] Seqs)> AppendScriptAsync(IReadOnlyList<(OutgoingMessage Message, string SendId)> sends)
+    {
+        var keys = new RedisKey[3 + sends.Count];
+        var args = new RedisValue[5 + sends.Count];
+        keys[0] = _seqKey;
+        keys[1] = _epochKey;
+        keys[2] = LogKey;
+        args[0] = NewEpoch();
+        args[1] = NewBase();
+        args[2] = Options.MaxStreamLength;
+        args[3] = _wake.ToString();
+        args[4] = NodeName;
+        for (var i = 0; i < sends.Count; i++)
+        {
+            keys[3 + i] = Options.Prefix + "sent:" + sends[i].SendId;
+            args[5 + i] = MessageCodec.Encode(sends[i].Message);
+        }
+        var result = (RedisResult[])(await Database.ScriptEvaluateAsync(RedisScripts.Append, keys, args).ConfigureAwait(false))!;
+        var seqs = new long[sends.Count];
+        for (var i = 0; i < seqs.Length; i++) seqs[i] = long.Parse((string)result[1 + i]!, CultureInfo.InvariantCulture);
+        return ((string)result[0]!, seqs);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The stream is trimmed by age (CacheExpires, like the nodes' logs) as well as by count
+    /// (MaxStreamLength): entries below <paramref name="seq"/> go (XTRIM MINID, fire and forget, once per trim tick).
+    /// </remarks>
+    public void TrimBefore(long seq)
+    {
+        if (seq <= 0 || seq == long.MaxValue || seq <= Interlocked.Read(ref _trimmedBelow)) return;
+        RedisCalls.Try(Logger, () =>
+        {
+            Database.Execute("XTRIM", [LogKey, "MINID", seq.ToString(CultureInfo.InvariantCulture)], CommandFlags.FireAndForget);
+            Interlocked.Exchange(ref _trimmedBelow, seq);
+        }, "trim the stream");
+    }
+
+    private static string NewEpoch() => Guid.NewGuid().ToString("N")[..8];
+
+    private long NewBase() => _time.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
+
+    public void Dispose()
+    {
+        _commit.Stop();
+        _tail.Dispose();
+    }
+}
