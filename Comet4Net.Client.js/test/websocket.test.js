@@ -7,7 +7,7 @@ const { load, connFrame, msg } = require('./harness');
 beforeEach(() => mock.timers.enable({ apis: ['setTimeout'] }));
 afterEach(() => mock.timers.reset());
 
-for (const file of ['src/comet4j.js', 'dist/comet4j.min.js']) {
+for (const file of ['dist/comet4j.js', 'dist/comet4j.min.js']) {
   const t = (name, fn) => test(`${file}: ${name}`, fn);
 
   function onWebSocket() {
