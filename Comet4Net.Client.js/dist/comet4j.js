@@ -1,4 +1,4 @@
-/* Comet4Net client 2.0.0 src-sha256:7be65d48cdd7bae9 */
+/* Comet4Net client 2.0.0 src-sha256:c3e087417efffa29 */
 /*
  * Comet4Net browser client: the JS.Engine API of Comet4J's comet4j.js, on the v2 dialect (docs/protocol.md):
  * acknowledged, gap-free delivery across reconnects over WebSocket, streaming, Server-Sent Events or long
@@ -560,8 +560,6 @@
           self._worked[name] = true;
           if (name === 'websocket') { self._misses = 0; self._ups = 0; clearTimeout(self._up); }
           arm(t.silence(self), REASON.BUFFERED);
-          // Left after refusals that an outage would cause too: now that the network works, try it again.
-          if (self._recheck && self._at > 0) { self._recheck = false; self._upgrade(); }
         },
         lines: function (lines) {
           if (!now()) return;
@@ -572,6 +570,8 @@
             if (lines[i] && self._frame(lines[i]) === 'dying' && name === 'sse' && now()) return self._revive();
           }
           if (t.acks && now() && self.lastSeq > before) t.send({ cmd: 'ack', seq: self.lastSeq });
+          // Left after refusals that an outage would cause too: now that the network works, try it again.
+          if (self._recheck && self._at > 0 && now()) { self._recheck = false; self._upgrade(); }
         },
         close: function (info) { if (self._t === t) self._closed(t, info); }
       }, this);

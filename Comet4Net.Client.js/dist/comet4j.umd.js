@@ -1,4 +1,4 @@
-/* Comet4Net client 2.0.0 src-sha256:7be65d48cdd7bae9 */
+/* Comet4Net client 2.0.0 src-sha256:c3e087417efffa29 */
 (function () {
 // Built from src/ by build.js: edit the sources, then npm run build.
 var __c4jGlobal = typeof window !== 'undefined' ? window : globalThis;
@@ -569,8 +569,6 @@ var __c4jHost = typeof __c4jGlobal.addEventListener === 'function' ? __c4jGlobal
           self._worked[name] = true;
           if (name === 'websocket') { self._misses = 0; self._ups = 0; clearTimeout(self._up); }
           arm(t.silence(self), REASON.BUFFERED);
-          // Left after refusals that an outage would cause too: now that the network works, try it again.
-          if (self._recheck && self._at > 0) { self._recheck = false; self._upgrade(); }
         },
         lines: function (lines) {
           if (!now()) return;
@@ -581,6 +579,8 @@ var __c4jHost = typeof __c4jGlobal.addEventListener === 'function' ? __c4jGlobal
             if (lines[i] && self._frame(lines[i]) === 'dying' && name === 'sse' && now()) return self._revive();
           }
           if (t.acks && now() && self.lastSeq > before) t.send({ cmd: 'ack', seq: self.lastSeq });
+          // Left after refusals that an outage would cause too: now that the network works, try it again.
+          if (self._recheck && self._at > 0 && now()) { self._recheck = false; self._upgrade(); }
         },
         close: function (info) { if (self._t === t) self._closed(t, info); }
       }, this);

@@ -170,8 +170,6 @@
           self._worked[name] = true;
           if (name === 'websocket') { self._misses = 0; self._ups = 0; clearTimeout(self._up); }
           arm(t.silence(self), REASON.BUFFERED);
-          // Left after refusals that an outage would cause too: now that the network works, try it again.
-          if (self._recheck && self._at > 0) { self._recheck = false; self._upgrade(); }
         },
         lines: function (lines) {
           if (!now()) return;
@@ -182,6 +180,8 @@
             if (lines[i] && self._frame(lines[i]) === 'dying' && name === 'sse' && now()) return self._revive();
           }
           if (t.acks && now() && self.lastSeq > before) t.send({ cmd: 'ack', seq: self.lastSeq });
+          // Left after refusals that an outage would cause too: now that the network works, try it again.
+          if (self._recheck && self._at > 0 && now()) { self._recheck = false; self._upgrade(); }
         },
         close: function (info) { if (self._t === t) self._closed(t, info); }
       }, this);
