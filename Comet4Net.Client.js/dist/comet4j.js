@@ -1,4 +1,4 @@
-/* Comet4Net client 2.0.0 src-sha256:c3e087417efffa29 */
+/* Comet4Net client 2.0.0 src-sha256:326e715699b7a4a9 */
 /*
  * Comet4Net browser client: the JS.Engine API of Comet4J's comet4j.js, on the v2 dialect (docs/protocol.md):
  * acknowledged, gap-free delivery across reconnects over WebSocket, streaming, Server-Sent Events or long
@@ -398,10 +398,10 @@
    * Moving between transports: one that fails before it ever worked (a socket that never opened), or
    * does not work within its deadline, hands over to the next one in the list, from the same position.
    * One that worked and then fails (a cut, an error) is the network's failure: the same one again, with
-   * backoff. A WebSocket that had worked and is then refused wsMisses times in a row is left too, and
-   * tried again as soon as the next transport works (an outage refuses everything). A WebSocket that was
-   * left is tried again after upgradeAfter ms (doubling each time it fails again, at most upgradeMax),
-   * and on every new connection. Falling from stream or sse to lpool (a buffering proxy) holds for the
+   * backoff. A WebSocket refused before it opened (once if it never worked, wsMisses times in a row if it
+   * did) is left, and tried once more as soon as the next transport works (a refusal may be a cut or an
+   * outage); a WebSocket left after that, or after its open deadline, is tried again after upgradeAfter ms
+   * (doubling each time it fails again, at most upgradeMax), and on every new connection. Falling from stream or sse to lpool (a buffering proxy) holds for the
    * connection's life.
    */
   function Connector() {
@@ -588,8 +588,10 @@
         if (info.opened) return this._retry(); // a cut: the network's failure, the same transport again
         // Never opened: refused on the way (a proxy), or the network is down.
         this._misses++;
-        if (!this._worked.websocket || this._misses >= this.wsMisses) {
-          this._recheck = !!this._worked.websocket && this._misses === this.wsMisses;
+        var limit = this._worked.websocket ? this.wsMisses : 1;
+        if (this._misses >= limit) {
+          // Once more as soon as the next transport works: one refusal may be a cut that lost the handshake, or an outage.
+          this._recheck = this._misses === limit;
           return this._fall(REASON.NOT_OPENED);
         }
         return this._retry();
