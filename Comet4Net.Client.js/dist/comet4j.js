@@ -1,4 +1,4 @@
-/* Comet4Net client 2.0.0 src-sha256:326e715699b7a4a9 */
+/* Comet4Net client 2.0.0 src-sha256:6d6ac08de433a94f */
 /*
  * Comet4Net browser client: the JS.Engine API of Comet4J's comet4j.js, on the v2 dialect (docs/protocol.md):
  * acknowledged, gap-free delivery across reconnects over WebSocket, streaming, Server-Sent Events or long
@@ -974,6 +974,7 @@
           self._subscribed = {};
           for (var i = 0, subs = self._channels(); i < subs.length; i++) self._subscribed[subs[i]] = 1;
           c._revive();
+          c.fireEvent('transport', { name: c.workStyle, previous: '', reason: REASON.TAKEOVER }, c);
           self._state();
         } else c.start(url, param, options);
         self.fireEvent('master', true, self);

@@ -1,4 +1,4 @@
-/* Comet4Net client 2.0.0 src-sha256:326e715699b7a4a9 */
+/* Comet4Net client 2.0.0 src-sha256:6d6ac08de433a94f */
 // Built from src/ by build.js: edit the sources, then npm run build.
 var __c4jGlobal = typeof window !== 'undefined' ? window : globalThis;
 // Outside a page (Node, server rendering) nothing fires pagehide: the client gets a host whose
@@ -982,6 +982,7 @@ var __c4jHost = typeof __c4jGlobal.addEventListener === 'function' ? __c4jGlobal
           self._subscribed = {};
           for (var i = 0, subs = self._channels(); i < subs.length; i++) self._subscribed[subs[i]] = 1;
           c._revive();
+          c.fireEvent('transport', { name: c.workStyle, previous: '', reason: REASON.TAKEOVER }, c);
           self._state();
         } else c.start(url, param, options);
         self.fireEvent('master', true, self);
