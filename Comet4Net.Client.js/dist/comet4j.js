@@ -1,4 +1,4 @@
-/* Comet4Net client 2.0.0 src-sha256:6d6ac08de433a94f */
+/* Comet4Net client 2.0.0 src-sha256:c86ebe04de34a93f */
 /*
  * Comet4Net browser client: the JS.Engine API of Comet4J's comet4j.js, on the v2 dialect (docs/protocol.md):
  * acknowledged, gap-free delivery across reconnects over WebSocket, streaming, Server-Sent Events or long
@@ -400,7 +400,7 @@
    * One that worked and then fails (a cut, an error) is the network's failure: the same one again, with
    * backoff. A WebSocket refused before it opened (once if it never worked, wsMisses times in a row if it
    * did) is left, and tried once more as soon as the next transport works (a refusal may be a cut or an
-   * outage); a WebSocket left after that, or after its open deadline, is tried again after upgradeAfter ms
+   * outage); one refused on that try too, or left after its open deadline, is tried again after upgradeAfter ms
    * (doubling each time it fails again, at most upgradeMax), and on every new connection. Falling from stream or sse to lpool (a buffering proxy) holds for the
    * connection's life.
    */
@@ -413,14 +413,13 @@
     this.wsOpenTimeout = 5000; this.streamProbeTimeout = 4000; this.upgradeAfter = 10000; this.upgradeMax = 300000; this.wsMisses = 3;
     this.forceStyle = ''; this.jsonp = false; this.jsonpPrefix = ''; this.subs = null; this._retries = 0;
     this._list = []; this._at = 0; this._t = null; this._req = null; this._timer = null; this._up = null;
-    this._ts = {}; this._worked = {}; this._misses = 0; this._ups = 0; this._recheck = false;
+    this._ts = {}; this._worked = {}; this._misses = 0; this._ups = 0; this._recheck = this._rechecking = false;
     var self = this;
     var leave = function () { self._drop(); };
     JS.on(window, 'pagehide', leave);
     JS.on(window, 'beforeunload', leave);
   }
-  Connector.State = STATE;
-  Connector.Reason = REASON;
+  Connector.State = STATE; Connector.Reason = REASON;
   Connector.prototype = new Observable();
   JS.apply(Connector.prototype, {
     constructor: Connector,
@@ -518,7 +517,7 @@
       // A new connection starts at the top of its list: a transport left on the last one is tried again.
       var previous = this.workStyle;
       clearTimeout(this._up);
-      this._ups = 0; this._recheck = false;
+      this._ups = 0; this._recheck = this._rechecking = false;
       this._list = plan(this.forceStyle || d.ws); this._at = 0;
       this.workStyle = this._list[0];
       this.fireEvent('connect', d.cId, this.channels, this.workStyle, d.timeout, this);
@@ -558,7 +557,7 @@
           if (!now()) return;
           self.state = STATE.CONNECTED;
           self._worked[name] = true;
-          if (name === 'websocket') { self._misses = 0; self._ups = 0; clearTimeout(self._up); }
+          if (name === 'websocket') { self._misses = 0; self._ups = 0; self._rechecking = false; clearTimeout(self._up); }
           arm(t.silence(self), REASON.BUFFERED);
         },
         lines: function (lines) {
@@ -571,7 +570,7 @@
           }
           if (t.acks && now() && self.lastSeq > before) t.send({ cmd: 'ack', seq: self.lastSeq });
           // Left after refusals that an outage would cause too: now that the network works, try it again.
-          if (self._recheck && self._at > 0 && now()) { self._recheck = false; self._upgrade(); }
+          if (self._recheck && self._at > 0 && now()) { self._recheck = false; self._upgrade(true); }
         },
         close: function (info) { if (self._t === t) self._closed(t, info); }
       }, this);
@@ -590,8 +589,9 @@
         this._misses++;
         var limit = this._worked.websocket ? this.wsMisses : 1;
         if (this._misses >= limit) {
-          // Once more as soon as the next transport works: one refusal may be a cut that lost the handshake, or an outage.
-          this._recheck = this._misses === limit;
+          // Once more as soon as the next transport works (a refusal may be a cut that lost the handshake, or an
+          // outage), unless this was that try: refused while the network works, it waits for upgradeAfter.
+          this._recheck = !this._rechecking;
           return this._fall(REASON.NOT_OPENED);
         }
         return this._retry();
@@ -617,6 +617,7 @@
       var self = this, from = this._list[this._at];
       if (this._at + 1 >= this._list.length) return this._retry();
       this._abort();
+      if (reason !== REASON.NOT_OPENED) this._recheck = false;
       if (from === 'websocket') {
         // Tried again later: a proxy may carry it then.
         clearTimeout(this._up);
@@ -628,8 +629,9 @@
     },
 
     /** Tries the top of the list again (a transport left because it did not open). */
-    _upgrade: function () {
+    _upgrade: function (recheck) {
       if (!this.running || !this.cId || this._at === 0) return;
+      this._rechecking = !!recheck;
       this._abort();
       this._use(0, REASON.UPGRADE);
       this._attempt();

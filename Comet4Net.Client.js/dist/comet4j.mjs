@@ -1,4 +1,4 @@
-/* Comet4Net client 2.0.0 src-sha256:6d6ac08de433a94f */
+/* Comet4Net client 2.0.0 src-sha256:c86ebe04de34a93f */
 // Built from src/ by build.js: edit the sources, then npm run build.
 var __c4jGlobal = typeof window !== 'undefined' ? window : globalThis;
 // Outside a page (Node, server rendering) nothing fires pagehide: the client gets a host whose
@@ -408,7 +408,7 @@ var __c4jHost = typeof __c4jGlobal.addEventListener === 'function' ? __c4jGlobal
    * One that worked and then fails (a cut, an error) is the network's failure: the same one again, with
    * backoff. A WebSocket refused before it opened (once if it never worked, wsMisses times in a row if it
    * did) is left, and tried once more as soon as the next transport works (a refusal may be a cut or an
-   * outage); a WebSocket left after that, or after its open deadline, is tried again after upgradeAfter ms
+   * outage); one refused on that try too, or left after its open deadline, is tried again after upgradeAfter ms
    * (doubling each time it fails again, at most upgradeMax), and on every new connection. Falling from stream or sse to lpool (a buffering proxy) holds for the
    * connection's life.
    */
@@ -421,14 +421,13 @@ var __c4jHost = typeof __c4jGlobal.addEventListener === 'function' ? __c4jGlobal
     this.wsOpenTimeout = 5000; this.streamProbeTimeout = 4000; this.upgradeAfter = 10000; this.upgradeMax = 300000; this.wsMisses = 3;
     this.forceStyle = ''; this.jsonp = false; this.jsonpPrefix = ''; this.subs = null; this._retries = 0;
     this._list = []; this._at = 0; this._t = null; this._req = null; this._timer = null; this._up = null;
-    this._ts = {}; this._worked = {}; this._misses = 0; this._ups = 0; this._recheck = false;
+    this._ts = {}; this._worked = {}; this._misses = 0; this._ups = 0; this._recheck = this._rechecking = false;
     var self = this;
     var leave = function () { self._drop(); };
     JS.on(window, 'pagehide', leave);
     JS.on(window, 'beforeunload', leave);
   }
-  Connector.State = STATE;
-  Connector.Reason = REASON;
+  Connector.State = STATE; Connector.Reason = REASON;
   Connector.prototype = new Observable();
   JS.apply(Connector.prototype, {
     constructor: Connector,
@@ -526,7 +525,7 @@ var __c4jHost = typeof __c4jGlobal.addEventListener === 'function' ? __c4jGlobal
       // A new connection starts at the top of its list: a transport left on the last one is tried again.
       var previous = this.workStyle;
       clearTimeout(this._up);
-      this._ups = 0; this._recheck = false;
+      this._ups = 0; this._recheck = this._rechecking = false;
       this._list = plan(this.forceStyle || d.ws); this._at = 0;
       this.workStyle = this._list[0];
       this.fireEvent('connect', d.cId, this.channels, this.workStyle, d.timeout, this);
@@ -566,7 +565,7 @@ var __c4jHost = typeof __c4jGlobal.addEventListener === 'function' ? __c4jGlobal
           if (!now()) return;
           self.state = STATE.CONNECTED;
           self._worked[name] = true;
-          if (name === 'websocket') { self._misses = 0; self._ups = 0; clearTimeout(self._up); }
+          if (name === 'websocket') { self._misses = 0; self._ups = 0; self._rechecking = false; clearTimeout(self._up); }
           arm(t.silence(self), REASON.BUFFERED);
         },
         lines: function (lines) {
@@ -579,7 +578,7 @@ var __c4jHost = typeof __c4jGlobal.addEventListener === 'function' ? __c4jGlobal
           }
           if (t.acks && now() && self.lastSeq > before) t.send({ cmd: 'ack', seq: self.lastSeq });
           // Left after refusals that an outage would cause too: now that the network works, try it again.
-          if (self._recheck && self._at > 0 && now()) { self._recheck = false; self._upgrade(); }
+          if (self._recheck && self._at > 0 && now()) { self._recheck = false; self._upgrade(true); }
         },
         close: function (info) { if (self._t === t) self._closed(t, info); }
       }, this);
@@ -598,8 +597,9 @@ var __c4jHost = typeof __c4jGlobal.addEventListener === 'function' ? __c4jGlobal
         this._misses++;
         var limit = this._worked.websocket ? this.wsMisses : 1;
         if (this._misses >= limit) {
-          // Once more as soon as the next transport works: one refusal may be a cut that lost the handshake, or an outage.
-          this._recheck = this._misses === limit;
+          // Once more as soon as the next transport works (a refusal may be a cut that lost the handshake, or an
+          // outage), unless this was that try: refused while the network works, it waits for upgradeAfter.
+          this._recheck = !this._rechecking;
           return this._fall(REASON.NOT_OPENED);
         }
         return this._retry();
@@ -625,6 +625,7 @@ var __c4jHost = typeof __c4jGlobal.addEventListener === 'function' ? __c4jGlobal
       var self = this, from = this._list[this._at];
       if (this._at + 1 >= this._list.length) return this._retry();
       this._abort();
+      if (reason !== REASON.NOT_OPENED) this._recheck = false;
       if (from === 'websocket') {
         // Tried again later: a proxy may carry it then.
         clearTimeout(this._up);
@@ -636,8 +637,9 @@ var __c4jHost = typeof __c4jGlobal.addEventListener === 'function' ? __c4jGlobal
     },
 
     /** Tries the top of the list again (a transport left because it did not open). */
-    _upgrade: function () {
+    _upgrade: function (recheck) {
       if (!this.running || !this.cId || this._at === 0) return;
+      this._rechecking = !!recheck;
       this._abort();
       this._use(0, REASON.UPGRADE);
       this._attempt();

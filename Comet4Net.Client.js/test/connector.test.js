@@ -154,6 +154,26 @@ for (const file of ['dist/comet4j.js', 'dist/comet4j.min.js']) {
     assert.deepEqual(c.got, [1]);
   });
 
+  t('after an outage longer than upgradeAfter, the WebSocket that had worked is back as soon as the network works', () => {
+    const c = started({ upgradeAfter: 10000 }, { heartbeat: 20000 });
+    c.sockets[0].open();
+    c.sockets[0].serverClose();
+    const refuse = () => { for (const so of c.sockets) if (so.readyState === 0) so.serverClose(); for (const r of c.pending()) r.fail(); };
+    for (let ms = 0; ms < 40000; ms += 100) { refuse(); mock.timers.tick(100); } // 40 s: every socket and request refused
+    assert.ok(c.sockets.length > 4, 'the WebSocket was tried during the outage: ' + c.sockets.length);
+    refuse();
+    mock.timers.tick(20000);
+    const open = c.pending();
+    assert.equal(open.length, 1);
+    assert.equal(open[0].query.ws, 'stream');
+    const before = c.sockets.length;
+    open[0].progress(msg(11, 'news', 1)); // the network is back
+    assert.equal(c.sockets.length, before + 1, 'the WebSocket again at once');
+    c.sockets[before].open();
+    assert.equal(c.conn.workStyle, 'websocket');
+    assert.deepEqual(c.got, [1]);
+  });
+
   t('a new connection (the server forgot the old one) tries the WebSocket first again', () => {
     const c = started();
     c.sockets[0].serverClose();
