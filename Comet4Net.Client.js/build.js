@@ -1,26 +1,52 @@
-// Builds dist/ from src/comet4j.js (which stays usable as is, in a script tag):
+// Builds dist/ from src/ (one file per job: events, requests, JSON-P, the transports, the connector,
+// the engine's channel API, tab sharing), concatenated in FILES order inside one function:
+//   dist/comet4j.js            the script served as /comet4j.js (a script tag, no build step for a page)
 //   dist/comet4j.min.js        the script, minified (terser)
 //   dist/comet4j.mjs           an ES module: export default JS, export { JS, Engine }
 //   dist/comet4j.umd.js        the script that require() can load too: module.exports = JS
 //   dist/comet4j.min.js.gz/.br and dist/comet4j.js.gz/.br
-//                              the two scripts the server serves (dist/comet4j.min.js, src/comet4j.js),
-//                              precompressed at the highest level, byte for byte the same once decompressed
-// Every text file starts with a preamble naming the source it was built from: a test fails when
-// src changed without a build. (The server embeds src/comet4j.js, dist/comet4j.min.js and the four
-// compressed copies.)
+//                              the two scripts the server serves, precompressed at the highest level,
+//                              byte for byte the same once decompressed
+// Every text file starts with a preamble naming the hash of the bundle of every src file: a test fails
+// when src changed without a build. (The server embeds dist/comet4j.js, dist/comet4j.min.js and the
+// four compressed copies.)
 const fs = require('fs');
 const path = require('path');
 const zlib = require('zlib');
 const crypto = require('crypto');
 const { minify } = require('terser');
 
-// The last line of src: the script hands its function the page's window, or `this` elsewhere. In an
+// Bundle order: each file uses only what the ones before it define (at load time).
+const FILES = ['core.js', 'codes.js', 'http.js', 'jsonp.js',
+  'transports/websocket.js', 'transports/stream.js', 'transports/lpool.js', 'transports/sse.js', 'transports/list.js',
+  'connector.js', 'frames.js', 'engine.js', 'tabs.js'];
+
+const HEADER = [
+  '/*',
+  ' * Comet4Net browser client: the JS.Engine API of Comet4J\'s comet4j.js, on the v2 dialect (docs/protocol.md):',
+  ' * acknowledged, gap-free delivery across reconnects over WebSocket, streaming, Server-Sent Events or long',
+  ' * polling (moving down that list when one does not open, and back), channel subscriptions, history,',
+  ' * presence counts, client publishing, JSON-P and one connection shared by a browser\'s tabs.',
+  ' * Built from src/ by build.js: edit the sources, then npm run build.',
+  ' */',
+  '(function (window) {',
+  "  'use strict';",
+].join('\n');
+
+/** The script: every src file in FILES order inside one function, called with the page's window. */
+function bundle() {
+  const dir = path.join(__dirname, 'src');
+  const parts = FILES.map((f) => fs.readFileSync(path.join(dir, f), 'utf8').replace(/\s+$/, ''));
+  return [HEADER, parts.join('\n\n'), "})(typeof window !== 'undefined' ? window : this);", ''].join('\n');
+}
+
+// The last line of the bundle: the script hands its function the page's window, or `this` elsewhere. In an
 // ES module `this` is undefined, and outside a page (Node, server rendering) there is no
 // addEventListener for the client's pagehide hook: the module builds hand it a host instead.
 const TAIL = /\}\)\(typeof window !== 'undefined' \? window : this\);\s*$/;
 
 const HOST = [
-  '// Built from src/comet4j.js by build.js: edit the source, then npm run build.',
+  '// Built from src/ by build.js: edit the sources, then npm run build.',
   "var __c4jGlobal = typeof window !== 'undefined' ? window : globalThis;",
   '// Outside a page (Node, server rendering) nothing fires pagehide: the client gets a host whose',
   '// addEventListener does nothing, and everything else (WebSocket, fetch, …) from the global object.',
@@ -36,7 +62,7 @@ const GLOBAL = [
 
 function moduleBody(source) {
   if (!TAIL.test(source)) {
-    throw new Error("src/comet4j.js no longer ends with \"})(typeof window !== 'undefined' ? window : this);\": update TAIL in build.js");
+    throw new Error("the bundle no longer ends with \"})(typeof window !== 'undefined' ? window : this);\": update TAIL in build.js");
   }
   return source.replace(TAIL, '})(__c4jHost);\n');
 }
@@ -63,11 +89,13 @@ function compress(file, bytes) {
 }
 
 async function main() {
-  const source = fs.readFileSync(path.join(__dirname, 'src', 'comet4j.js'), 'utf8');
+  const source = bundle();
   const dist = path.join(__dirname, 'dist');
   fs.mkdirSync(dist, { recursive: true });
   const preamble = preambleOf(source);
   const body = moduleBody(source);
+  const script = preamble + '\n' + source;
+  fs.writeFileSync(path.join(dist, 'comet4j.js'), script);
 
   const result = await minify(source, {
     compress: { passes: 2 },
@@ -87,7 +115,7 @@ async function main() {
   fs.writeFileSync(path.join(dist, 'comet4j.umd.js'), umd);
 
   const sizes = [
-    ['src/comet4j.js', Buffer.from(source), compress(path.join(dist, 'comet4j.js'), Buffer.from(source))],
+    ['dist/comet4j.js', Buffer.from(script), compress(path.join(dist, 'comet4j.js'), Buffer.from(script))],
     ['dist/comet4j.min.js', Buffer.from(min), compress(path.join(dist, 'comet4j.min.js'), Buffer.from(min))],
     ['dist/comet4j.mjs', Buffer.from(mjs), null],
     ['dist/comet4j.umd.js', Buffer.from(umd), null],
@@ -98,4 +126,5 @@ async function main() {
   }
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+module.exports = { FILES, bundle, preambleOf };
+if (require.main === module) main().catch((e) => { console.error(e); process.exit(1); });

@@ -6,7 +6,7 @@ beforeEach(() => mock.timers.enable({ apis: ['setTimeout'] }));
 afterEach(() => mock.timers.reset());
 
 // dist/comet4j.umd.js: the body of the module builds (dist/comet4j.mjs is the same with exports).
-for (const file of ['src/comet4j.js', 'dist/comet4j.min.js', 'dist/comet4j.umd.js']) {
+for (const file of ['dist/comet4j.js', 'dist/comet4j.min.js', 'dist/comet4j.umd.js']) {
   const t = (name, fn) => test(`${file}: ${name}`, fn);
 
   function connected(options) {
@@ -237,23 +237,28 @@ for (const file of ['src/comet4j.js', 'dist/comet4j.min.js', 'dist/comet4j.umd.j
   });
 }
 
-test('dist/ was built from the current src/comet4j.js (npm run build)', () => {
+test('dist/ was built from the current src/ (npm run build), every src file in the bundle', () => {
   const fs = require('fs');
   const path = require('path');
-  const crypto = require('crypto');
   const zlib = require('zlib');
+  const { FILES, bundle, preambleOf } = require('../build.js');
   const read = (...p) => fs.readFileSync(path.join(__dirname, '..', ...p));
-  const source = read('src', 'comet4j.js').toString('utf8');
-  const hash = crypto.createHash('sha256').update(source).digest('hex').slice(0, 16);
+  // Every file in src/ is in the bundle (a file left out would not reach a page).
+  const walk = (dir) => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => e.isDirectory() ? walk(path.join(dir, e.name)).map((f) => e.name + '/' + f) : [e.name]);
+  assert.deepEqual(walk(path.join(__dirname, '..', 'src')).sort(), [...FILES].sort());
+  for (const f of FILES) assert.ok(read('src', f).toString('utf8').replace(/\n$/, '').split('\n').length <= 250, `src/${f} is over 250 lines`);
+  const source = bundle();
+  const preamble = preambleOf(source);
+  assert.equal(read('dist', 'comet4j.js').toString('utf8'), preamble + '\n' + source, 'dist/comet4j.js');
   for (const file of ['comet4j.min.js', 'comet4j.mjs', 'comet4j.umd.js']) {
-    assert.match(read('dist', file).toString('utf8').split('\n')[0], new RegExp('src-sha256:' + hash), `dist/${file}`);
+    assert.equal(read('dist', file).toString('utf8').split('\n')[0], preamble, `dist/${file}`);
   }
-  // The module builds are the source itself, with only its last line (what it is called with) changed.
+  // The module builds are the bundle itself, with only its last line (what it is called with) changed.
   const body = source.slice(0, source.lastIndexOf('})('));
-  for (const file of ['comet4j.mjs', 'comet4j.umd.js']) assert.ok(read('dist', file).toString('utf8').includes(body), `dist/${file} holds src`);
+  for (const file of ['comet4j.mjs', 'comet4j.umd.js']) assert.ok(read('dist', file).toString('utf8').includes(body), `dist/${file} holds the bundle`);
   // The precompressed copies the server sends are, decompressed, exactly the files it sends uncompressed.
-  const min = read('dist', 'comet4j.min.js');
-  for (const [file, identity] of [['comet4j.min.js', min], ['comet4j.js', Buffer.from(source, 'utf8')]]) {
+  for (const file of ['comet4j.min.js', 'comet4j.js']) {
+    const identity = read('dist', file);
     assert.ok(zlib.gunzipSync(read('dist', file + '.gz')).equals(identity), `dist/${file}.gz`);
     assert.ok(zlib.brotliDecompressSync(read('dist', file + '.br')).equals(identity), `dist/${file}.br`);
   }

@@ -26,7 +26,7 @@ function fakeDocument() {
   return { scripts, head, documentElement: head, getElementsByTagName: () => [head], createElement: (tag) => ({ tagName: tag.toUpperCase(), src: '', parentNode: null }) };
 }
 
-for (const file of ['src/comet4j.js', 'dist/comet4j.min.js']) {
+for (const file of ['dist/comet4j.js', 'dist/comet4j.min.js']) {
   const t = (name, fn) => test(`${file}: ${name}`, fn);
 
   function page(loadOptions) {

@@ -24,7 +24,7 @@ function packedFiles() {
 
 test('the tarball holds the package, its README, the source, every build and the types; nothing else', () => {
   const files = packedFiles();
-  for (const f of ['package.json', 'README.md', 'src/comet4j.js', 'dist/comet4j.min.js', 'dist/comet4j.mjs', 'dist/comet4j.umd.js',
+  for (const f of ['package.json', 'README.md', 'dist/comet4j.js', 'dist/comet4j.min.js', 'dist/comet4j.mjs', 'dist/comet4j.umd.js',
     'dist/comet4j.min.js.gz', 'dist/comet4j.min.js.br', 'dist/comet4j.js.gz', 'dist/comet4j.js.br', 'types/comet4j.d.ts']) {
     assert.ok(files.includes(f), `${f} is missing from the tarball: ${files.join(', ')}`);
   }

@@ -11,7 +11,7 @@ const CID = 'C'.repeat(22);
 const CS = 'S'.repeat(22);
 const sys = (data) => line({ channel: 'c4j', data });
 
-for (const file of ['src/comet4j.js', 'dist/comet4j.min.js']) {
+for (const file of ['dist/comet4j.js', 'dist/comet4j.min.js']) {
   const t = (name, fn) => test(`${file}: ${name}`, fn);
 
   // A tab of the browser `b` that records what its page sees, listening on `channels`.

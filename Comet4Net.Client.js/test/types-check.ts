@@ -53,6 +53,11 @@ const style: WorkStyle | '' = conn.workStyle;
 const fields: [string, string[], boolean, string, string, number, string, number, string[]] =
   [conn.cId, conn.channels, conn.running, conn.url, conn.param, conn.lastSeq, conn.epoch, conn.resume, conn.refused];
 conn.streamProbeTimeout = 0;
+conn.wsOpenTimeout = 3000;
+const state: 'connected' | string = conn.getState() === JS.Connector.State.CONNECTED ? conn.state : '';
+Engine.on('transport', (info, e) => { info.name === 'websocket' && info.previous !== 'lpool' && info.reason === 'open-timeout'; e.getConnector(); });
+conn.on('transport', (info) => info.reason === JS.Connector.Reason.UPGRADE);
+Engine.start('/conn', '', { wsOpenTimeout: 5000, upgradeAfter: 10000 });
 conn.on('beforeConnect', (url) => url !== '/nowhere');
 conn.on('message', (channel, data, time, c, frame) => { frame.channel === channel; });
 conn.on({ revival: (url, cId) => {}, connect: (cId, channels, ws, timeout) => { timeout.toFixed(); } });
@@ -74,7 +79,7 @@ own.fireEvent('anything', 1, 2) === true;
 globalThis.JS.Engine.start('/conn');
 window.JS.Engine.on('news', (data) => {});
 
-export { same, version, engine, master, options, added, removed, style, fields, merged };
+export { same, version, engine, master, options, added, removed, style, fields, merged, state };
 // @ts-expect-error: start's first argument is the connection id, not channel data
 Engine.on('start', (data: Chat) => {});
 // @ts-expect-error: the same, whatever the case

@@ -12,7 +12,7 @@ const CS = 'S'.repeat(22);
 const sys = (data) => ({ channel: 'c4j', data });
 const frame = (seq, channel, data, extra) => Object.assign({ seq, channel, data, time: 1700000000000 + seq }, extra);
 
-for (const file of ['src/comet4j.js', 'dist/comet4j.min.js']) {
+for (const file of ['dist/comet4j.js', 'dist/comet4j.min.js']) {
   const t = (name, fn) => test(`${file}: ${name}`, fn);
 
   // A page listening on news and hello, started with param room=1; the conn answered with connData.

@@ -7,7 +7,7 @@ const { load, connFrame, msg } = require('./harness');
 beforeEach(() => mock.timers.enable({ apis: ['setTimeout'] }));
 afterEach(() => mock.timers.reset());
 
-for (const file of ['src/comet4j.js', 'dist/comet4j.min.js']) {
+for (const file of ['dist/comet4j.js', 'dist/comet4j.min.js']) {
   const t = (name, fn) => test(`${file}: ${name}`, fn);
 
   function onWebSocket() {
@@ -50,7 +50,7 @@ for (const file of ['src/comet4j.js', 'dist/comet4j.min.js']) {
     assert.deepEqual(c.got, [1, 2]);
   });
 
-  t('a socket that never opens (a proxy that does not carry WebSockets) falls back to streaming', () => {
+  t('a socket that never opens (a proxy that does not carry WebSockets) falls back to streaming, tried once more when the stream works', () => {
     const c = onWebSocket();
     c.sockets[0].serverClose();
     const revival = c.next();
@@ -58,6 +58,17 @@ for (const file of ['src/comet4j.js', 'dist/comet4j.min.js']) {
     assert.equal(revival.query.ack, '10');
     revival.progress(msg(11, 'news', 1));
     assert.deepEqual(c.got, [1]);
+    // One refusal may have been a cut that lost the handshake: the WebSocket once more, from the position reached.
+    assert.equal(revival.aborted, true);
+    assert.equal(c.sockets.length, 2);
+    assert.equal(c.sockets[1].query.ack, '11');
+    c.sockets[1].serverClose(); // refused again: streaming it is
+    const again = c.next();
+    assert.equal(again.query.ws, 'stream');
+    assert.equal(again.query.ack, '11');
+    again.progress(msg(12, 'news', 2));
+    assert.equal(c.sockets.length, 2, 'not again at once');
+    assert.deepEqual(c.got, [1, 2]);
     assert.equal(c.JS.Engine.getConnector().workStyle, 'stream');
   });
 

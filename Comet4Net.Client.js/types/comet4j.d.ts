@@ -1,4 +1,4 @@
-// Type definitions for comet4net-client 2.0.0: the JS namespace of src/comet4j.js (Comet4J's API on
+// Type definitions for comet4net-client 2.0.0: the JS namespace of dist/comet4j.js (Comet4J's API on
 // the v2 dialect, docs/protocol.md). Typed both ways it is used:
 //   import JS, { Engine } from 'comet4net-client';            // a bundler, the ES module build
 //   <script src="/comet4j.min.js"> + the global `JS`           // /// <reference types="comet4net-client" />
@@ -10,7 +10,19 @@ export type WorkStyle = 'stream' | 'lpool' | 'sse' | 'websocket';
 /** The third argument of `JS.Engine.start`. */
 export interface StartOptions {
   /** Forces a style (default: the server decides). `'sse'` without `window.EventSource` streams; `'websocket'` on a path that does not carry WebSockets streams (then long polls). */
-  ws?: WorkStyle;
+  ws?: WorkStyle | 'jsonp';
+  /** How long (ms, 5000) a WebSocket may take to open before the client moves to streaming. */
+  wsOpenTimeout?: number;
+  /** How long (ms, 4000) a new stream may bring no byte before the client long polls instead. 0: never. */
+  streamProbeTimeout?: number;
+  /** How long (ms, 10000) after leaving a WebSocket that did not open the client tries it again; doubles after each failed try. */
+  upgradeAfter?: number;
+  /** The longest wait (ms, 300000) before trying a left WebSocket again. */
+  upgradeMax?: number;
+  /** The first retry delay (ms, 500). */
+  retryBase?: number;
+  /** The longest retry delay (ms, 15000). */
+  retryMax?: number;
   /** Tabs of the same origin share one connection: one tab (the master, `JS.Engine.isMaster()`) holds it and hands frames to the others. */
   shareTabs?: boolean;
 }
@@ -84,6 +96,26 @@ export type ChannelName<N extends string> = N & (Lowercase<N> extends keyof Engi
 
 export type ChannelListener<T = any> = (data: T, time: number, engine: Engine, frame: Frame<T>) => ListenerResult;
 
+/** The connector's states: `connecting` until the conn answer came and the transport in use worked. */
+export type ConnectorState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting' | 'stopped';
+
+/**
+ * Why the connection is on a transport: `connect` (the first of a connection), `not-opened` (the one
+ * above was refused before it opened), `open-timeout` (the one above did not open in time),
+ * `buffered` (a stream or EventSource whose bytes did not come: long polling), `upgrade` (trying a
+ * WebSocket left earlier again), `takeover` (shareTabs).
+ */
+export type TransportReason = 'connect' | 'not-opened' | 'open-timeout' | 'buffered' | 'upgrade' | 'takeover';
+
+/** The argument of the transport event. */
+export interface TransportInfo {
+  /** The transport now in use (`getConnector().workStyle`). */
+  name: WorkStyle;
+  /** The one before ('' for a page's first). */
+  previous: WorkStyle | '';
+  reason: TransportReason;
+}
+
 /** The engine's reserved events and their arguments. */
 export interface EngineEvents {
   /** Connected (again, after the server forgot the connection). `channels`: what it listens to. */
@@ -92,6 +124,8 @@ export interface EngineEvents {
   stop: (cause: string | undefined, cId: string, url: string, engine: Engine) => ListenerResult;
   gap: (info: GapInfo, engine: Engine) => ListenerResult;
   error: (info: CommandErrorInfo, engine: Engine) => ListenerResult;
+  /** The transport in use changed: the first of a connection, or a move down the list or back up. */
+  transport: (info: TransportInfo, engine: Engine) => ListenerResult;
 }
 
 /** The object form of `on`: reserved events and channel names. */
@@ -108,6 +142,7 @@ export interface ConnectorEvents {
   message: (channel: string, data: any, time: number, conn: Connector, frame: Frame) => ListenerResult;
   revival: (url: string, cId: string, conn: Connector) => ListenerResult;
   gap: (info: GapInfo, conn: Connector) => ListenerResult;
+  transport: (info: TransportInfo, conn: Connector) => ListenerResult;
 }
 
 export type ConnectorListeners = { [K in keyof ConnectorEvents]?: ConnectorEvents[K] };
@@ -143,9 +178,11 @@ export interface Connector extends Observable {
   cs: string;
   /** The channels the server knows. */
   channels: string[];
-  /** '' while not connected. */
+  /** The transport in use, or being opened ('' while not connected). */
   workStyle: WorkStyle | '';
   running: boolean;
+  /** Where the connection is (also `getState()`). */
+  state: ConnectorState;
   /** The /conn endpoint. */
   url: string;
   /** Extra parameters (`'a=1&b=2'`) on every request. */
@@ -168,6 +205,14 @@ export interface Connector extends Observable {
   retryMax: number;
   /** How long (ms, 4000) a new stream may bring no byte before the client long polls instead. 0: never. */
   streamProbeTimeout: number;
+  /** How long (ms, 5000) a WebSocket may take to open before the client moves to streaming. */
+  wsOpenTimeout: number;
+  /** How long (ms, 10000) after leaving a WebSocket that did not open the client tries it again; doubles after each failed try. */
+  upgradeAfter: number;
+  /** The longest wait (ms, 300000) before trying a left WebSocket again. */
+  upgradeMax: number;
+  /** Refusals in a row (3) after which a WebSocket that had worked is left. */
+  wsMisses: number;
   /** The style `start` forced ('' when the server decides). */
   forceStyle: WorkStyle | '';
   /** The channels to subscribe at connect (the engine sets it). */
@@ -181,6 +226,7 @@ export interface Connector extends Observable {
   /** keepDrop: do not tell the server. */
   stop(cause?: string, keepDrop?: boolean): void;
   getId(): string;
+  getState(): ConnectorState;
   /** Sends a v2 command (`sub`, `unsub`, `pub`, `count`) for this connection; post: as a POST form. */
   command(params: { [name: string]: string | number | undefined | null }, callback?: (err: Error | null, answer?: CommandAnswer) => void, post?: boolean): void;
 }
@@ -242,7 +288,11 @@ export interface Comet4NetJS {
   un(el: EventTarget, name: string, fn: (e: Event) => unknown): void;
   AJAX: Ajax;
   Observable: new () => Observable;
-  Connector: new () => Connector;
+  Connector: {
+    new (): Connector;
+    State: { DISCONNECTED: 'disconnected'; CONNECTING: 'connecting'; CONNECTED: 'connected'; RECONNECTING: 'reconnecting'; STOPPED: 'stopped' };
+    Reason: { CONNECT: 'connect'; NOT_OPENED: 'not-opened'; OPEN_TIMEOUT: 'open-timeout'; BUFFERED: 'buffered'; UPGRADE: 'upgrade'; TAKEOVER: 'takeover' };
+  };
   /** The page's engine. */
   Engine: Engine;
 }

@@ -117,14 +117,14 @@ public sealed partial class PackageTests
 
             using var http = new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(30) };
 
-            // The browser client, exactly the repository's Comet4Net.Client.js/src/comet4j.js.
+            // The browser client, exactly the repository's Comet4Net.Client.js/dist/comet4j.js (the bundle of src/).
             using (var script = await http.GetAsync("/comet4j.js", cancel))
             {
                 Assert.AreEqual(HttpStatusCode.OK, script.StatusCode);
                 Assert.AreEqual("application/javascript", script.Content.Headers.ContentType?.MediaType);
                 var body = await script.Content.ReadAsStringAsync(cancel);
                 Assert.Contains("JS.Engine", body);
-                Assert.AreEqual(File.ReadAllText(Path.Combine(repo, "Comet4Net.Client.js", "src", "comet4j.js")), body,
+                Assert.AreEqual(File.ReadAllText(Path.Combine(repo, "Comet4Net.Client.js", "dist", "comet4j.js")), body,
                     "/comet4j.js is not the repository's client script");
             }
 

@@ -104,6 +104,19 @@ public sealed class ChaosProxy : IAsyncDisposable
     /// <summary>Refuse WebSocket upgrades (with 502), as a proxy that does not carry them. Default true.</summary>
     public bool BlockWebSockets { get; set; } = true;
 
+    /// <summary>
+    /// While true, WebSocket upgrade requests are taken and never answered (held until the client gives
+    /// up), as a proxy that accepts the upgrade and then neither passes it on nor refuses it. Wins over
+    /// <see cref="BlockWebSockets"/>. Counted in <see cref="SwallowedUpgrades"/>. Default false.
+    /// </summary>
+    public bool SwallowWebSockets { get; set; }
+
+    /// <summary>WebSocket upgrades held unanswered by <see cref="SwallowWebSockets"/>.</summary>
+    public int SwallowedUpgrades => Volatile.Read(ref _swallowed);
+
+    private int _swallowed;
+    private readonly CancellationTokenSource _stopping = new();
+
     /// <summary>Share of /conn answers cut part-way. Default 0.1.</summary>
     public double CutRate { get; set; } = 0.1;
 
@@ -240,6 +253,14 @@ public sealed class ChaosProxy : IAsyncDisposable
         var isConn = context.Request.Path.StartsWithSegments("/conn");
         if (context.WebSockets.IsWebSocketRequest)
         {
+            if (SwallowWebSockets)
+            {
+                Interlocked.Increment(ref _swallowed);
+                using var held = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stopping.Token);
+                try { await Task.Delay(Timeout.Infinite, held.Token); } catch (OperationCanceledException) { }
+                context.Abort();
+                return;
+            }
             if (BlockWebSockets) context.Response.StatusCode = StatusCodes.Status502BadGateway;
             else await RelayWebSocketAsync(context);
             return;
@@ -383,6 +404,7 @@ public sealed class ChaosProxy : IAsyncDisposable
     {
         Blackhole = false;
         Outage = false;
+        _stopping.Cancel();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         await _app.StopAsync(cts.Token);
         await _app.DisposeAsync();
@@ -443,6 +465,7 @@ public sealed class ChaosProxy : IAsyncDisposable
         using var _ = upstream;
         using var client = await context.WebSockets.AcceptWebSocketAsync();
         using var both = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, outage);
+        var chaosCut = false;
         async Task PumpAsync(System.Net.WebSockets.WebSocket from, System.Net.WebSockets.WebSocket to, bool chaos)
         {
             var buffer = new byte[65536];
@@ -458,6 +481,7 @@ public sealed class ChaosProxy : IAsyncDisposable
                 if (chaos && result.EndOfMessage && Enabled && RollChunkCut())
                 {
                     Interlocked.Increment(ref _cuts);
+                    chaosCut = true;
                     return; // the connection breaks right after this message
                 }
             }
@@ -470,7 +494,16 @@ public sealed class ChaosProxy : IAsyncDisposable
         {
         }
         if (outage.IsCancellationRequested) Interlocked.Increment(ref _outageCuts);
-        client.Abort();
         upstream.Abort();
+        if (chaosCut && !outage.IsCancellationRequested)
+        {
+            // Cut right after the message, as documented: the connection closes (no close frame) once what was
+            // written has left. An abort here would drop Kestrel's unsent output, the handshake's 101 among it
+            // when the first message is the one cut: the page would see a socket that never opened, a proxy
+            // that does not carry WebSockets rather than a cut.
+            client.Dispose();
+            return;
+        }
+        client.Abort();
     }
 }

@@ -1,10 +1,14 @@
+/* Comet4Net client 2.0.0 src-sha256:c86ebe04de34a93f */
 /*
- * Comet4Net browser client 2.0.0: the JS.Engine API of Comet4J's comet4j.js, on the v2 dialect
- * (docs/protocol.md): acknowledged, gap-free delivery across reconnects, long polling or streaming,
- * channel subscriptions, history, presence counts and client publishing. No build step needed.
+ * Comet4Net browser client: the JS.Engine API of Comet4J's comet4j.js, on the v2 dialect (docs/protocol.md):
+ * acknowledged, gap-free delivery across reconnects over WebSocket, streaming, Server-Sent Events or long
+ * polling (moving down that list when one does not open, and back), channel subscriptions, history,
+ * presence counts, client publishing, JSON-P and one connection shared by a browser's tabs.
+ * Built from src/ by build.js: edit the sources, then npm run build.
  */
 (function (window) {
   'use strict';
+  // The namespace, type checks, DOM events and the observable every part of the client is built on.
   var JS = window.JS = window.JS || {};
   JS.version = '2.0.0';
 
@@ -61,6 +65,45 @@
   Observable.prototype.un = Observable.prototype.removeListener;
   JS.Observable = Observable;
 
+  // Every state, reason and code the client uses, in one place.
+
+  /** The system channel: conn, hb, dying, gap, kicked, reconnect and reply frames. */
+  var SYS = 'c4j';
+
+  /** The connector's states (JS.Connector.State). */
+  var STATE = {
+    DISCONNECTED: 'disconnected', // not started yet
+    CONNECTING: 'connecting',     // cmd=conn on its way, or a transport that has not worked yet
+    CONNECTED: 'connected',       // the transport in use has delivered (a socket opened, a first byte came)
+    RECONNECTING: 'reconnecting', // waiting (backoff) before the next attempt
+    STOPPED: 'stopped'            // stopped by the page, the server or an error; start() again to go on
+  };
+
+  /** Why the connector is on the transport it is on: the reason of the transport event. */
+  var REASON = {
+    CONNECT: 'connect',           // the first transport of a connection (the server's choice, or the page's)
+    NOT_OPENED: 'not-opened',     // the transport above failed before it ever worked (a proxy refused it)
+    OPEN_TIMEOUT: 'open-timeout', // the transport above did not open within its deadline (a proxy holds it)
+    BUFFERED: 'buffered',         // a stream or EventSource whose bytes did not come: a proxy buffers it
+    UPGRADE: 'upgrade',           // trying again a transport above that failed to open earlier
+    TAKEOVER: 'takeover'          // shareTabs: this tab took the connection over
+  };
+
+  /** The status a command reply's error stands for, as an HTTP answer would say it. */
+  var REPLY_STATUS = { refused: 403, forbidden: 403, 'bad-request': 400, 'too-large': 413 };
+
+  /** Answers to a revival: what each HTTP status means to the connector. */
+  var HTTP = {
+    retryable: function (s) { return !s || s === 404 || s === 408 || s === 429 || s >= 500; }, // a command worth sending again
+    forgotten: function (s) { return s === 404; },                                          // the server forgot the connection
+    final: function (s) { return s === 410 || s === 403 || s === 400; }                     // the server ended it for good
+  };
+
+  /** WebSocket close code for a socket the client closes itself. */
+  var WS_NORMAL = 1000;
+
+  // Query strings, JSON, URLs, the conn frame, and requests (XMLHttpRequest and JS.AJAX).
+
   function query(params) {
     var out = [];
     for (var k in params) if (params[k] !== undefined && params[k] !== null) out.push(encodeURIComponent(k) + '=' + encodeURIComponent(params[k]));
@@ -108,6 +151,39 @@
     post: function (url, params, callback, scope, async) { return ajax('POST', url, params, callback, scope, async); },
     get: function (url, params, callback, scope, async) { return ajax('GET', url, params, callback, scope, async); }
   };
+
+  /**
+   * A GET read as it arrives: onText(chunk) for each new part of a 2xx answer, onDone(xhr, text) once
+   * at its end. jsonp: {prefix} loads it with a script tag (JsonpRequest). abort() forgets it: neither
+   * callback is called after it.
+   */
+  function Request(url, jsonp, onText, onDone) {
+    var self = this, x = this.x = jsonp ? new JsonpRequest(jsonp.prefix) : new XMLHttpRequest(), seen = 0;
+    this.live = true;
+    x.open('GET', url, true);
+    x.onreadystatechange = function () {
+      if (!self.live || (x.readyState !== 3 && x.readyState !== 4)) return;
+      var text = '';
+      try { text = x.responseText || ''; } catch (e) {}
+      if (text.length > seen && x.status >= 200 && x.status < 300 && onText) {
+        var chunk = text.substring(seen);
+        seen = text.length;
+        onText(chunk);
+        if (!self.live) return; // the handler moved on (stopped, switched, reconnected)
+      }
+      if (x.readyState === 4) { self.live = false; onDone(x, text); }
+    };
+    x.send(null);
+  }
+  Request.prototype.abort = function () {
+    var x = this.x;
+    if (!this.live) return;
+    this.live = false;
+    x.onreadystatechange = null;
+    try { x.abort(); } catch (e) {}
+  };
+
+  // JSON-P requests: an XMLHttpRequest look-alike on script tags.
 
   /**
    * JSON-P, for pages that cannot use CORS (the server's Comet:AllowJsonp; never chosen by itself): an
@@ -173,26 +249,177 @@
   };
   JS.JsonpRequest = JsonpRequest;
 
-  var SYS = 'c4j';
+  /**
+   * The websocket transport: the revival URL upgraded to a WebSocket. Frames arrive as NDJSON, one
+   * message per write; the connector acknowledges on the socket and sends its commands over it.
+   * Worked: the socket opened. Open deadline: wsOpenTimeout (a proxy that takes the upgrade and never
+   * answers). After that, no frame for 1.5 heartbeats + 1 s is a network failure: open it again.
+   * All transports have this shape: name, supported(), params(c), open(url, cb), send(m), close(),
+   * deadline(c) and silence(c) ({ms, fall}: how long it may take to work, or stay silent once it did,
+   * and whether running out means moving down the list (fall) or trying it again).
+   */
+  function WebSocketTransport() { this.so = null; }
+  WebSocketTransport.prototype = {
+    name: 'websocket',
+    acks: true,
+    supported: function () { return hasWs(); },
+    params: function (c) { return { cmd: 'revival', cid: c.cId, cs: c.cs, ack: c.lastSeq, ep: c.epoch || undefined, ws: 'websocket' }; },
+    deadline: function (c) { return { ms: c.wsOpenTimeout, fall: true }; },
+    silence: function (c) { return { ms: c.heartbeat > 0 ? c.heartbeat * 1.5 + 1000 : 0, fall: false }; },
+    /** cb.open(): the socket opened; cb.lines(lines): frames; cb.close({opened}): it closed (or never opened). */
+    open: function (url, cb) {
+      var self = this, so = this.so = new window.WebSocket(wsUrl(url)), opened = false;
+      so.onopen = function () { if (self.so !== so) return; opened = true; cb.open(); };
+      so.onmessage = function (e) { if (self.so === so) cb.lines(String(e.data).split('\n')); };
+      so.onclose = function (e) { if (self.so !== so) return; self.so = null; cb.close({ opened: opened, code: e && e.code, status: 0 }); };
+    },
+    /** Sends a command on the open socket; false when there is none. */
+    send: function (m) {
+      var so = this.so;
+      if (!so || so.readyState !== 1) return false;
+      try { so.send(JSON.stringify(m)); return true; } catch (e) { return false; }
+    },
+    ready: function () { return !!(this.so && this.so.readyState === 1); },
+    close: function () {
+      var so = this.so;
+      this.so = null;
+      if (so) { so.onmessage = so.onclose = so.onopen = so.onerror = null; try { so.close(WS_NORMAL); } catch (e) {} }
+    }
+  };
 
+  /**
+   * An NDJSON answer read with XMLHttpRequest (or JSON-P script tags) as it arrives: the stream and
+   * lpool transports. cb.open() at the first byte, cb.lines(lines) for each whole frame, cb.close({opened,
+   * status, text, x}) when the answer ends or fails (status 0).
+   */
+  function HttpTransport() { this.req = null; }
+  HttpTransport.prototype = {
+    acks: false,
+    supported: function () { return true; },
+    params: function (c) { return { cmd: 'revival', cid: c.cId, cs: c.cs, ack: c.lastSeq, ws: this.name, ep: c.epoch || undefined }; },
+    open: function (url, cb, c) {
+      var self = this, pending = '', opened = false, req;
+      req = this.req = new Request(url, c.jsonp ? { prefix: c.jsonpPrefix } : null, function (chunk) {
+        if (!opened) { opened = true; cb.open(); if (self.req !== req) return; }
+        pending += chunk;
+        var lines = pending.split('\n');
+        pending = lines.pop(); // an unfinished frame waits for the rest of it
+        cb.lines(lines);
+      }, function (x, text) {
+        if (self.req !== req) return;
+        self.req = null;
+        cb.close({ opened: opened, status: x.status, text: text, x: x });
+      });
+    },
+    send: function () { return false; },
+    ready: function () { return false; },
+    close: function () { var r = this.req; this.req = null; if (r) r.abort(); }
+  };
+
+  /**
+   * The stream transport: one answer that stays open, frames flushed as they come. Worked: the first
+   * byte (the server writes a heartbeat at once). Open deadline: streamProbeTimeout; no byte by then is a
+   * buffering proxy: move down (long polling). Once it worked, no byte for 1.5 heartbeats is the same.
+   * Without heartbeats, no byte for the server's timeout + 5 s is a network failure: open it again.
+   */
+  function StreamTransport() { HttpTransport.call(this); }
+  StreamTransport.prototype = JS.apply(new HttpTransport(), {
+    name: 'stream',
+    idle: function (c) { return (c.heartbeat > 0 ? c.heartbeat * 2 : c.timeout) + 5000; },
+    deadline: function (c) { return c.streamProbeTimeout > 0 ? { ms: c.streamProbeTimeout, fall: true } : { ms: this.idle(c), fall: false }; },
+    silence: function (c) { return c.heartbeat > 0 ? { ms: c.heartbeat * 1.5, fall: true } : { ms: this.idle(c), fall: false }; }
+  });
+
+  /**
+   * The lpool transport (long polling): each answer carries what waits, or ends at the server's
+   * timeout; the connector asks again. It never falls further: no answer within the server's
+   * timeout + 5 s is a network failure, asked again with backoff. JSON-P pages use it with script tags.
+   */
+  function LpoolTransport() { HttpTransport.call(this); }
+  LpoolTransport.prototype = JS.apply(new HttpTransport(), {
+    name: 'lpool',
+    deadline: function (c) { return { ms: c.timeout + 5000, fall: false }; },
+    silence: function (c) { return { ms: c.timeout + 5000, fall: false }; }
+  });
+
+  /**
+   * The sse transport: an EventSource on the revival URL. names=0: the server sends every frame as an
+   * unnamed event whose data is the v2 frame. Worked: its first event. No event, heartbeats included,
+   * for 1.5 heartbeats + 1 s (before or after it worked) is a buffering proxy: move down (long polling).
+   * An error closes it (an EventSource would reconnect to its first URL, with a stale ack): the
+   * connector opens it again, with backoff.
+   */
+  function SseTransport() { this.es = null; }
+  SseTransport.prototype = {
+    name: 'sse',
+    acks: false,
+    supported: function () { return hasSse(); },
+    params: function (c) { return { cmd: 'revival', cid: c.cId, cs: c.cs, ws: 'sse', ack: c.lastSeq, ep: c.epoch || undefined, names: 0 }; },
+    deadline: function (c) { return this.silence(c); },
+    silence: function (c) { return { ms: c.heartbeat > 0 ? c.heartbeat * 1.5 + 1000 : 0, fall: true }; },
+    open: function (url, cb) {
+      var self = this, es = this.es = new window.EventSource(url), opened = false;
+      es.onmessage = function (e) {
+        if (self.es !== es) return;
+        if (!opened) { opened = true; cb.open(); if (self.es !== es) return; }
+        cb.lines([e.data]);
+      };
+      es.onerror = function () { if (self.es !== es) return; self.close(); cb.close({ opened: opened, status: 0 }); };
+    },
+    send: function () { return false; },
+    ready: function () { return false; },
+    close: function () {
+      var es = this.es;
+      this.es = null;
+      if (es) { es.onmessage = es.onerror = null; try { es.close(); } catch (e) {} }
+    }
+  };
+
+  // The transports by name, and the ordered list a connection walks.
+  var TRANSPORTS = { websocket: WebSocketTransport, stream: StreamTransport, sse: SseTransport, lpool: LpoolTransport };
+
+  /**
+   * The transports a connection may use, best first, from the one chosen (by the page's ws option, else
+   * the server's conn answer): websocket, then stream, then lpool; sse, then lpool; stream, then lpool.
+   * SSE is no fallback for a stream: a proxy that buffers one buffers the other.
+   */
+  function plan(style) {
+    var start = style === 'lpool' ? 'lpool' : style === 'sse' && hasSse() ? 'sse' : style === 'websocket' && hasWs() ? 'websocket' : 'stream';
+    return start === 'lpool' ? ['lpool'] : start === 'websocket' ? ['websocket', 'stream', 'lpool'] : [start, 'lpool'];
+  }
+
+  // The connector: an explicit state machine over an ordered list of transports.
   /**
    * The connector: opens the connection and keeps it, acknowledging what it dispatched so that a
    * revival re-sends exactly the rest. Events: beforeConnect(url, conn), connect(cId, channels,
-   * workStyle, timeout, conn), beforeStop(cause, cId, url, conn), stop(cause, cId, url, conn),
-   * message(channel, data, time, conn, frame), revival(url, cId, conn).
+   * workStyle, timeout, conn), transport({name, previous, reason}, conn), beforeStop(cause, cId, url, conn),
+   * stop(cause, cId, url, conn), message(channel, data, time, conn, frame), revival(url, cId, conn).
+   *
+   * Moving between transports: one that fails before it ever worked (a socket that never opened), or
+   * does not work within its deadline, hands over to the next one in the list, from the same position.
+   * One that worked and then fails (a cut, an error) is the network's failure: the same one again, with
+   * backoff. A WebSocket refused before it opened (once if it never worked, wsMisses times in a row if it
+   * did) is left, and tried once more as soon as the next transport works (a refusal may be a cut or an
+   * outage); one refused on that try too, or left after its open deadline, is tried again after upgradeAfter ms
+   * (doubling each time it fails again, at most upgradeMax), and on every new connection. Falling from stream or sse to lpool (a buffering proxy) holds for the
+   * connection's life.
    */
   function Connector() {
     Observable.call(this);
-    this.cId = ''; this.cs = ''; this.channels = []; this.workStyle = ''; this.running = false;
+    this.cId = ''; this.cs = ''; this.channels = []; this.workStyle = ''; this.running = false; this.state = STATE.DISCONNECTED;
     this.url = ''; this.param = ''; this.lastSeq = 0; this.timeout = 60000; this.heartbeat = 15000;
     this.epoch = ''; this.resume = 0; this.refused = []; this._replies = {}; // from the conn frame: the server's epoch, and how long (ms) it keeps a position for resume
-    this.retryBase = 500; this.retryMax = 15000; this.streamProbeTimeout = 4000;
-    this.forceStyle = ''; this.jsonp = false; this.jsonpPrefix = ''; this.subs = null; this._retries = 0; this._xhr = null; this._timer = null;
+    this.retryBase = 500; this.retryMax = 15000;
+    this.wsOpenTimeout = 5000; this.streamProbeTimeout = 4000; this.upgradeAfter = 10000; this.upgradeMax = 300000; this.wsMisses = 3;
+    this.forceStyle = ''; this.jsonp = false; this.jsonpPrefix = ''; this.subs = null; this._retries = 0;
+    this._list = []; this._at = 0; this._t = null; this._req = null; this._timer = null; this._up = null;
+    this._ts = {}; this._worked = {}; this._misses = 0; this._ups = 0; this._recheck = this._rechecking = false;
     var self = this;
     var leave = function () { self._drop(); };
     JS.on(window, 'pagehide', leave);
     JS.on(window, 'beforeunload', leave);
   }
+  Connector.State = STATE; Connector.Reason = REASON;
   Connector.prototype = new Observable();
   JS.apply(Connector.prototype, {
     constructor: Connector,
@@ -205,6 +432,8 @@
       if (this.fireEvent('beforeConnect', this.url, this) === false) return;
       this.param = param || this.param || '';
       options = options || {};
+      var keys = ['wsOpenTimeout', 'streamProbeTimeout', 'upgradeAfter', 'upgradeMax', 'retryBase', 'retryMax'];
+      for (var i = 0; i < keys.length; i++) if (typeof options[keys[i]] === 'number') this[keys[i]] = options[keys[i]];
       this.forceStyle = options.ws || this.forceStyle || '';
       // JSON-P: long polling with script tags, every command too (options.jsonpPrefix: the server's Comet:JsonpCallbackPrefix).
       if (options.ws) this.jsonp = options.ws === 'jsonp';
@@ -221,22 +450,213 @@
       if (!keepDrop) this._drop();
       this.running = false;
       this._abort();
+      clearTimeout(this._up);
+      this.state = STATE.STOPPED;
       var cId = this.cId;
       this.cId = ''; this.cs = ''; this.channels = []; this.workStyle = '';
       this.fireEvent('stop', cause, cId, this.url, this);
     },
 
     getId: function () { return this.cId; },
+    getState: function () { return this.state; },
 
     _url: function (params) { return this.url + (this.url.indexOf('?') < 0 ? '?' : '&') + query(params) + extra(this.param); },
 
+    /** Ends what is in flight: the conn request, the transport, the timer. */
     _abort: function () {
-      clearTimeout(this._timer); clearTimeout(this._probe);
-      var x = this._xhr, es = this._es, so = this._sock;
-      this._xhr = this._es = this._sock = null;
-      if (x) { x.onreadystatechange = null; try { x.abort(); } catch (e) {} }
-      if (es) { es.onmessage = es.onerror = null; try { es.close(); } catch (e) {} }
-      if (so) { so.onmessage = so.onclose = so.onopen = so.onerror = null; try { so.close(); } catch (e) {} this._failReplies(); }
+      clearTimeout(this._timer);
+      var r = this._req, t = this._t;
+      this._req = this._t = null;
+      if (r) r.abort();
+      if (t) { t.close(); if (t.acks) this._failReplies(); }
+    },
+
+    _retry: function (delay) {
+      var self = this;
+      this._abort();
+      if (!this.running) return;
+      this.state = STATE.RECONNECTING;
+      if (delay === undefined) delay = this._backoff(this._retries++);
+      this._timer = setTimeout(function () { if (self.running) { if (self.cId) self._revive(); else self._connect(); } }, delay);
+    },
+
+    _connect: function () {
+      var self = this, seen = '', params = { cmd: 'conn', cv: JS.version, ws: this.forceStyle || undefined };
+      this._abort();
+      this.state = STATE.CONNECTING;
+      if (!this.forceStyle && hasWs()) params.wsok = 1; // auto: the server may choose a WebSocket
+      if (this.subs) params.sub = this.subs().join(',');
+      var req = this._req = new Request(this._url(params), this.jsonp ? { prefix: this.jsonpPrefix } : null, function (chunk) {
+        // An SSE answer stays open after its conn event: take the event, leave the rest to the EventSource.
+        var d = connData(seen += chunk);
+        if (d) { self._abort(); self._opened(d); }
+      }, function (x, text) {
+        if (self._req !== req) return;
+        self._req = null;
+        clearTimeout(self._timer);
+        if (!self.running) return;
+        var d = x.status === 200 ? connData(text + '\n\n') : null;
+        if (d) self._opened(d);
+        else if (x.status === 429) {
+          self._retry(1000 * (parseInt(x.getResponseHeader('Retry-After'), 10) || 1) * (1 + Math.random()));
+        } else if (x.status >= 400 && x.status < 500) {
+          var body = parse(text);
+          self.stop((body && body.message) || ('HTTP ' + x.status), true);
+        } else {
+          self._retry();
+        }
+      });
+      if (this._req === req) this._timer = setTimeout(function () { if (self._req === req) self._retry(); }, 30000);
+    },
+
+    _opened: function (d) {
+      this._retries = 0;
+      this.cId = d.cId; this.cs = d.cs; this.channels = d.channels || []; this.timeout = d.timeout; this.heartbeat = d.heartbeat;
+      this.lastSeq = d.seq; this.epoch = d.epoch || ''; this.resume = d.resume > 0 ? d.resume : 0;
+      this.refused = d.refused || []; // channels named at connect that the server's subscribe listeners refused
+      // A new connection starts at the top of its list: a transport left on the last one is tried again.
+      var previous = this.workStyle;
+      clearTimeout(this._up);
+      this._ups = 0; this._recheck = this._rechecking = false;
+      this._list = plan(this.forceStyle || d.ws); this._at = 0;
+      this.workStyle = this._list[0];
+      this.fireEvent('connect', d.cId, this.channels, this.workStyle, d.timeout, this);
+      this.fireEvent('transport', { name: this.workStyle, previous: previous, reason: REASON.CONNECT }, this);
+      this._revive();
+    },
+
+    /** Moves to transport i of the list (and says so when it changes). */
+    _use: function (i, reason) {
+      var previous = this.workStyle;
+      this._at = i;
+      this.workStyle = this._list[i];
+      if (this.workStyle !== previous) this.fireEvent('transport', { name: this.workStyle, previous: previous, reason: reason }, this);
+    },
+
+    /** Revives on the current transport (a tab taking over brings its workStyle: the list starts there). */
+    _revive: function () {
+      if (!this.running) return;
+      if (this._list[this._at] !== this.workStyle) { this._list = plan(this.workStyle); this._at = 0; this.workStyle = this._list[0]; }
+      this._attempt();
+    },
+
+    /** One attempt on the current transport, with its open deadline and, once it worked, its silence watch. */
+    _attempt: function () {
+      var self = this, name = this._list[this._at], t = this._ts[name] || (this._ts[name] = new TRANSPORTS[name]());
+      this._abort();
+      this.state = STATE.CONNECTING;
+      this._t = t;
+      var now = function () { return self._t === t && self.running; };
+      var arm = function (limit, late) {
+        clearTimeout(self._timer);
+        if (limit.ms > 0) self._timer = setTimeout(function () { if (now()) { if (limit.fall) self._fall(late); else self._retry(); } }, limit.ms);
+      };
+      arm(t.deadline(this), name === 'websocket' ? REASON.OPEN_TIMEOUT : REASON.BUFFERED);
+      t.open(this._url(t.params(this)), {
+        open: function () {
+          if (!now()) return;
+          self.state = STATE.CONNECTED;
+          self._worked[name] = true;
+          if (name === 'websocket') { self._misses = 0; self._ups = 0; self._rechecking = false; clearTimeout(self._up); }
+          arm(t.silence(self), REASON.BUFFERED);
+        },
+        lines: function (lines) {
+          if (!now()) return;
+          arm(t.silence(self), REASON.BUFFERED);
+          var before = self.lastSeq;
+          for (var i = 0; i < lines.length && now(); i++) {
+            // dying on an EventSource: the server ends this answer; reopen with the current ack.
+            if (lines[i] && self._frame(lines[i]) === 'dying' && name === 'sse' && now()) return self._revive();
+          }
+          if (t.acks && now() && self.lastSeq > before) t.send({ cmd: 'ack', seq: self.lastSeq });
+          // Left after refusals that an outage would cause too: now that the network works, try it again.
+          if (self._recheck && self._at > 0 && now()) { self._recheck = false; self._upgrade(true); }
+        },
+        close: function (info) { if (self._t === t) self._closed(t, info); }
+      }, this);
+      this.fireEvent('revival', this.url, this.cId, this);
+    },
+
+    /** The transport's answer ended, or it failed. */
+    _closed: function (t, info) {
+      this._t = null;
+      clearTimeout(this._timer);
+      if (t.acks) this._failReplies();
+      if (!this.running) return;
+      if (t.name === 'websocket') {
+        if (info.opened) return this._retry(); // a cut: the network's failure, the same transport again
+        // Never opened: refused on the way (a proxy), or the network is down.
+        this._misses++;
+        var limit = this._worked.websocket ? this.wsMisses : 1;
+        if (this._misses >= limit) {
+          // Once more as soon as the next transport works (a refusal may be a cut that lost the handshake, or an
+          // outage), unless this was that try: refused while the network works, it waits for upgradeAfter.
+          this._recheck = !this._rechecking;
+          return this._fall(REASON.NOT_OPENED);
+        }
+        return this._retry();
+      }
+      if (t.name === 'sse') return this._retry();
+      var s = info.status;
+      if (s === 200 || s === 204) {
+        if (info.opened || s === 204) this._retries = 0;
+        // A stream that ended without a byte may be a proxy buffering it: count it as a failure.
+        if (!info.opened && s === 200) this._retry(); else this._revive();
+      } else if (HTTP.forgotten(s)) {
+        this._reset();
+      } else if (HTTP.final(s)) {
+        var body = parse(info.text);
+        this.stop((body && (body.data && body.data.reason || body.message)) || ('HTTP ' + s), s !== 403);
+      } else {
+        this._retry();
+      }
+    },
+
+    /** Hands over to the next transport of the list, from the same position (the last one: again, with backoff). */
+    _fall: function (reason) {
+      var self = this, from = this._list[this._at];
+      if (this._at + 1 >= this._list.length) return this._retry();
+      this._abort();
+      if (reason !== REASON.NOT_OPENED) this._recheck = false;
+      if (from === 'websocket') {
+        // Tried again later: a proxy may carry it then.
+        clearTimeout(this._up);
+        var wait = Math.min(this.upgradeMax, this.upgradeAfter * Math.pow(2, this._ups++));
+        this._up = setTimeout(function () { self._upgrade(); }, wait);
+      }
+      this._use(this._at + 1, reason);
+      this._attempt();
+    },
+
+    /** Tries the top of the list again (a transport left because it did not open). */
+    _upgrade: function (recheck) {
+      if (!this.running || !this.cId || this._at === 0) return;
+      this._rechecking = !!recheck;
+      this._abort();
+      this._use(0, REASON.UPGRADE);
+      this._attempt();
+    }
+  });
+  JS.Connector = Connector;
+
+  // What the connector does with a frame, the commands it sends for its connection, its reset and drop.
+  JS.apply(Connector.prototype, {
+    /** Exponential backoff with full jitter, never longer than a quarter of the server's resume window. */
+    _backoff: function (n) {
+      var cap = this.retryMax;
+      if (this.resume > 0) cap = Math.min(cap, Math.max(1000, this.resume / 4));
+      return Math.random() * Math.min(cap, this.retryBase * Math.pow(2, n));
+    },
+
+    /** The server forgot the connection (expired, restarted): connect again and say so. */
+    _reset: function () {
+      this._abort();
+      clearTimeout(this._up);
+      var from = this.lastSeq + 1, cId = this.cId;
+      this.fireEvent('stop', 'reconnect', cId, this.url, this);
+      this.cId = ''; this.cs = '';
+      this.fireEvent('gap', { from: from, to: null, reason: 'reset' }, this);
+      this._connect();
     },
 
     _drop: function () {
@@ -250,205 +670,6 @@
         if (window.fetch) { var p = window.fetch(url, { keepalive: true }); if (p && p.catch) p.catch(function () {}); return; }
       } catch (e) {}
       try { ajax('GET', url); } catch (e) {}
-    },
-
-    _retry: function (delay) {
-      var self = this;
-      this._abort();
-      if (!this.running) return;
-      if (delay === undefined) delay = this._backoff(this._retries++);
-      this._timer = setTimeout(function () { if (self.running) { if (self.cId) self._revive(); else self._connect(); } }, delay);
-    },
-
-    /** Exponential backoff with full jitter, never longer than a quarter of the server's resume window. */
-    _backoff: function (n) {
-      var cap = this.retryMax;
-      if (this.resume > 0) cap = Math.min(cap, Math.max(1000, this.resume / 4));
-      return Math.random() * Math.min(cap, this.retryBase * Math.pow(2, n));
-    },
-
-    _send: function (url, onText, onDone, timeout) {
-      var self = this, x = this.jsonp ? new JsonpRequest(this.jsonpPrefix) : new XMLHttpRequest(), seen = 0;
-      this._abort();
-      this._xhr = x;
-      x.open('GET', url, true);
-      x.onreadystatechange = function () {
-        if (self._xhr !== x) return;
-        if (x.readyState === 3 || x.readyState === 4) {
-          var text = '';
-          try { text = x.responseText || ''; } catch (e) {}
-          if (text.length > seen && x.status >= 200 && x.status < 300 && onText) {
-            var chunk = text.substring(seen);
-            seen = text.length;
-            onText(chunk);
-            if (self._xhr !== x) return; // the handler moved on (stopped, switched, reconnected)
-          }
-          if (x.readyState === 4) { clearTimeout(self._timer); self._xhr = null; onDone(x, text); }
-        }
-      };
-      this._arm(timeout);
-      x.send(null);
-      return x;
-    },
-
-    /** (Re)arms the client-side timeout of the current request: no byte for that long calls fn (default: retry). */
-    _arm: function (ms, fn) {
-      var self = this, x = this._xhr;
-      clearTimeout(this._timer);
-      this._timer = setTimeout(function () { if (self._xhr === x) (fn || self._retry).call(self); }, ms);
-    },
-
-    /** A proxy buffers the stream: long polling for the rest of the session. */
-    _poll: function () {
-      this.forceStyle = this.workStyle = 'lpool';
-      this._revive();
-    },
-
-    _connect: function () {
-      var self = this, seen = '', params = { cmd: 'conn', cv: JS.version, ws: this.forceStyle || undefined };
-      if (!this.forceStyle && hasWs() && !this._noWs) params.wsok = 1; // auto: the server may choose a WebSocket
-      if (this.subs) params.sub = this.subs().join(',');
-      this._send(this._url(params), function (chunk) {
-        // An SSE answer stays open after its conn event: take the event, leave the rest to the EventSource.
-        var d = connData(seen += chunk);
-        if (d) { self._abort(); self._opened(d); }
-      }, function (x, text) {
-        if (!self.running) return;
-        var d = x.status === 200 ? connData(text + '\n\n') : null;
-        if (d) self._opened(d);
-        else if (x.status === 429) {
-          self._retry(1000 * (parseInt(x.getResponseHeader('Retry-After'), 10) || 1) * (1 + Math.random()));
-        } else if (x.status >= 400 && x.status < 500) {
-          var body = parse(text);
-          self.stop((body && body.message) || ('HTTP ' + x.status), true);
-        } else {
-          self._retry();
-        }
-      }, 30000);
-    },
-
-    _opened: function (d) {
-      var ws = this.forceStyle || d.ws;
-      this._retries = 0;
-      this.cId = d.cId; this.cs = d.cs; this.channels = d.channels || []; this.timeout = d.timeout; this.heartbeat = d.heartbeat;
-      this.lastSeq = d.seq; this.epoch = d.epoch || ''; this.resume = d.resume > 0 ? d.resume : 0;
-      this.refused = d.refused || []; // channels named at connect that the server's subscribe listeners refused
-      this.workStyle = ws === 'lpool' ? 'lpool' : ws === 'sse' && hasSse() ? 'sse' : ws === 'websocket' && hasWs() && !this._noWs ? 'websocket' : 'stream';
-      this.fireEvent('connect', d.cId, this.channels, this.workStyle, d.timeout, this);
-      this._revive();
-    },
-
-    /**
-     * Revives on an EventSource. names=0: the server sends every frame as an unnamed event whose data
-     * is the v2 frame, so onmessage sees them all. On an error the EventSource is closed (it would
-     * reconnect to its first URL, with a stale ack) and the revival retried with backoff.
-     */
-    _sse: function () {
-      var self = this, es;
-      this._abort();
-      es = this._es = new window.EventSource(this._url({ cmd: 'revival', cid: this.cId, cs: this.cs, ws: 'sse', ack: this.lastSeq, ep: this.epoch || undefined, names: 0 }));
-      // Frames that stop coming, not even a heartbeat, while the stream is open: a proxy buffers it. Poll instead.
-      var watch = function () {
-        if (!(self.heartbeat > 0)) return;
-        clearTimeout(self._timer);
-        self._timer = setTimeout(function () { if (self._es === es) self._poll(); }, self.heartbeat * 1.5 + 1000);
-      };
-      es.onmessage = function (e) {
-        if (self._es !== es) return;
-        watch();
-        // dying: the server ends this answer; reopen with the current ack.
-        if (self._frame(e.data) === 'dying' && self._es === es) self._revive();
-      };
-      es.onerror = function () { if (self._es === es) self._retry(); };
-      watch();
-      this.fireEvent('revival', this.url, this.cId, this);
-    },
-
-    /**
-     * Revives on a WebSocket (an upgrade of the revival URL): the same NDJSON frames, one message per
-     * write; each message is acknowledged on the socket. A socket that closes before it opened means
-     * the path does not carry WebSockets (a proxy): stream instead, which falls back to long polling.
-     */
-    _ws: function () {
-      var self = this, so, opened = false;
-      this._abort();
-      so = this._sock = new window.WebSocket(wsUrl(this._url({ cmd: 'revival', cid: this.cId, cs: this.cs, ack: this.lastSeq, ep: this.epoch || undefined, ws: 'websocket' })));
-      var watch = function () {
-        clearTimeout(self._timer);
-        if (self.heartbeat > 0) self._timer = setTimeout(function () { if (self._sock === so) self._retry(); }, self.heartbeat * 1.5 + 1000);
-      };
-      so.onopen = function () { opened = self._wsWorked = true; watch(); };
-      so.onmessage = function (e) {
-        if (self._sock !== so) return;
-        watch();
-        var lines = String(e.data).split('\n'), before = self.lastSeq;
-        for (var i = 0; i < lines.length && self._sock === so; i++) if (lines[i]) self._frame(lines[i]);
-        if (self._sock === so && self.lastSeq > before) { try { so.send(JSON.stringify({ cmd: 'ack', seq: self.lastSeq })); } catch (x) {} }
-      };
-      so.onclose = function () {
-        if (self._sock !== so) return;
-        self._sock = null;
-        self._failReplies();
-        // Once a socket has worked on this path, a failure is the network's: try again, with backoff.
-        if (opened || self._wsWorked) { self._retry(); return; }
-        self._noWs = true;
-        self.workStyle = 'stream';
-        if (self.forceStyle === 'websocket') self.forceStyle = 'stream'; // asked for, but the path does not carry it
-        self._revive();
-      };
-      this.fireEvent('revival', this.url, this.cId, this);
-    },
-
-    _revive: function () {
-      if (!this.running) return;
-      if (this.workStyle === 'websocket') return this._ws();
-      if (this.workStyle === 'sse') return this._sse();
-      var self = this, style = this.workStyle, pending = '', probing = style === 'stream', alive = false;
-      var url = this._url({ cmd: 'revival', cid: this.cId, cs: this.cs, ack: this.lastSeq, ws: this.forceStyle || style, ep: this.epoch || undefined });
-      var hb = this.heartbeat > 0, idle = style === 'stream' ? (hb ? this.heartbeat * 2 : this.timeout) + 5000 : this.timeout + 5000;
-      var req = this._send(url, function (chunk) {
-        alive = true;
-        if (probing) { probing = false; clearTimeout(self._probe); }
-        // Bytes that stop coming, not even a heartbeat, while the request is still open: a proxy buffers it.
-        if (style === 'stream') { if (hb) self._arm(self.heartbeat * 1.5, self._poll); else self._arm(idle); }
-        pending += chunk;
-        var lines = pending.split('\n');
-        pending = lines.pop(); // an unfinished frame waits for the rest of it
-        for (var i = 0; i < lines.length && self.running && self._xhr === req; i++) if (lines[i]) self._frame(lines[i]);
-      }, function (x, text) {
-        if (!self.running) return;
-        clearTimeout(self._probe);
-        if (x.status === 200 || x.status === 204) {
-          if (alive || x.status === 204) self._retries = 0;
-          // A stream that ended without a byte may be a proxy buffering it: count it as a failure.
-          if (!alive && x.status === 200) self._retry(); else self._revive();
-        } else if (x.status === 404) {
-          self._reset();
-        } else if (x.status === 410 || x.status === 403 || x.status === 400) {
-          var body = parse(text);
-          self.stop((body && (body.data && body.data.reason || body.message)) || ('HTTP ' + x.status), x.status !== 403);
-        } else {
-          self._retry();
-        }
-      }, idle);
-      if (probing && this.streamProbeTimeout > 0) {
-        this._probe = setTimeout(function () {
-          // No byte at all, not even the heartbeat the server writes at once: a buffering proxy. Poll instead.
-          if (self.running && !alive) self._poll();
-        }, this.streamProbeTimeout);
-      }
-      this.fireEvent('revival', this.url, this.cId, this);
-    },
-
-    /** The server forgot the connection (expired, restarted): connect again and say so. */
-    _reset: function () {
-      this._abort();
-      this._noWs = false; // a new connection tries a WebSocket again
-      var from = this.lastSeq + 1, cId = this.cId;
-      this.fireEvent('stop', 'reconnect', cId, this.url, this);
-      this.cId = ''; this.cs = '';
-      this.fireEvent('gap', { from: from, to: null, reason: 'reset' }, this);
-      this._connect();
     },
 
     _frame: function (line) {
@@ -471,10 +692,10 @@
     },
 
     _reply: function (d) {
-      var cb = this._replies[d.id], codes = { refused: 403, forbidden: 403, 'bad-request': 400, 'too-large': 413 };
+      var cb = this._replies[d.id];
       if (!cb) return;
       delete this._replies[d.id];
-      if (d.error) cb(new Error(d.message || d.error), { status: codes[d.error] || 400, responseText: JSON.stringify({ error: d.error, message: d.message }) });
+      if (d.error) cb(new Error(d.message || d.error), { status: REPLY_STATUS[d.error] || 400, responseText: JSON.stringify({ error: d.error, message: d.message }) });
       else cb(null, { status: 200, responseText: d.frames !== undefined ? d.frames : JSON.stringify(d) });
     },
 
@@ -488,13 +709,13 @@
     /** Sends a v2 command for this connection (sub, unsub, pub, count); callback(err, xhr). */
     command: function (params, callback, post) {
       if (!this.cId) { if (callback) callback(new Error('not connected')); return; }
-      var so = this._sock;
-      if (so && so.readyState === 1) {
+      var t = this._t;
+      if (t && t.ready()) {
         // On a WebSocket the command goes over it; its reply frame answers it (an XHR-like {status, responseText}).
         var id = this._cmdId = (this._cmdId || 0) + 1, m = { id: id };
         for (var k in params) if (params[k] !== undefined && params[k] !== null) m[k] = k === 'history' ? +params[k] : params[k];
         this._replies[id] = callback || function () {};
-        try { so.send(JSON.stringify(m)); } catch (e) { this._failReplies(); }
+        if (!t.send(m)) this._failReplies();
         return;
       }
       params.cid = this.cId; params.cs = this.cs;
@@ -513,9 +734,10 @@
       ajax(post ? 'POST' : 'GET', this.url, body, done);
     }
   });
-  JS.Connector = Connector;
 
-  var RESERVED = { start: 1, stop: 1, gap: 1, error: 1, master: 1 };
+  // JS.Engine: the page's API, channels and their subscriptions over the connector.
+
+  var RESERVED = { start: 1, stop: 1, gap: 1, error: 1, master: 1, transport: 1 };
   /** shareTabs: what a follower tab keeps of the master's connector, to take the connection over. */
   var SHARED = ['cId', 'cs', 'epoch', 'lastSeq', 'resume', 'channels', 'workStyle', 'timeout', 'heartbeat'];
 
@@ -524,7 +746,8 @@
    * removeListener, getId(), getConnector(), running, send(channel, data, callback), count(channel, fn).
    * Events: start(cId, channels, engine, workStyle), stop(cause, cId, url, engine), gap(info, engine),
    * error({cmd, channel, message}, engine) (a sub or unsub that failed for good), master(isMaster, engine)
-   * (shareTabs), and one event per channel (data, time, engine, frame); 'channel.event' for events within a channel.
+   * (shareTabs), transport({name, previous, reason}, engine) (the transport in use changed: the first one of a
+   * connection, or a move down or back up the list), and one event per channel (data, time, engine, frame); 'channel.event' for events within a channel.
    */
   function Engine() {
     Observable.call(this);
@@ -561,6 +784,7 @@
         if (!c.running) self._unshare();
       },
       gap: function (info) { self.fireEvent('gap', info, self); self._out({ t: 'ev', n: 'gap', a: [info] }); },
+      transport: function (info) { self.fireEvent('transport', info, self); self._out({ t: 'ev', n: 'transport', a: [info] }); },
       message: function (channel, data, time, conn, frame) {
         self._take(frame);
         self._out({ t: 'f', f: frame });
@@ -722,8 +946,11 @@
     /** A command for the connection: sent by the master, asked of it by a follower tab. */
     _cmd: function (params, fn, post) {
       if (this._bc && !this._master) this._ask(params, fn, post); else this.connector.command(params, fn, post);
-    },
+    }
+  });
 
+  // shareTabs: one connection per browser, shared by the tabs over a BroadcastChannel.
+  JS.apply(Engine.prototype, {
     /*
      * shareTabs: one connection per browser for url+param, held by the master tab, the others hearing it on a
      * BroadcastChannel. The master is whoever holds a Web Lock (released by the browser when its tab closes or
@@ -749,6 +976,7 @@
           self._subscribed = {};
           for (var i = 0, subs = self._channels(); i < subs.length; i++) self._subscribed[subs[i]] = 1;
           c._revive();
+          c.fireEvent('transport', { name: c.workStyle, previous: '', reason: REASON.TAKEOVER }, c);
           self._state();
         } else c.start(url, param, options);
         self.fireEvent('master', true, self);
@@ -861,10 +1089,6 @@
       if (was) this.fireEvent('master', false, this);
     }
   });
-  Engine.prototype.on = function (name, fn, scope, o) {
-    if (isObject(name)) { for (var k in name) if (isFunction(name[k])) this.addListener(k, name[k], fn, scope); return; }
-    this.addListener(name, fn, scope, o);
-  };
   Engine.prototype.un = Engine.prototype.removeListener;
   JS.Engine = new Engine();
 })(typeof window !== 'undefined' ? window : this);
