@@ -1,0 +1,248 @@
+using System.Collections.Concurrent;
+using Comet4Net.Events;
+using Comet4Net.Tests.Shared;
+using Comet4Net.Web.Tests;
+
+namespace Comet4Net.Client.Tests.Functional;
+
+/// <summary>The .NET client against a real Comet4Net server on loopback (Kestrel), directly and through a faulty proxy.</summary>
+[TestClass]
+public sealed class ClientTests
+{
+    public TestContext TestContext { get; set; } = null!;
+
+    /// <summary>A client of <paramref name="url"/> that counts the numbered messages of "news" ({"n":…}).</summary>
+    private sealed class Probe : IAsyncDisposable
+    {
+        internal readonly CometClient Client;
+        internal readonly Received Received = new();
+        internal readonly ConcurrentQueue<CometGapEventArgs> Gaps = new();
+        internal readonly ConcurrentQueue<CometStartedEventArgs> Starts = new();
+        internal readonly ConcurrentQueue<CometTransportChangedEventArgs> Changes = new();
+        internal readonly TaskCompletionSource<CometStoppedEventArgs> Stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        internal Probe(string url, string transport, params string[] channels)
+        {
+            Client = new CometClient(new Uri(url + "/conn"), new CometClientOptions
+            {
+                Transport = transport,
+                Channels = [.. channels],
+                RetryBase = TimeSpan.FromMilliseconds(200),
+                RetryMax = TimeSpan.FromSeconds(2),
+            });
+            Client.On<Number>("news", (data, _) =>
+            {
+                Received.Add(data!.N);
+                return ValueTask.CompletedTask;
+            });
+            Client.Gap += (_, e) => Gaps.Enqueue(e);
+            Client.Started += (_, e) => Starts.Enqueue(e);
+            Client.TransportChanged += (_, e) => Changes.Enqueue(e);
+            Client.Stopped += (_, e) => Stopped.TrySetResult(e);
+        }
+
+        public ValueTask DisposeAsync() => Client.DisposeAsync();
+    }
+
+    internal sealed record Number(int N);
+
+    private static void Send(CometTestServer server, int from, int to)
+    {
+        for (var i = from; i <= to; i++) server.Engine.SendToAll("news", new { n = i });
+    }
+
+    private static async Task SendSpreadAsync(CometTestServer server, int from, int to, int delayMs, CancellationToken cancellationToken)
+    {
+        for (var i = from; i <= to; i++)
+        {
+            server.Engine.SendToAll("news", new { n = i });
+            await Task.Delay(delayMs, cancellationToken);
+        }
+    }
+
+    [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
+    [DataRow("websocket", CometTransport.WebSocket)]
+    [DataRow("stream", CometTransport.Stream)]
+    [DataRow("sse", CometTransport.Sse)]
+    [DataRow("lpool", CometTransport.LongPolling)]
+    [DataRow("auto", CometTransport.WebSocket)]
+    public async Task Every_work_style_receives_every_message_once_in_order(string style, CometTransport expected)
+    {
+        await using var server = await CometTestServer.StartAsync(o => { o.Heartbeat = 1000; o.Timeout = 2000; });
+        await using var probe = new Probe(server.BaseUrl, style, "news");
+        await probe.Client.StartAsync(TestContext.CancellationToken);
+        Assert.AreEqual(expected, probe.Client.Transport);
+        await SendSpreadAsync(server, 1, 200, 15, TestContext.CancellationToken);
+        await Wait.UntilAsync(() => probe.Received.Count >= 200, 30, "200 messages");
+        await Task.Delay(300, TestContext.CancellationToken);
+        probe.Received.AssertExactlyOnceInOrder(200, style);
+        Assert.AreEqual(expected, probe.Client.Transport, "the client moved: " + string.Join("; ", probe.Changes.Select(c => c.Reason)));
+        Assert.IsEmpty(probe.Gaps);
+        TestContext.WriteLine($"{style}: {probe.Received.Summary(200)}, transport {probe.Client.Transport}");
+    }
+
+    [TestMethod]
+    [Timeout(120_000, CooperativeCancellation = true)]
+    [DataRow("auto")]
+    [DataRow("stream")]
+    [DataRow("sse")]
+    [DataRow("lpool")]
+    public async Task Through_a_proxy_that_cuts_answers_every_message_arrives_once_in_order(string style)
+    {
+        await using var server = await CometTestServer.StartAsync(o => { o.Heartbeat = 500; o.Timeout = 2000; o.MaxConnectionsPerClient = 0; });
+        await using var proxy = await ChaosProxy.StartAsync(new Uri(server.BaseUrl), seed: style.Length);
+        proxy.BlockWebSockets = false;
+        proxy.CutRate = 0.1;
+        proxy.ChunkCutRate = 0.03;
+        await using var probe = new Probe(proxy.Url, style, "news");
+        await probe.Client.StartAsync(TestContext.CancellationToken);
+        await SendSpreadAsync(server, 1, 400, 10, TestContext.CancellationToken);
+        await Wait.UntilAsync(() => probe.Received.Count >= 400, 60, "400 messages");
+        await Task.Delay(300, TestContext.CancellationToken);
+        TestContext.WriteLine($"{style}: {probe.Received.Summary(400)}; proxy: {proxy.Requests} requests, {proxy.Cuts} cuts; transport {probe.Client.Transport}");
+        probe.Received.AssertExactlyOnceInOrder(400, style);
+        Assert.IsEmpty(probe.Gaps);
+        Assert.IsGreaterThanOrEqualTo(2, proxy.Cuts, "the proxy must have cut answers");
+    }
+
+    [TestMethod]
+    [Timeout(120_000, CooperativeCancellation = true)]
+    public async Task A_20_second_outage_loses_nothing()
+    {
+        await using var server = await CometTestServer.StartAsync(o => { o.Heartbeat = 1000; o.Timeout = 5000; });
+        await using var proxy = await ChaosProxy.StartAsync(new Uri(server.BaseUrl));
+        proxy.Enabled = false;
+        proxy.BlockWebSockets = false;
+        await using var probe = new Probe(proxy.Url, "auto", "news");
+        await probe.Client.StartAsync(TestContext.CancellationToken);
+        var cid = probe.Client.ConnectionId!;
+        await SendSpreadAsync(server, 1, 50, 10, TestContext.CancellationToken);
+        var outage = proxy.OutageAsync(TimeSpan.FromSeconds(20), TestContext.CancellationToken);
+        await SendSpreadAsync(server, 51, 150, 150, TestContext.CancellationToken); // ~15 s of the outage
+        // The server dropped the connection (away past ConnExpires) but keeps its session for the resume window.
+        Assert.IsNull(server.Engine.GetConnection(cid), "the server should have dropped the connection during the outage");
+        await outage;
+        await SendSpreadAsync(server, 151, 200, 10, TestContext.CancellationToken);
+        await Wait.UntilAsync(() => probe.Received.Count >= 200, 30, "200 messages after the outage");
+        await Task.Delay(300, TestContext.CancellationToken);
+        TestContext.WriteLine($"outage: {probe.Received.Summary(200)}, {proxy.OutageCuts} cut by the outage, transport {probe.Client.Transport}");
+        probe.Received.AssertExactlyOnceInOrder(200, "outage");
+        Assert.IsEmpty(probe.Gaps);
+        Assert.AreEqual(cid, probe.Client.ConnectionId, "the same connection resumed");
+        Assert.HasCount(1, probe.Starts);
+    }
+
+    [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
+    public async Task A_restarted_server_is_a_gap_and_a_new_connection()
+    {
+        var first = await CometTestServer.StartAsync(o => { o.Heartbeat = 1000; o.Timeout = 3000; });
+        await using var proxy = await ChaosProxy.StartAsync(new Uri(first.BaseUrl));
+        proxy.Enabled = false;
+        proxy.BlockWebSockets = false;
+        await using var probe = new Probe(proxy.Url, "auto", "news");
+        await probe.Client.StartAsync(TestContext.CancellationToken);
+        Send(first, 1, 1);
+        await Wait.UntilAsync(() => probe.Received.Count == 1, 10, "the first message");
+        var before = probe.Client.LastSequence;
+        await first.DisposeAsync();
+        await using var second = await CometTestServer.StartAsync(o => { o.Heartbeat = 1000; o.Timeout = 3000; });
+        proxy.Target = new Uri(second.BaseUrl);
+        await Wait.UntilAsync(() => probe.Starts.Count == 2, 30, "a new connection on the new server");
+        Send(second, 2, 3);
+        await Wait.UntilAsync(() => probe.Received.Count == 3, 10, "the messages of the new server");
+        probe.Received.AssertExactlyOnceInOrder(3, "restart");
+        var gap = probe.Gaps.Single();
+        Assert.AreEqual(("reset", before + 1, (long?)null), (gap.Reason, gap.From, gap.To));
+        Assert.AreNotEqual(probe.Starts.First().ConnectionId, probe.Client.ConnectionId);
+    }
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    [DataRow("websocket")]
+    [DataRow("stream")]
+    [DataRow("sse")]
+    [DataRow("lpool")]
+    public async Task A_kicked_client_stops_with_the_reason_and_does_not_come_back(string style)
+    {
+        await using var server = await CometTestServer.StartAsync(o => { o.Heartbeat = 1000; o.Timeout = 3000; });
+        await using var probe = new Probe(server.BaseUrl, style, "news");
+        var messages = new List<CometMessage>();
+        var reading = Task.Run(async () => { await foreach (var m in probe.Client.ReadAllAsync(TestContext.CancellationToken)) messages.Add(m); });
+        await probe.Client.StartAsync(TestContext.CancellationToken);
+        Send(server, 1, 1);
+        await Wait.UntilAsync(() => probe.Received.Count == 1, 10, "the first message");
+        var cid = probe.Client.ConnectionId!;
+        Assert.IsTrue(server.Engine.KickConnection(cid, "bye"));
+        var stopped = await probe.Stopped.Task.WaitAsync(TimeSpan.FromSeconds(15), TestContext.CancellationToken);
+        Assert.AreEqual(CometStopReason.Kicked, stopped.Reason);
+        Assert.AreEqual("bye", stopped.Message);
+        Assert.AreEqual(CometClientState.Stopped, probe.Client.State);
+        await reading.WaitAsync(TimeSpan.FromSeconds(5), TestContext.CancellationToken); // ReadAllAsync ends
+        Assert.HasCount(1, messages);
+        await Task.Delay(500, TestContext.CancellationToken);
+        Assert.IsFalse(server.Engine.ConnectionExists(cid));
+        Assert.HasCount(1, probe.Starts, "a kicked client does not connect again");
+    }
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task A_refused_subscription_is_reported_and_its_messages_never_arrive()
+    {
+        await using var server = await CometTestServer.StartAsync(o => { o.Heartbeat = 1000; }, c =>
+        {
+            c.RegisterChannel("secret");
+            c.Engine.On<SubscribeEvent>(e => e.Channel != "secret");
+        });
+        await using var probe = new Probe(server.BaseUrl, "auto", "news", "secret");
+        var secrets = 0;
+        probe.Client.On("secret", _ => Interlocked.Increment(ref secrets));
+        await probe.Client.StartAsync(TestContext.CancellationToken);
+        CollectionAssert.AreEqual(new[] { "secret" }, probe.Starts.Single().Refused.ToArray());
+        var refused = await Assert.ThrowsAsync<CometCommandException>(() => probe.Client.SubscribeAsync("secret", cancellationToken: TestContext.CancellationToken));
+        Assert.IsTrue(refused.IsRefused);
+        Assert.AreEqual("refused", refused.Error);
+        server.Engine.SendToAll("secret", new { n = 0 });
+        Send(server, 1, 1);
+        await Wait.UntilAsync(() => probe.Received.Count == 1, 10, "the news");
+        await Task.Delay(300, TestContext.CancellationToken);
+        Assert.AreEqual(0, secrets);
+    }
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    [DataRow("websocket")]
+    [DataRow("lpool")]
+    public async Task Subscribe_with_history_publish_count_and_stop_drops_the_connection(string style)
+    {
+        await using var server = await CometTestServer.StartAsync(o => { o.Heartbeat = 1000; }, c =>
+            c.RegisterChannel("room", new ChannelOptions { HistoryCount = 20, AllowPublish = true, AllowCount = true }));
+        server.Engine.SendToAll("room", new { text = "before" });
+        await using var probe = new Probe(server.BaseUrl, style, "news");
+        var room = new ConcurrentQueue<CometMessage>();
+        probe.Client.On("room", m => room.Enqueue(m));
+        await probe.Client.StartAsync(TestContext.CancellationToken);
+        var cid = probe.Client.ConnectionId!;
+
+        var history = await probe.Client.SubscribeAsync("room", 5, TestContext.CancellationToken);
+        Assert.AreEqual("before", history.Single().Data.GetProperty("text").GetString());
+        Assert.IsTrue(history.Single().History);
+        var count = await probe.Client.CountAsync("room", TestContext.CancellationToken);
+        Assert.AreEqual(1, count.Connections);
+        var published = await probe.Client.PublishAsync("room", new { text = "hi" }, "say", TestContext.CancellationToken);
+        Assert.IsGreaterThan(0L, published.Seq);
+        Assert.AreEqual(1, published.Delivered);
+        var said = new ConcurrentQueue<CometMessage>();
+        probe.Client.On("room.say", m => said.Enqueue(m));
+        await Wait.UntilAsync(() => !said.IsEmpty, 10, "the published message");
+        Assert.AreEqual(("hi", published.Seq, cid), (said.Single().Data.GetProperty("text").GetString(), said.Single().Seq, said.Single().From));
+        await Assert.ThrowsAsync<CometCommandException>(() => probe.Client.PublishAsync("news", new { n = 1 }, cancellationToken: TestContext.CancellationToken));
+
+        await probe.Client.UnsubscribeAsync("room", TestContext.CancellationToken);
+        Assert.AreEqual(0, (await probe.Client.CountAsync("room", TestContext.CancellationToken)).Connections);
+        await probe.Client.StopAsync(TestContext.CancellationToken);
+        Assert.IsFalse(server.Engine.ConnectionExists(cid), "StopAsync sends cmd=drop");
+        Assert.AreEqual(CometStopReason.Stopped, (await probe.Stopped.Task).Reason);
+    }
+}
