@@ -34,7 +34,7 @@ client.Stopped += (_, e) =>
     stopped.TrySetResult(e);
 };
 
-using var cancel = new CancellationTokenSource();
+var cancel = new CancellationTokenSource(); // not disposed: ProcessExit may still cancel it while the process ends
 Console.CancelKeyPress += (_, e) =>
 {
     e.Cancel = true;
