@@ -245,4 +245,69 @@ public sealed class ClientTests
         Assert.IsFalse(server.Engine.ConnectionExists(cid), "StopAsync sends cmd=drop");
         Assert.AreEqual(CometStopReason.Stopped, (await probe.Stopped.Task).Reason);
     }
+
+    [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
+    [DataRow("websocket")]
+    [DataRow("stream")]
+    [DataRow("sse")]
+    public async Task A_transport_silent_past_its_heartbeat_is_revived_and_nothing_is_lost(string style)
+    {
+        await using var server = await CometTestServer.StartAsync(o => { o.Heartbeat = 500; o.Timeout = 30000; o.MaxConnectionsPerClient = 0; });
+        await using var proxy = new CuttingProxy(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, new Uri(server.BaseUrl).Port))
+        {
+            MinLife = TimeSpan.FromMinutes(10),
+            MaxLife = TimeSpan.FromMinutes(10),
+        };
+        await using var client = new CometClient(new Uri(proxy.Url + "/conn"), new CometClientOptions
+        {
+            Transport = style,
+            Channels = ["news"],
+            HeartbeatMargin = TimeSpan.FromSeconds(1),
+            OpenTimeout = TimeSpan.FromSeconds(3),
+            RetryBase = TimeSpan.FromMilliseconds(200),
+            RetryMax = TimeSpan.FromSeconds(1),
+        });
+        var received = new Received();
+        client.On<Number>("news", (n, _) => { received.Add(n!.N); return ValueTask.CompletedTask; });
+        var states = new ConcurrentQueue<CometClientState>();
+        client.StateChanged += (_, s) => states.Enqueue(s);
+        await client.StartAsync(TestContext.CancellationToken);
+        Send(server, 1, 20);
+        await Wait.UntilAsync(() => received.Count == 20, 10, "the first messages");
+        var connections = proxy.Connections;
+        proxy.Frozen = true; // the connection stays open, but nothing comes: not even the heartbeats
+        Send(server, 21, 40);
+        var frozenAt = DateTime.UtcNow;
+        states.Clear();
+        await Wait.UntilAsync(() => states.Contains(CometClientState.Waiting) || states.Contains(CometClientState.Opening), 10, "the silence to be noticed");
+        var noticed = DateTime.UtcNow - frozenAt;
+        await Task.Delay(2000, TestContext.CancellationToken);
+        proxy.Frozen = false;
+        Send(server, 41, 60);
+        await Wait.UntilAsync(() => received.Count >= 60, 30, "every message after the silence");
+        await Task.Delay(300, TestContext.CancellationToken);
+        TestContext.WriteLine($"{style}: silence noticed after {noticed.TotalSeconds:0.0} s; {received.Summary(60)}; {proxy.Connections - connections} new connections");
+        received.AssertExactlyOnceInOrder(60, style);
+        Assert.IsLessThan(TimeSpan.FromSeconds(5), noticed, "heartbeat 0.5 s x 1.5 + 1 s margin");
+        Assert.IsGreaterThan(connections, proxy.Connections, "the client opened a new connection");
+    }
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task A_path_that_does_not_carry_WebSockets_hands_over_to_the_stream()
+    {
+        await using var server = await CometTestServer.StartAsync(o => { o.Heartbeat = 1000; });
+        await using var proxy = await ChaosProxy.StartAsync(new Uri(server.BaseUrl));
+        proxy.Enabled = false; // and BlockWebSockets: upgrades are answered 502
+        await using var probe = new Probe(proxy.Url, "auto", "news");
+        await probe.Client.StartAsync(TestContext.CancellationToken);
+        Send(server, 1, 10);
+        await Wait.UntilAsync(() => probe.Received.Count == 10, 10, "the messages");
+        probe.Received.AssertExactlyOnceInOrder(10, "fallback");
+        Assert.AreEqual(CometTransport.Stream, probe.Client.Transport);
+        var change = probe.Changes.Last();
+        Assert.AreEqual((CometTransport?)CometTransport.WebSocket, change.Previous);
+        Assert.AreEqual(CometTransport.Stream, change.Current);
+    }
 }

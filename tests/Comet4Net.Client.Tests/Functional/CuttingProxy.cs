@@ -34,6 +34,9 @@ internal sealed class CuttingProxy : IAsyncDisposable
 
     internal volatile bool Refusing;
 
+    /// <summary>While true, nothing is passed on in either direction, on connections old and new (they stay open): a silent network.</summary>
+    internal volatile bool Frozen;
+
     internal int Connections => Volatile.Read(ref _connections);
 
     internal int Cuts => Volatile.Read(ref _cuts);
@@ -80,6 +83,8 @@ internal sealed class CuttingProxy : IAsyncDisposable
             await server.ConnectAsync(_target, cut.Token);
             var up = PumpAsync(client, server, cut.Token);
             var down = PumpAsync(server, client, cut.Token);
+            _ = up.ContinueWith(_ => { }, TaskScheduler.Default);
+            _ = down.ContinueWith(_ => { }, TaskScheduler.Default);
             await Task.WhenAny(up, down);
             if (cut.IsCancellationRequested) Interlocked.Increment(ref _cuts);
         }
@@ -94,13 +99,14 @@ internal sealed class CuttingProxy : IAsyncDisposable
         }
     }
 
-    private static async Task PumpAsync(Socket from, Socket to, CancellationToken cancellationToken)
+    private async Task PumpAsync(Socket from, Socket to, CancellationToken cancellationToken)
     {
         var buffer = new byte[16384];
         while (true)
         {
             var n = await from.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
             if (n == 0) return;
+            while (Frozen) await Task.Delay(50, cancellationToken);
             await to.SendAsync(buffer.AsMemory(0, n), SocketFlags.None, cancellationToken);
         }
     }
