@@ -38,7 +38,7 @@ public sealed class CometClient : IAsyncDisposable, IConnectorHost
     private CancellationTokenSource? _stop;
     private Task? _loop;
     private TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private TaskCompletionSource<Session> _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile TaskCompletionSource<Session> _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _stopped;
 
     /// <summary>A client of the <c>/conn</c> endpoint at <paramref name="endpoint"/>.</summary>
@@ -153,12 +153,13 @@ public sealed class CometClient : IAsyncDisposable, IConnectorHost
     }
 
     /// <summary>
-    /// Every message, in order, for pull-style code. The first call creates a buffer of
-    /// <see cref="CometClientOptions.MessageBufferCapacity"/> messages (call it before <see cref="StartAsync"/>
-    /// to miss none); when it is full the client waits for the reader, so nothing is dropped. Ends when the
-    /// client stops. One reader at a time.
+    /// Every message, in order, for pull-style code. The call (not the first iteration) creates a buffer of
+    /// <see cref="CometClientOptions.MessageBufferCapacity"/> messages, so calling it before
+    /// <see cref="StartAsync"/> misses none; when the buffer is full the client waits for its reader, so
+    /// nothing is dropped. Ends when the client stops; leaving the loop early closes the buffer (the
+    /// handlers go on). One reader at a time.
     /// </summary>
-    public async IAsyncEnumerable<CometMessage> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<CometMessage> ReadAllAsync(CancellationToken cancellationToken = default)
     {
         Channel<CometMessage> reader;
         lock (_sync)
@@ -172,7 +173,24 @@ public sealed class CometClient : IAsyncDisposable, IConnectorHost
             });
             if (_stopped == 1) reader.Writer.TryComplete();
         }
-        await foreach (var message in reader.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false)) yield return message;
+        return ReadAsync(reader, cancellationToken);
+    }
+
+    private async IAsyncEnumerable<CometMessage> ReadAsync(Channel<CometMessage> reader, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var message in reader.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false)) yield return message;
+        }
+        finally
+        {
+            // Nobody reads it any more: a full buffer must not hold the client.
+            lock (_sync)
+            {
+                if (_reader == reader) _reader = null;
+            }
+            reader.Writer.TryComplete();
+        }
     }
 
     /// <summary>

@@ -230,11 +230,11 @@ public sealed class ClientTests
         Assert.IsTrue(history.Single().History);
         var count = await probe.Client.CountAsync("room", TestContext.CancellationToken);
         Assert.AreEqual(1, count.Connections);
+        var said = new ConcurrentQueue<CometMessage>();
+        probe.Client.On("room.say", m => said.Enqueue(m));
         var published = await probe.Client.PublishAsync("room", new { text = "hi" }, "say", TestContext.CancellationToken);
         Assert.IsGreaterThan(0L, published.Seq);
         Assert.AreEqual(1, published.Delivered);
-        var said = new ConcurrentQueue<CometMessage>();
-        probe.Client.On("room.say", m => said.Enqueue(m));
         await Wait.UntilAsync(() => !said.IsEmpty, 10, "the published message");
         Assert.AreEqual(("hi", published.Seq, cid), (said.Single().Data.GetProperty("text").GetString(), said.Single().Seq, said.Single().From));
         await Assert.ThrowsAsync<CometCommandException>(() => probe.Client.PublishAsync("news", new { n = 1 }, cancellationToken: TestContext.CancellationToken));

@@ -134,4 +134,30 @@ public sealed class ConnectorTests
         var drop = server.Requests.Single(r => r.Cmd == "drop");
         Assert.AreEqual(("B", "SB"), (drop.Query["cid"], drop.Query["cs"]), "StopAsync drops the connection");
     }
+
+    [TestMethod]
+    [Timeout(20_000, CooperativeCancellation = true)]
+    public async Task ReadAllAsync_buffers_from_the_call_and_a_reader_that_leaves_does_not_hold_the_client()
+    {
+        var server = new ScriptedServer();
+        server.OnConn(HttpStatusCode.OK, Conn("A"));
+        server.OnRevival(HttpStatusCode.OK, Msg(5, 1) + Msg(6, 2) + Msg(7, 3));
+        server.OnRevival(HttpStatusCode.OK, Msg(8, 4) + Msg(9, 5));
+        var (client, values, _, _) = Client(server);
+        await using var _ = client;
+        var all = client.ReadAllAsync(TestContext.CancellationToken); // not enumerated yet
+        await client.StartAsync(TestContext.CancellationToken);
+        while (values.Count < 3) await Task.Delay(20, TestContext.CancellationToken);
+        var read = new List<int>();
+        await foreach (var m in all)
+        {
+            read.Add(m.GetData<Number>()!.N);
+            if (read.Count == 2) break;
+        }
+        CollectionAssert.AreEqual(new[] { 1, 2 }, read);
+        while (values.Count < 5) await Task.Delay(20, TestContext.CancellationToken); // the handlers go on
+        CollectionAssert.AreEqual(new[] { 1, 2, 3, 4, 5 }, values);
+    }
+
+    private sealed record Number(int N);
 }
