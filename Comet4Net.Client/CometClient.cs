@@ -46,14 +46,14 @@ public sealed class CometClient : IAsyncDisposable, IConnectorHost
     /// <param name="options">How to connect; defaults if null.</param>
     /// <param name="httpClient">An <see cref="HttpClient"/> to send with (from IHttpClientFactory, say); the client makes its own if null. Its <c>Timeout</c> should be infinite or longer than the server's timeout.</param>
     /// <param name="logger">Where the client logs; nothing if null.</param>
-    public CometClient(Uri endpoint, CometClientOptions? options = null, HttpClient? httpClient = null, ILogger<CometClient>? logger = null)
+    public CometClient(Uri endpoint, CometClientOptions? options = null, HttpClient? httpClient = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         if (!endpoint.IsAbsoluteUri || (endpoint.Scheme != Uri.UriSchemeHttp && endpoint.Scheme != Uri.UriSchemeHttps))
             throw new ArgumentException("The endpoint must be an absolute http or https URL.", nameof(endpoint));
         _options = options ?? new CometClientOptions();
         _options.Validate();
-        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _logger = logger ?? NullLogger.Instance;
         if (httpClient is null)
         {
             var handler = new SocketsHttpHandler

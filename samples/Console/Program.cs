@@ -21,7 +21,17 @@ if (url is null || !Uri.TryCreate(url, UriKind.Absolute, out var endpoint))
 }
 
 var options = new CometClientOptions { Channels = channels, Transport = transport ?? "auto" };
-await using var client = new CometClient(endpoint, options);
+CometClient client;
+try
+{
+    client = new CometClient(endpoint, options);
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
+await using var _ = client;
 var stdout = Console.Out;
 client.Started += (_, e) => Console.Error.WriteLine($"started {e.ConnectionId} on {e.Transport.WireName()}" +
     (e.Refused.Count > 0 ? $" (refused: {string.Join(", ", e.Refused)})" : ""));

@@ -26,6 +26,9 @@ public sealed class ConnectorTests
 
         internal void OnRevival(HttpStatusCode status, string body, Action<HttpResponseMessage>? edit = null) => _revival.Enqueue(() => Answer(status, body, edit));
 
+        /// <summary>The next revival fails on the network (connection refused).</summary>
+        internal void OnRevivalNetworkFailure() => _revival.Enqueue(() => throw new HttpRequestException("refused", null, HttpStatusCode.ServiceUnavailable));
+
         private static HttpResponseMessage Answer(HttpStatusCode status, string body, Action<HttpResponseMessage>? edit)
         {
             var response = new HttpResponseMessage(status) { Content = new StringContent(body, Encoding.UTF8) };
@@ -160,4 +163,32 @@ public sealed class ConnectorTests
     }
 
     private sealed record Number(int N);
+
+    [TestMethod]
+    [Timeout(20_000, CooperativeCancellation = true)]
+    public async Task The_connector_walks_its_states_connecting_opening_open_waiting_and_stopped()
+    {
+        var server = new ScriptedServer();
+        server.OnConn(HttpStatusCode.OK, Conn("A"));
+        server.OnRevival(HttpStatusCode.OK, Msg(5, 1));
+        server.OnRevivalNetworkFailure();
+        server.OnRevival(HttpStatusCode.OK, Msg(6, 2));
+        server.OnRevival(HttpStatusCode.Gone, "{\"error\":\"kicked\",\"message\":\"kicked\"}");
+        var (client, values, _, stopped) = Client(server);
+        await using var _ = client;
+        var states = new List<CometClientState>();
+        client.StateChanged += (_, s) => { lock (states) states.Add(s); };
+        Assert.AreEqual(CometClientState.Idle, client.State);
+        await client.StartAsync(TestContext.CancellationToken);
+        await stopped.Task.WaitAsync(TimeSpan.FromSeconds(15), TestContext.CancellationToken);
+        CollectionAssert.AreEqual(new[]
+        {
+            CometClientState.Connecting, CometClientState.Opening, CometClientState.Open, // conn, the first long poll answered
+            CometClientState.Opening, CometClientState.Waiting,                           // the next one fails: backoff
+            CometClientState.Opening, CometClientState.Open,                              // the same position again
+            CometClientState.Opening, CometClientState.Stopped,                           // 410
+        }, states);
+        CollectionAssert.AreEqual(new[] { 1, 2 }, values);
+        Assert.AreEqual("5", server.Requests.Where(r => r.Cmd == "revival").ElementAt(2).Query["ack"], "the failed poll's position is asked again");
+    }
 }
