@@ -135,13 +135,17 @@ public sealed class ClientTests
 
     [TestMethod]
     [Timeout(60_000, CooperativeCancellation = true)]
-    public async Task A_restarted_server_is_a_gap_and_a_new_connection()
+    [DataRow("auto")]
+    [DataRow("stream")]
+    [DataRow("sse")]
+    [DataRow("lpool")]
+    public async Task A_restarted_server_is_a_gap_and_a_new_connection(string style)
     {
         var first = await CometTestServer.StartAsync(o => { o.Heartbeat = 1000; o.Timeout = 3000; });
         await using var proxy = await ChaosProxy.StartAsync(new Uri(first.BaseUrl));
         proxy.Enabled = false;
         proxy.BlockWebSockets = false;
-        await using var probe = new Probe(proxy.Url, "auto", "news");
+        await using var probe = new Probe(proxy.Url, style, "news");
         await probe.Client.StartAsync(TestContext.CancellationToken);
         Send(first, 1, 1);
         await Wait.UntilAsync(() => probe.Received.Count == 1, 10, "the first message");
