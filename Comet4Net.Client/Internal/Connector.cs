@@ -132,14 +132,17 @@ internal sealed class Connector
                 if (result.Frames > 0) failures = 0;
                 switch (result.Kind)
                 {
-                    case RunKind.Ended:
+                    case RunKind.Ended when result.Frames > 0:
                         continue;
+                    case RunKind.Ended:
+                        break; // an answer with nothing in it (superseded, or cut short): not at once again
                     case RunKind.AskByPolling:
                         pollOnce = true;
                         continue;
                     case RunKind.NotCarried:
-                        Move(transport.Value, _order!.NotCarried(), $"{transport.Value.WireName()} is not carried on this path");
-                        continue;
+                        // The next transport at once; the last one (or a forced one) waits like any failure.
+                        if (Move(transport.Value, _order!.NotCarried(), $"{transport.Value.WireName()} is not carried on this path")) continue;
+                        break;
                     case RunKind.NetworkFailure:
                         Move(transport.Value, _order!.NetworkFailure(result.Opened), $"{transport.Value.WireName()} did not open");
                         break;
@@ -169,11 +172,12 @@ internal sealed class Connector
         }
     }
 
-    private void Move(CometTransport from, bool moved, string reason)
+    private bool Move(CometTransport from, bool moved, string reason)
     {
-        if (!moved || _order is null) return;
+        if (!moved || _order is null) return false;
         Log.TransportChanged(Logger, from, _order.Current, reason);
         _host.TransportChanged(from, _order.Current, reason);
+        return true;
     }
 
     /// <summary>The server forgot the connection: everything after the position may be lost; connect again.</summary>

@@ -314,4 +314,23 @@ public sealed class ClientTests
         Assert.AreEqual((CometTransport?)CometTransport.WebSocket, change.Previous);
         Assert.AreEqual(CometTransport.Stream, change.Current);
     }
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task A_forced_WebSocket_the_path_does_not_carry_backs_off_rather_than_hammering()
+    {
+        await using var server = await CometTestServer.StartAsync(o => { o.Heartbeat = 1000; });
+        await using var proxy = await ChaosProxy.StartAsync(new Uri(server.BaseUrl));
+        proxy.Enabled = false; // and BlockWebSockets: upgrades are answered 502
+        await using var probe = new Probe(proxy.Url, "websocket", "news");
+        var upgrades = 0;
+        probe.Client.StateChanged += (_, s) => { if (s == CometClientState.Opening) Interlocked.Increment(ref upgrades); };
+        await probe.Client.StartAsync(TestContext.CancellationToken);
+        await Task.Delay(3000, TestContext.CancellationToken);
+        TestContext.WriteLine($"{upgrades} upgrades in 3 s");
+        Assert.IsLessThan(30, upgrades, "a forced transport that is not carried waits between tries");
+        Assert.IsGreaterThanOrEqualTo(2, upgrades, "and tries again");
+        Assert.AreEqual(CometTransport.WebSocket, probe.Client.Transport, "forced: the only one");
+        Assert.IsEmpty(probe.Changes.Where(c => c.Previous is not null));
+    }
 }
