@@ -92,6 +92,9 @@ internal sealed class Connector
         _host.StateChanged(state);
     }
 
+    /// <summary>Whether <paramref name="transport"/> has opened on this connection's path.</summary>
+    internal bool HasWorked(CometTransport transport) => _order?.HasWorked(transport) == true;
+
     /// <summary>A transport opened: the state is Open, and the transport has worked on this path.</summary>
     internal void Opened(CometTransport transport)
     {

@@ -9,8 +9,14 @@ internal abstract class HttpTransport : ITransport
 {
     protected abstract CometTransport Kind { get; }
 
-    /// <summary>How long the answer's headers may take (a long poll's are held until something arrives).</summary>
-    protected virtual TimeSpan OpenDeadline(Connector connector) => connector.Options.OpenTimeout;
+    /// <summary>
+    /// How long the answer's headers may take (a long poll's are held until something arrives). A stream
+    /// that never worked on this path gets the probe's time: a buffering proxy holds the headers too.
+    /// </summary>
+    protected virtual TimeSpan OpenDeadline(Connector connector) =>
+        FirstSilenceIsNotCarried && !connector.HasWorked(Kind) && connector.Options.StreamProbeTimeout < connector.Options.OpenTimeout
+            ? connector.Options.StreamProbeTimeout
+            : connector.Options.OpenTimeout;
 
     /// <summary>How long the answer may bring nothing before its first byte, and after it.</summary>
     protected abstract (TimeSpan First, TimeSpan Then) Silence(Connector connector);
@@ -38,7 +44,10 @@ internal abstract class HttpTransport : ITransport
         }
         catch (OperationCanceledException) when (!stop.IsCancellationRequested)
         {
-            return new(RunKind.NetworkFailure, Message: "open timed out");
+            // Nothing at all from a stream that never worked here: a buffering proxy (as the page client decides).
+            return FirstSilenceIsNotCarried && !connector.HasWorked(Kind)
+                ? new(RunKind.NotCarried, Message: "no answer within the probe's time")
+                : new(RunKind.NetworkFailure, Message: "open timed out");
         }
         catch (Exception e) when (e is HttpRequestException or IOException)
         {

@@ -20,6 +20,7 @@ public sealed class ClientTests
         internal readonly ConcurrentQueue<CometStartedEventArgs> Starts = new();
         internal readonly ConcurrentQueue<CometTransportChangedEventArgs> Changes = new();
         internal readonly TaskCompletionSource<CometStoppedEventArgs> Stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        internal readonly ListLogger Log = new();
 
         internal Probe(string url, string transport, params string[] channels)
         {
@@ -29,7 +30,7 @@ public sealed class ClientTests
                 Channels = [.. channels],
                 RetryBase = TimeSpan.FromMilliseconds(200),
                 RetryMax = TimeSpan.FromSeconds(2),
-            });
+            }, logger: Log);
             Client.On<Number>("news", (data, _) =>
             {
                 Received.Add(data!.N);
@@ -332,5 +333,36 @@ public sealed class ClientTests
         Assert.IsGreaterThanOrEqualTo(2, upgrades, "and tries again");
         Assert.AreEqual(CometTransport.WebSocket, probe.Client.Transport, "forced: the only one");
         Assert.IsEmpty(probe.Changes.Where(c => c.Previous is not null));
+    }
+
+    [TestMethod]
+    [Timeout(90_000, CooperativeCancellation = true)]
+    public async Task Behind_a_buffering_nginx_the_client_walks_down_to_long_polling_and_loses_nothing()
+    {
+        if (!NginxProxy.IsAvailable) Assert.Inconclusive(NginxProxy.NginxPath + " is missing (test.sh installs nginx-light)");
+        await using var server = await CometTestServer.StartAsync(o => { o.Heartbeat = 1000; o.Timeout = 15000; });
+        var upstream = new Uri(server.BaseUrl);
+        // nginx's defaults (HTTP/1.0 upstream: no WebSocket) and it buffers even what the server marks X-Accel-Buffering: no.
+        await using var nginx = await NginxProxy.StartAsync(port => $$"""
+            server {
+                listen 127.0.0.1:{{port}};
+                location / {
+                    proxy_pass http://127.0.0.1:{{upstream.Port}};
+                    proxy_buffering on;
+                    proxy_ignore_headers X-Accel-Buffering;
+                }
+            }
+            """, TestContext.CancellationToken);
+        await using var probe = new Probe(nginx.Url, "auto", "news");
+        await probe.Client.StartAsync(TestContext.CancellationToken);
+        Send(server, 1, 5);
+        await Wait.UntilAsync(() => probe.Client.Transport == CometTransport.LongPolling, 40, "the client to reach long polling:\n" + probe.Log);
+        Send(server, 6, 10);
+        await Wait.UntilAsync(() => probe.Received.Count >= 10, 30, "the messages");
+        await Task.Delay(300, TestContext.CancellationToken);
+        probe.Received.AssertExactlyOnceInOrder(10, "buffering nginx");
+        CollectionAssert.AreEqual(new[] { CometTransport.Stream, CometTransport.Sse, CometTransport.LongPolling },
+            probe.Changes.Where(c => c.Previous is not null).Select(c => c.Current).ToArray(), "websocket, stream, sse, lpool in order");
+        Assert.IsEmpty(probe.Gaps);
     }
 }
