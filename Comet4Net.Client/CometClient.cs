@@ -394,7 +394,8 @@ public sealed class CometClient : IAsyncDisposable, IConnectorHost
                 retryAfter = Connector.RetryAfter(response.Headers.RetryAfter);
                 if (status == 200) return body;
             }
-            catch (Exception e) when (e is HttpRequestException or IOException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+            catch (Exception e) when (e is HttpRequestException or IOException or System.Net.Sockets.SocketException
+                                      || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
             {
                 status = 0;
                 body = e.Message;

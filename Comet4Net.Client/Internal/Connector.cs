@@ -118,7 +118,7 @@ internal sealed class Connector
             if (_session is null)
             {
                 SetState(CometClientState.Connecting);
-                result = await ConnectAsync(stop).ConfigureAwait(false);
+                result = await Guarded(ConnectAsync, stop).ConfigureAwait(false);
                 if (result.Kind == RunKind.Ended)
                 {
                     failures = 0;
@@ -131,7 +131,8 @@ internal sealed class Connector
                 transport = pollOnce ? CometTransport.LongPolling : _order!.Current;
                 pollOnce = false;
                 SetState(CometClientState.Opening);
-                result = await _transports[transport.Value].RunAsync(this, stop).ConfigureAwait(false);
+                var run = _transports[transport.Value];
+                result = await Guarded(token => run.RunAsync(this, token), stop).ConfigureAwait(false);
                 if (result.Frames > 0) failures = 0;
                 switch (result.Kind)
                 {
@@ -172,6 +173,23 @@ internal sealed class Connector
             if (transport is { } t) Log.RunEnded(Logger, t, result.Kind, result.Opened, result.Frames, delay.TotalMilliseconds);
             SetState(CometClientState.Waiting);
             await Task.Delay(delay, stop).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Runs a step; whatever it throws that is not the client stopping (a socket error surfacing from some
+    /// corner of the stack) is a network failure, never the end of the client: only the server's word stops it.
+    /// </summary>
+    private async Task<RunResult> Guarded(Func<CancellationToken, Task<RunResult>> step, CancellationToken stop)
+    {
+        try
+        {
+            return await step(stop).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!(e is OperationCanceledException && stop.IsCancellationRequested))
+        {
+            Log.Unexpected(Logger, e);
+            return new(RunKind.NetworkFailure, Message: e.Message);
         }
     }
 

@@ -27,4 +27,7 @@ internal static partial class Log
 
     [LoggerMessage(8, LogLevel.Warning, "A line of the wire is not a frame: {Line}")]
     internal static partial void BadFrame(ILogger logger, string line);
+
+    [LoggerMessage(9, LogLevel.Warning, "A try failed in an unexpected way; counted as a network failure")]
+    internal static partial void Unexpected(ILogger logger, Exception exception);
 }

@@ -49,7 +49,7 @@ internal abstract class HttpTransport : ITransport
                 ? new(RunKind.NotCarried, Message: "no answer within the probe's time")
                 : new(RunKind.NetworkFailure, Message: "open timed out");
         }
-        catch (Exception e) when (e is HttpRequestException or IOException)
+        catch (Exception e) when (e is HttpRequestException or IOException or System.Net.Sockets.SocketException)
         {
             return new(RunKind.NetworkFailure, Message: e.Message);
         }
@@ -62,7 +62,8 @@ internal abstract class HttpTransport : ITransport
                 {
                     body = await response.Content.ReadAsStringAsync(watch.Token).ConfigureAwait(false);
                 }
-                catch (Exception e) when (e is HttpRequestException or IOException || (e is OperationCanceledException && !stop.IsCancellationRequested))
+                catch (Exception e) when (e is HttpRequestException or IOException or System.Net.Sockets.SocketException
+                                          || (e is OperationCanceledException && !stop.IsCancellationRequested))
                 {
                     body = "";
                 }
@@ -102,7 +103,7 @@ internal abstract class HttpTransport : ITransport
                 if (!gotBytes && FirstSilenceIsNotCarried) return new(RunKind.NotCarried, true, frames, Message: "no byte");
                 return new(RunKind.NetworkFailure, true, frames, Message: "silent past the heartbeat");
             }
-            catch (Exception e) when (e is HttpRequestException or IOException)
+            catch (Exception e) when (e is HttpRequestException or IOException or System.Net.Sockets.SocketException)
             {
                 return new(RunKind.NetworkFailure, true, frames, Message: e.Message);
             }

@@ -29,6 +29,9 @@ public sealed class ConnectorTests
         /// <summary>The next revival fails on the network (connection refused).</summary>
         internal void OnRevivalNetworkFailure() => _revival.Enqueue(() => throw new HttpRequestException("refused", null, HttpStatusCode.ServiceUnavailable));
 
+        /// <summary>The next revival fails with what a socket throws from deep in the stack.</summary>
+        internal void OnRevivalThrow(Exception e) => _revival.Enqueue(() => throw e);
+
         private static HttpResponseMessage Answer(HttpStatusCode status, string body, Action<HttpResponseMessage>? edit)
         {
             var response = new HttpResponseMessage(status) { Content = new StringContent(body, Encoding.UTF8) };
@@ -190,5 +193,22 @@ public sealed class ConnectorTests
         }, states);
         CollectionAssert.AreEqual(new[] { 1, 2 }, values);
         Assert.AreEqual("5", server.Requests.Where(r => r.Cmd == "revival").ElementAt(2).Query["ack"], "the failed poll's position is asked again");
+    }
+
+    [TestMethod]
+    [Timeout(20_000, CooperativeCancellation = true)]
+    public async Task An_unexpected_exception_from_the_stack_is_a_network_failure_not_the_end_of_the_client()
+    {
+        var server = new ScriptedServer();
+        server.OnConn(HttpStatusCode.OK, Conn("A"));
+        server.OnRevivalThrow(new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.NotConnected));
+        server.OnRevivalThrow(new InvalidOperationException("something odd"));
+        server.OnRevival(HttpStatusCode.OK, Msg(5, 1));
+        server.OnRevival(HttpStatusCode.Gone, "{\"error\":\"kicked\",\"message\":\"kicked\"}");
+        var (client, values, _, stopped) = Client(server);
+        await using var _ = client;
+        await client.StartAsync(TestContext.CancellationToken);
+        Assert.AreEqual(CometStopReason.Kicked, (await stopped.Task.WaitAsync(TimeSpan.FromSeconds(15), TestContext.CancellationToken)).Reason);
+        CollectionAssert.AreEqual(new[] { 1 }, values);
     }
 }
