@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test of Comet4Net: the JS client's (node), then unit, functional and browser tests (dotnet test).
+# Runs every test of Comet4Net: the JS client's (node), then unit, functional, .NET client and browser tests (dotnet test).
 # Installs what a fresh machine lacks: Debian's Chromium (browser tests), nginx (the buffering-proxy
 # tests) and redis-server (the cluster tests start their own on a free port), npm packages by restore.
 # Ends with one line "N passed, N failed".
@@ -34,7 +34,7 @@ echo "== dotnet build"
 dotnet build Comet4Net.sln -nologo -v q
 build_status=$?
 dotnet_status=$build_status
-for project in Comet4Net.Core.Tests Comet4Net.Web.Tests Comet4Net.Browser.Tests; do
+for project in Comet4Net.Core.Tests Comet4Net.Web.Tests Comet4Net.Client.Tests Comet4Net.Browser.Tests; do
   [ "$build_status" -eq 0 ] || break
   echo "== dotnet test tests/$project"
   dotnet test "tests/$project" --no-build --nologo --logger "trx;LogFileName=$project.trx" --results-directory "$results" "$@" || dotnet_status=$?
@@ -56,8 +56,8 @@ if [ "$dotnet_status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   echo "dotnet test failed before running every test (build error or crash): see above"
   failed=$((failed + 1))
 fi
-if [ "$trx_count" -lt 3 ]; then
-  echo "expected 3 test result files (unit, functional, browser), found $trx_count"
+if [ "$trx_count" -lt 4 ]; then
+  echo "expected 4 test result files (unit, functional, .NET client, browser), found $trx_count"
   failed=$((failed + 1))
 fi
 echo "JS client: $js_passed passed, $js_failed failed"
