@@ -76,8 +76,10 @@ public sealed class ClusterTests
                     victim.Kill();
                 }
                 var engine = nodes[i % 2].Engine;
-                if (i % 4 == 0) Assert.IsTrue(engine.SendTo("talker", cid, i), "any node reaches the connection: " + i);
-                else engine.SendToAll("talker", i);
+                // Awaited: sends from two nodes are numbered in the order they are made only when each
+                // is numbered before the next is made (a synchronous send queues and returns at once).
+                if (i % 4 == 0) Assert.IsTrue(await engine.SendToAsync("talker", cid, i), "any node reaches the connection: " + i);
+                else await engine.SendToAllAsync("talker", i);
                 await Task.Delay(20, cancel);
             }
             await Wait.UntilAsync(() => received.Count >= Messages, 30, "every message");
