@@ -28,7 +28,8 @@ internal static class ClientCost
 
     /// <summary>The figures of one run of one kind (parsed from the child's <c>done</c> line, plus the parent's own).</summary>
     internal sealed record Run(string Kind, double PerSecond, double CpuMicrosPerMessage, double CpuShare, double ServerCpuMicrosPerMessage,
-        double AllocatedPerMessage, double Gen0, double Gen2, double RssBeforeMb, double PeakGrowthMb, double HeapGrowthKb, double RetainedKb, bool Exact, string Check);
+        double AllocatedPerMessage, double Gen0, double Gen2, double RssBeforeMb, double PeakGrowthMb, double HeapGrowthKb, double RetainedKb,
+        double DrainPerSecond, double DrainCpuMicrosPerMessage, double DrainCpuShare, double DrainAllocatedPerMessage, double DrainServerCpuShare, bool Exact, string Check);
 
     internal static async Task<int> RunAsync(string serverDll, string results, int repeat)
     {
@@ -44,7 +45,8 @@ internal static class ClientCost
                 var run = await OneAsync(serverDll, self, kind);
                 Console.WriteLine($"   {kind}: {run.PerSecond:F0} msg/s, client {run.CpuMicrosPerMessage:F2} µs/msg ({run.CpuShare:P0} of a core), server {run.ServerCpuMicrosPerMessage:F2} µs/msg, " +
                                   $"{run.AllocatedPerMessage:F0} B/msg allocated, gen0 {run.Gen0:F0} gen2 {run.Gen2:F0}, RSS {run.RssBeforeMb:F1} MB +{run.PeakGrowthMb:F1} MB peak, " +
-                                  $"heap +{run.HeapGrowthKb:F0} KB, retained {run.RetainedKb:F0} KB, {run.Check}");
+                                  $"heap +{run.HeapGrowthKb:F0} KB, retained {run.RetainedKb:F0} KB; backlog {run.DrainPerSecond:F0} msg/s, {run.DrainCpuMicrosPerMessage:F2} µs/msg " +
+                                  $"({run.DrainCpuShare:P0} of a core, server {run.DrainServerCpuShare:P0}), {run.DrainAllocatedPerMessage:F0} B/msg; {run.Check}");
                 runs.Add(run);
             }
         }
@@ -85,21 +87,52 @@ internal static class ClientCost
             await server.BroadcastAsync(Burst, 0);
             var done = Parse(await ExpectAsync(child, "done", 60));
             var serverSeconds = server.CpuSeconds() - serverCpu;
+
+            // The backlog: the child holds its reader, the server queues the whole burst (its log keeps it),
+            // then the child lets go and reads as fast as it can: its own limit, not the server's sending pace.
+            await child.StandardInput.WriteLineAsync($"hold {Burst}");
+            await ExpectAsync(child, "armed", 30);
+            await server.BroadcastAsync(Burst, 0);
+            await QuietAsync(server);
+            var serverCpuDrain = server.CpuSeconds();
+            await child.StandardInput.WriteLineAsync("release");
+            var drain = Parse(await ExpectAsync(child, "done", 60));
+            serverCpuDrain = server.CpuSeconds() - serverCpuDrain;
             child.StandardInput.Close(); // the child stops its client and exits
             if (!child.WaitForExit(10_000)) child.Kill(entireProcessTree: true);
 
             var received = done["n"];
             var seconds = Math.Max(1e-3, (done["last"] - start) / 1e7);
             var cpu = done["cpu"];
-            var exact = received == Burst && done["breaks"] == 0 && done["span"] == Burst && done["gaps"] == 0;
-            var check = exact ? "all in order" : $"received {received:F0}/{Burst}, seq breaks {done["breaks"]:F0}, seq span {done["span"]:F0}, gaps {done["gaps"]:F0}";
+            var drainSeconds = Math.Max(1e-3, (drain["last"] - drain["start"]) / 1e7);
+            bool Exact(Dictionary<string, double> d) => d["n"] == Burst && d["breaks"] == 0 && d["span"] == Burst && d["gaps"] == 0;
+            string Check(string name, Dictionary<string, double> d) => Exact(d) ? "" : $" {name}: received {d["n"]:F0}/{Burst}, seq breaks {d["breaks"]:F0}, seq span {d["span"]:F0}, gaps {d["gaps"]:F0};";
+            var exact = Exact(done) && Exact(drain);
+            var check = exact ? "all in order" : "NOT EXACT:" + Check("live", done) + Check("backlog", drain);
             return new Run(kind, received / seconds, cpu * 1e6 / Math.Max(1, received), cpu / seconds, serverSeconds * 1e6 / Burst,
                 done["alloc"] / Math.Max(1, received), done["gen0"], done["gen2"], done["rss"] / 1048576.0, Math.Max(0, done["peak"] - done["rss"]) / 1048576.0,
-                (done["heap"] - done["heap0"]) / 1024.0, (done["retained"] - done["heap0"]) / 1024.0, exact, check);
+                (done["heap"] - done["heap0"]) / 1024.0, (done["retained"] - done["heap0"]) / 1024.0,
+                drain["n"] / drainSeconds, drain["cpu"] * 1e6 / Math.Max(1, drain["n"]), drain["cpu"] / drainSeconds, drain["alloc"] / Math.Max(1, drain["n"]),
+                serverCpuDrain / drainSeconds, exact, check);
         }
         finally
         {
             try { if (!child.HasExited) child.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+        }
+    }
+
+    /// <summary>Waits until the server has sent the burst: its CPU still for 250 ms (the held subscriber's loop is parked), bounded.</summary>
+    private static async Task QuietAsync(ServerProcess server)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(6); // well inside the server's SendTimeout (10 s) for the parked write
+        await Task.Delay(250);
+        var cpu = server.CpuSeconds();
+        while (DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(250);
+            var now = server.CpuSeconds();
+            if (now - cpu <= 0.01) return;
+            cpu = now;
         }
     }
 
@@ -136,6 +169,11 @@ internal static class ClientCost
             ("client CPU over the burst (% of one core)", x => x.CpuShare * 100, "F0"),
             ("server CPU per message (µs)", x => x.ServerCpuMicrosPerMessage, "F2"),
             ("client bytes allocated per message", x => x.AllocatedPerMessage, "F0"),
+            ("backlog: received messages/s (release to last receive)", x => x.DrainPerSecond, "F0"),
+            ("backlog: client CPU per message (µs)", x => x.DrainCpuMicrosPerMessage, "F2"),
+            ("backlog: client CPU (% of one core)", x => x.DrainCpuShare * 100, "F0"),
+            ("backlog: client bytes allocated per message", x => x.DrainAllocatedPerMessage, "F0"),
+            ("backlog: server CPU while it is read (% of one core)", x => x.DrainServerCpuShare * 100, "F0"),
             ("client gen0 / gen2 collections in the burst", x => x.Gen0, "F0"),
             ("client resident memory before the burst (MB)", x => x.RssBeforeMb, "F1"),
             ("client peak resident growth in the burst (MB)", x => x.PeakGrowthMb, "F1"),
@@ -165,15 +203,17 @@ internal static class ClientCost
         }
         return new Run(runs[0].Kind, M(x => x.PerSecond), M(x => x.CpuMicrosPerMessage), M(x => x.CpuShare), M(x => x.ServerCpuMicrosPerMessage),
             M(x => x.AllocatedPerMessage), M(x => x.Gen0), M(x => x.Gen2), M(x => x.RssBeforeMb), M(x => x.PeakGrowthMb), M(x => x.HeapGrowthKb),
-            M(x => x.RetainedKb), runs.All(x => x.Exact), "");
+            M(x => x.RetainedKb), M(x => x.DrainPerSecond), M(x => x.DrainCpuMicrosPerMessage), M(x => x.DrainCpuShare), M(x => x.DrainAllocatedPerMessage),
+            M(x => x.DrainServerCpuShare), runs.All(x => x.Exact), "");
     }
 
     private static string Summary(List<Run> runs)
     {
         var m = Kinds.Select(k => Median(runs.Where(r => r.Kind == k).ToList())).ToArray();
-        string Of(Run r) => $"{r.PerSecond / 1e6:F2}M msg/s {r.CpuMicrosPerMessage:F2} µs/msg {r.AllocatedPerMessage:F0} B/msg";
+        string Of(Run r) => $"{r.PerSecond / 1e6:F2}M msg/s {r.CpuMicrosPerMessage:F2} µs/msg {r.AllocatedPerMessage:F0} B/msg backlog {r.DrainPerSecond / 1e6:F2}M msg/s";
         return $"summary: client-cost raw {Of(m[0])}; client-stream {Of(m[1])}; client-websocket {Of(m[2])}; " +
                $"cpu/msg client-stream/raw={Ratio(m[1].CpuMicrosPerMessage, m[0].CpuMicrosPerMessage)} client-websocket/raw={Ratio(m[2].CpuMicrosPerMessage, m[0].CpuMicrosPerMessage)}; " +
+               $"backlog msg/s client-stream/raw={Ratio(m[1].DrainPerSecond, m[0].DrainPerSecond)} client-websocket/raw={Ratio(m[2].DrainPerSecond, m[0].DrainPerSecond)}; " +
                $"exact={(runs.All(r => r.Exact) ? "all" : "NO")}";
     }
 
@@ -196,16 +236,26 @@ internal static class ClientCost
         string? line;
         while ((line = Console.ReadLine()) is not null)
         {
-            if (!line.StartsWith("go ", StringComparison.Ordinal)) continue;
-            var count = long.Parse(line[3..], CultureInfo.InvariantCulture);
+            var hold = line.StartsWith("hold ", StringComparison.Ordinal);
+            if (!hold && !line.StartsWith("go ", StringComparison.Ordinal)) continue;
+            var count = long.Parse(line[(hold ? 5 : 3)..], CultureInfo.InvariantCulture);
             GC.Collect();
             GC.WaitForPendingFinalizers();
             GC.Collect();
             var heap0 = GC.GetTotalMemory(false);
             ResetPeak();
+            if (hold) receiver.Hold();
             var mark = receiver.Arm();
             var before = Snapshot.Take();
             Console.WriteLine("armed");
+            var start = 0L;
+            if (hold)
+            {
+                if (Console.ReadLine() != "release") break; // the server is queuing the burst meanwhile
+                before = Snapshot.Take();
+                start = DateTime.UtcNow.Ticks;
+                receiver.Release();
+            }
             var deadline = DateTime.UtcNow.AddSeconds(50);
             while (receiver.Received - mark.Received < count && DateTime.UtcNow < deadline) await Task.Delay(2);
             var after = Snapshot.Take();
@@ -217,7 +267,7 @@ internal static class ClientCost
             var retained = GC.GetTotalMemory(false);
             var peak = ServerProcess.MemoryOf(Environment.ProcessId).Peak;
             Console.WriteLine( // invariant culture: Program sets it first
-                $"done n={received} last={last} breaks={breaks} span={span} gaps={gaps} cpu={after.Cpu - before.Cpu} alloc={after.Allocated - before.Allocated} " +
+                $"done n={received} start={start} last={last} breaks={breaks} span={span} gaps={gaps} cpu={after.Cpu - before.Cpu} alloc={after.Allocated - before.Allocated} " +
                 $"gen0={after.Gen0 - before.Gen0} gen2={after.Gen2 - before.Gen2} rss={before.Rss} peak={peak} heap0={heap0} heap={heap} retained={retained}");
         }
         stop.Cancel();
@@ -251,6 +301,11 @@ internal static class ClientCost
 
         Mark Arm();
 
+        /// <summary>Stops reading: the next message waits (the transport with it) until <see cref="Release"/>.</summary>
+        void Hold();
+
+        void Release();
+
         /// <summary>(received, last receive ticks, seq breaks, last seq − seq at the mark, gaps) since <paramref name="mark"/>.</summary>
         (long Received, long Last, long Breaks, long Span, long Gaps) Since(Mark mark);
     }
@@ -263,7 +318,11 @@ internal static class ClientCost
         private readonly CancellationTokenSource _cts = new();
         private Task? _run;
 
-        internal RawReceiver(int port) => _subscriber = new CometSubscriber(port, _meter, "stream");
+        internal RawReceiver(int port) => _subscriber = new CometSubscriber(port, _meter, "stream") { Gate = new ManualResetEventSlim(true) };
+
+        public void Hold() => _subscriber.Gate!.Reset();
+
+        public void Release() => _subscriber.Gate!.Set();
 
         private CometSubscriber Subscriber => _subscriber;
 
@@ -292,6 +351,7 @@ internal static class ClientCost
         public async ValueTask DisposeAsync()
         {
             _cts.Cancel();
+            _subscriber.Gate!.Set();
             if (_run is not null) await Task.WhenAny(_run, Task.Delay(2000));
             _cts.Dispose();
         }
@@ -301,7 +361,12 @@ internal static class ClientCost
     private sealed class ClientReceiver(int port, string transport) : IReceiver
     {
         private readonly CometClient _client = new(new Uri($"http://127.0.0.1:{port}/conn"), new CometClientOptions { Transport = transport });
+        private readonly ManualResetEventSlim _gate = new(true);
         private long _received, _last, _lastSeq, _breaks, _gaps, _nextI;
+
+        public void Hold() => _gate.Reset();
+
+        public void Release() => _gate.Set();
 
         public long Received => Volatile.Read(ref _received);
 
@@ -310,6 +375,7 @@ internal static class ClientCost
             _client.On("b", message =>
             {
                 // One handler at a time, in order (the client's guarantee): plain fields, published by the count.
+                _gate.Wait(); // open but while --client-cost queues a backlog: the client's reading waits with it
                 var seq = message.Seq ?? -1;
                 var i = message.Data.GetProperty("i").GetInt64();
                 if ((_lastSeq != 0 && seq != _lastSeq + 1) || i != _nextI) _breaks++;
@@ -337,6 +403,7 @@ internal static class ClientCost
 
         public async ValueTask DisposeAsync()
         {
+            _gate.Set();
             using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             try { await _client.StopAsync(bound.Token); } catch (Exception e) when (e is OperationCanceledException or HttpRequestException) { }
             await _client.DisposeAsync();

@@ -113,6 +113,9 @@ internal abstract class Subscriber(int port, Meter meter)
 /// <summary>Comet4Net v2: conn, then revivals (stream held open, or long polls) acknowledging the last seq.</summary>
 internal sealed class CometSubscriber(int port, Meter meter, string style) : Subscriber(port, meter)
 {
+    /// <summary>When set, reading waits for it (null in every scenario but --client-cost).</summary>
+    internal ManualResetEventSlim? Gate;
+
     internal override async Task RunAsync(CancellationToken token)
     {
         using var http = await RawHttp.ConnectAsync(Port, token);
@@ -126,7 +129,11 @@ internal sealed class CometSubscriber(int port, Meter meter, string style) : Sub
         {
             await http.SendAsync("GET", $"/conn?cmd=revival&cid={cid}&cs={cs}&ack={Scanner.LastSeq}&ws={style}", token: token);
             if (style == "lpool") Ready = true;
-            await http.ReadResponseAsync(span => Scanner.Feed(span), () => Ready = true, token);
+            await http.ReadResponseAsync(span =>
+            {
+                Gate?.Wait(token); // --client-cost holds the reader while the server queues a backlog
+                Scanner.Feed(span);
+            }, () => Ready = true, token);
         }
     }
 }
