@@ -11,7 +11,8 @@ namespace Comet4Net.Bench;
 /// byte scanner) beside one <see cref="CometClient"/> forced to <c>stream</c> and to <c>websocket</c>.
 /// Each measurement runs in a child process of its own (this binary with <c>--client-cost-child</c>), so
 /// its CPU time, allocations and memory are that subscriber's alone; the parent only starts the server,
-/// asks it to broadcast, and reads the figures the child prints.
+/// asks it to broadcast, and reads the figures the child prints. Two bursts: live (read while the server
+/// sends) and a backlog (queued while the reader is held, then read as fast as the subscriber can).
 /// </summary>
 internal static class ClientCost
 {
@@ -222,7 +223,8 @@ internal static class ClientCost
     /// <summary>
     /// <c>--client-cost-child KIND PORT</c>: connects one subscriber, says <c>ready</c>, then for each
     /// <c>go N</c> on stdin: snapshots its counters, says <c>armed</c>, waits for N messages (bounded) and
-    /// says <c>done key=value…</c>. Stops when stdin closes.
+    /// says <c>done key=value…</c>. <c>hold N</c> does the same with its reader held until a <c>release</c>
+    /// line (the backlog; counters taken at the release). Stops when stdin closes.
     /// </summary>
     internal static async Task<int> ChildAsync(string[] args)
     {
