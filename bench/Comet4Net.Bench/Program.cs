@@ -7,10 +7,12 @@ using Comet4Net.Bench;
 //   dotnet run -c Release --project bench/Comet4Net.Bench -- [--quick] [--repeat N] [--only comet-stream,bare]
 //   ... -- --cluster [--quick] [--repeat N]   one node against three on Redis (ClusterBench)
 //   ... -- --cluster --held [--quick] [--target N]   the most connections held across three nodes (HeldBench)
+//   ... -- --client-cost [--repeat N]   one subscriber's own cost: the raw client beside CometClient (ClientCost)
 // (bench/run.sh builds the server and runs this.) Writes bench/results/latest.md and chart.svg/png.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 if (args.Contains("--held-client")) return await HeldBench.ClientAsync(args); // a load client of --cluster --held
+if (args.Contains("--client-cost-child")) return await ClientCost.ChildAsync(args); // one subscriber of --client-cost
 var quick = args.Contains("--quick");
 var cluster = args.Contains("--cluster");
 var repeat = int.TryParse(args.SkipWhile(a => a != "--repeat").Skip(1).FirstOrDefault(), out var r) ? r : 1;
@@ -20,6 +22,7 @@ if (!File.Exists(serverDll)) { Console.Error.WriteLine("Build the server first: 
 var results = Path.Combine(root, "bench", "results");
 Directory.CreateDirectory(results);
 
+if (args.Contains("--client-cost")) return await ClientCost.RunAsync(serverDll, results, repeat);
 if (cluster && args.Contains("--held"))
     return await HeldBench.RunAsync(root, quick, int.TryParse(args.SkipWhile(a => a != "--target").Skip(1).FirstOrDefault(), out var t) ? t : null);
 if (cluster) return await ClusterBench.RunAsync(FindRoot(), quick, repeat);

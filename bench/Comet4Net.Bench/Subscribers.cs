@@ -52,6 +52,7 @@ internal sealed class Scanner(Meter meter)
     private long _acc;
     internal long LastSeq;
     internal long Received; // messages ("t":) this subscriber has seen
+    internal long SeqBreaks; // a seq that was not exactly one more than the one before (one channel, broadcasts only: they are consecutive)
 
     internal void Feed(ReadOnlySpan<byte> data)
     {
@@ -60,7 +61,12 @@ internal sealed class Scanner(Meter meter)
             if (_reading != 0)
             {
                 if (b is >= (byte)'0' and <= (byte)'9') { _acc = _acc * 10 + (b - '0'); continue; }
-                if (_reading == 1) { meter.Record(_acc); Received++; } else LastSeq = _acc;
+                if (_reading == 1) { meter.Record(_acc); Received++; }
+                else
+                {
+                    if (LastSeq != 0 && _acc != LastSeq + 1) SeqBreaks++;
+                    LastSeq = _acc;
+                }
                 _reading = 0;
             }
             _t = b == TMark[_t] ? _t + 1 : b == TMark[0] ? 1 : 0;
@@ -81,6 +87,9 @@ internal abstract class Subscriber(int port, Meter meter)
 
     /// <summary>Messages this subscriber has received so far.</summary>
     internal long Received => Volatile.Read(ref Scanner.Received);
+
+    /// <summary>The last seq seen, and how many seqs were not one more than the one before (read once the stream is quiet).</summary>
+    internal (long LastSeq, long Breaks) Order => (Volatile.Read(ref Scanner.LastSeq), Volatile.Read(ref Scanner.SeqBreaks));
 
     internal abstract Task RunAsync(CancellationToken token);
 
@@ -104,6 +113,9 @@ internal abstract class Subscriber(int port, Meter meter)
 /// <summary>Comet4Net v2: conn, then revivals (stream held open, or long polls) acknowledging the last seq.</summary>
 internal sealed class CometSubscriber(int port, Meter meter, string style) : Subscriber(port, meter)
 {
+    /// <summary>When set, reading waits for it (null in every scenario but --client-cost).</summary>
+    internal ManualResetEventSlim? Gate;
+
     internal override async Task RunAsync(CancellationToken token)
     {
         using var http = await RawHttp.ConnectAsync(Port, token);
@@ -117,7 +129,11 @@ internal sealed class CometSubscriber(int port, Meter meter, string style) : Sub
         {
             await http.SendAsync("GET", $"/conn?cmd=revival&cid={cid}&cs={cs}&ack={Scanner.LastSeq}&ws={style}", token: token);
             if (style == "lpool") Ready = true;
-            await http.ReadResponseAsync(span => Scanner.Feed(span), () => Ready = true, token);
+            await http.ReadResponseAsync(span =>
+            {
+                Gate?.Wait(token); // --client-cost holds the reader while the server queues a backlog
+                Scanner.Feed(span);
+            }, () => Ready = true, token);
         }
     }
 }
