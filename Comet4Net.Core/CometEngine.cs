@@ -46,7 +46,7 @@ public sealed partial class CometEngine
         Access = new ChannelAccess(this);
         Delivery.Begin(Backplane.Log.LastSequence);
         Delivery.OnKick = KickHere;
-        Delivery.OnForget = Lifecycle.Forget;
+        Delivery.OnForget = Lifecycle.HandOver.Forget;
         Delivery.OnOverflows = HandleReceivedOverflows;
         Backplane.Log.Start(Delivery);
         Backplane.Control.Start(Delivery);
@@ -115,7 +115,7 @@ public sealed partial class CometEngine
     /// <remarks>While the backplane's store does not answer, a connection held by another node is reported as not existing.</remarks>
     public bool ConnectionExists(string? id) =>
         id is not null && (GetConnection(id) is not null
-            || Backplane.Sessions.SharesSessions && Lifecycle.TryFindSession(id, out var session) && session is { Away: false });
+            || Backplane.Sessions.SharesSessions && Lifecycle.Sessions.TryFindSession(id, out var session) && session is { Away: false });
 
     /// <summary>
     /// True if <paramref name="id"/> names a connection open on this node or, on a shared backplane, on any
@@ -129,7 +129,7 @@ public sealed partial class CometEngine
     {
         if (id is null) return false;
         if (GetConnection(id) is { } local) return local.Dialect != CometDialect.V2 || ConnectionIds.SecretMatches(secret, local.Secret);
-        return Backplane.Sessions.SharesSessions && Lifecycle.TryFindSession(id, out var session) && session is { Away: false }
+        return Backplane.Sessions.SharesSessions && Lifecycle.Sessions.TryFindSession(id, out var session) && session is { Away: false }
             && (session.Dialect != CometDialect.V2 || ConnectionIds.SecretMatches(secret, session.Secret));
     }
 
@@ -146,7 +146,7 @@ public sealed partial class CometEngine
         var local = GetConnection(connectionId);
         if (local is not null && (local.State == ConnectionState.Alive || !Backplane.Sessions.SharesSessions))
         {
-            return Lifecycle.Describe(local, away: false) with { Secret = "" };
+            return Lifecycle.Sessions.Describe(local, away: false) with { Secret = "" };
         }
         if (!ConnectionIds.IsValid(connectionId)) return null;
         return Backplane.Sessions.FindSession(connectionId) is { Kicked: null } session ? session with { Secret = "" } : null;
@@ -289,7 +289,7 @@ public sealed partial class CometEngine
         if (GetConnection(connectionId) is { } connection) return SendTo(channel, connection, data);
         CheckChannel(channel);
         if (connectionId is null || !ConnectionIds.IsValid(connectionId)) return false;
-        if (!Backplane.Sessions.SharesSessions && Lifecycle.TryFindSession(connectionId, out var session) && session is null or { Kicked: not null }) return false;
+        if (!Backplane.Sessions.SharesSessions && Lifecycle.Sessions.TryFindSession(connectionId, out var session) && session is null or { Kicked: not null }) return false;
         if (Sender.SendAway(channel, connectionId, data) is not { } appended) return false;
         Sender.NumberNow(appended);
         return true;
