@@ -1,0 +1,71 @@
+using Comet4Net.Backplane;
+using Comet4Net.Connections;
+
+namespace Comet4Net;
+
+/// <summary>Finding connections, sessions and users: on this node, and across the cluster on a shared backplane.</summary>
+public sealed partial class CometEngine
+{
+    /// <summary>The connections held now (a snapshot).</summary>
+    public IReadOnlyCollection<CometConnection> Connections => _registry.Snapshot();
+
+    /// <summary>How many connections the engine holds.</summary>
+    public int ConnectionCount => _admission.Held;
+
+    /// <summary>The connection with this id held by this node, or null. O(1). (<see cref="ConnectionExists"/> and <see cref="KickConnection"/> reach the whole cluster.)</summary>
+    public CometConnection? GetConnection(string? id) => _registry.Find(id);
+
+    /// <summary>
+    /// True if the connection is open on this node or, on a backplane shared by several nodes, on
+    /// any of them (its session is held, not away). Use it where a request may reach another node
+    /// than the one serving the client.
+    /// </summary>
+    /// <remarks>While the backplane's store does not answer, a connection held by another node is reported as not existing.</remarks>
+    public bool ConnectionExists(string? id) =>
+        id is not null && (GetConnection(id) is not null
+            || Backplane.Sessions.SharesSessions && Lifecycle.Sessions.TryFindSession(id, out var session) && session is { Away: false });
+
+    /// <summary>
+    /// True if <paramref name="id"/> names a connection open on this node or, on a shared backplane, on any
+    /// node (as <see cref="ConnectionExists"/>), and the caller proves it holds it: for a v2 connection,
+    /// <paramref name="secret"/> is the connection's secret (the <c>cs</c> its client was given, in the page
+    /// <c>JS.Engine.getConnector().cs</c>). A legacy (Comet4J) connection has no secret: its id is the only proof.
+    /// Use it before acting in a connection's name on a request of the application's own.
+    /// </summary>
+    /// <remarks>While the backplane's store does not answer, a connection held by another node is reported as not held.</remarks>
+    public bool IsConnectionOwner(string? id, string? secret)
+    {
+        if (id is null) return false;
+        if (GetConnection(id) is { } local) return local.Dialect != CometDialect.V2 || ConnectionIds.SecretMatches(secret, local.Secret);
+        return Backplane.Sessions.SharesSessions && Lifecycle.Sessions.TryFindSession(id, out var session) && session is { Away: false }
+            && (session.Dialect != CometDialect.V2 || ConnectionIds.SecretMatches(secret, session.Secret));
+    }
+
+    /// <summary>
+    /// What is known of a connection across the cluster: its user, channels, work style, the node that
+    /// serves it (<see cref="SessionState.Holder"/>) and whether it is away (dropped, resumable). From
+    /// this node's connection while it serves it, else, on a backplane shared by several nodes, from its
+    /// session. Null if no node knows it. The secret is never included.
+    /// </summary>
+    /// <exception cref="Backplane.CometBackplaneUnavailableException">The backplane's store does not answer now.</exception>
+    public SessionState? GetSession(string connectionId)
+    {
+        ArgumentNullException.ThrowIfNull(connectionId);
+        var local = GetConnection(connectionId);
+        if (local is not null && (local.State == ConnectionState.Alive || !Backplane.Sessions.SharesSessions))
+        {
+            return Lifecycle.Sessions.Describe(local, away: false) with { Secret = "" };
+        }
+        if (!ConnectionIds.IsValid(connectionId)) return null;
+        return Backplane.Sessions.FindSession(connectionId) is { Kicked: null } session ? session with { Secret = "" } : null;
+    }
+
+    /// <summary>How many users have at least one connection (on every node, on a backplane that keeps users).</summary>
+    public int UserCount => Backplane.Presence.TracksUsers ? Users.Count : _users.Count;
+
+    /// <summary>The users with at least one connection, on every node on a backplane that keeps users (a snapshot).</summary>
+    public IReadOnlyCollection<string> Users => Backplane.Presence.TracksUsers ? Backplane.Presence.Users() : _users.Users;
+
+    /// <summary>The connections of a user held by this node (a snapshot; empty if none).</summary>
+    public IReadOnlyList<CometConnection> GetConnections(string userId) => _users.ConnectionsOf(userId);
+}
