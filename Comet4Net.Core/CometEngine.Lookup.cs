@@ -20,10 +20,34 @@ public sealed partial class CometEngine
     /// any of them (its session is held, not away). Use it where a request may reach another node
     /// than the one serving the client.
     /// </summary>
-    /// <remarks>While the backplane's store does not answer, a connection held by another node is reported as not existing.</remarks>
+    /// <remarks>
+    /// A connection held by another node is looked up in the backplane's store, and this call waits for
+    /// it: on Redis, a request thread is held while Redis is slow or frozen. On a request path, prefer
+    /// <see cref="ConnectionExistsAsync"/>. While the store does not answer, a connection held by another
+    /// node is reported as not existing.
+    /// </remarks>
     public bool ConnectionExists(string? id) =>
         id is not null && (GetConnection(id) is not null
             || Backplane.Sessions.SharesSessions && Lifecycle.Sessions.TryFindSession(id, out var session) && session is { Away: false });
+
+    /// <summary>
+    /// <see cref="ConnectionExists"/> without holding a thread while the backplane's store answers. A
+    /// connection held by this node (or any id, on a backplane that does not share sessions) is answered
+    /// at once, without allocating; one held by another node is read from the store asynchronously.
+    /// </summary>
+    /// <param name="id">The connection's id (<c>cid</c>); null answers false.</param>
+    /// <param name="cancellationToken">Stops waiting for the store (the call then throws <see cref="OperationCanceledException"/>).</param>
+    /// <remarks>While the store does not answer, a connection held by another node is reported as not existing.</remarks>
+    public ValueTask<bool> ConnectionExistsAsync(string? id, CancellationToken cancellationToken = default)
+    {
+        if (id is null) return new(false);
+        if (GetConnection(id) is not null) return new(true);
+        if (!Backplane.Sessions.SharesSessions) return new(false);
+        return HeldElsewhereAsync(id, cancellationToken);
+
+        async ValueTask<bool> HeldElsewhereAsync(string id, CancellationToken cancellationToken) =>
+            await FindHeldSessionAsync(id, cancellationToken).ConfigureAwait(false) is not null;
+    }
 
     /// <summary>
     /// True if <paramref name="id"/> names a connection open on this node or, on a shared backplane, on any
@@ -32,13 +56,60 @@ public sealed partial class CometEngine
     /// <c>JS.Engine.getConnector().cs</c>). A legacy (Comet4J) connection has no secret: its id is the only proof.
     /// Use it before acting in a connection's name on a request of the application's own.
     /// </summary>
-    /// <remarks>While the backplane's store does not answer, a connection held by another node is reported as not held.</remarks>
+    /// <remarks>
+    /// A connection held by another node is looked up in the backplane's store, and this call waits for
+    /// it: on Redis, a request thread is held while Redis is slow or frozen. On a request path, prefer
+    /// <see cref="IsConnectionOwnerAsync"/>. While the store does not answer, a connection held by
+    /// another node is reported as not held.
+    /// </remarks>
     public bool IsConnectionOwner(string? id, string? secret)
     {
         if (id is null) return false;
-        if (GetConnection(id) is { } local) return local.Dialect != CometDialect.V2 || ConnectionIds.SecretMatches(secret, local.Secret);
+        if (GetConnection(id) is { } local) return Proves(secret, local.Dialect, local.Secret);
         return Backplane.Sessions.SharesSessions && Lifecycle.Sessions.TryFindSession(id, out var session) && session is { Away: false }
-            && (session.Dialect != CometDialect.V2 || ConnectionIds.SecretMatches(secret, session.Secret));
+            && Proves(secret, session.Dialect, session.Secret);
+    }
+
+    /// <summary>
+    /// <see cref="IsConnectionOwner"/> without holding a thread while the backplane's store answers. A
+    /// connection held by this node (or any id, on a backplane that does not share sessions) is answered
+    /// at once, without allocating; one held by another node is read from the store asynchronously.
+    /// </summary>
+    /// <param name="id">The connection's id (<c>cid</c>); null answers false.</param>
+    /// <param name="secret">The connection's secret (<c>cs</c>); not needed for a legacy (Comet4J) connection.</param>
+    /// <param name="cancellationToken">Stops waiting for the store (the call then throws <see cref="OperationCanceledException"/>).</param>
+    /// <remarks>While the store does not answer, a connection held by another node is reported as not held.</remarks>
+    public ValueTask<bool> IsConnectionOwnerAsync(string? id, string? secret, CancellationToken cancellationToken = default)
+    {
+        if (id is null) return new(false);
+        if (GetConnection(id) is { } local) return new(Proves(secret, local.Dialect, local.Secret));
+        if (!Backplane.Sessions.SharesSessions) return new(false);
+        return OwnedElsewhereAsync(id, secret, cancellationToken);
+
+        async ValueTask<bool> OwnedElsewhereAsync(string id, string? secret, CancellationToken cancellationToken) =>
+            await FindHeldSessionAsync(id, cancellationToken).ConfigureAwait(false) is { } session && Proves(secret, session.Dialect, session.Secret);
+    }
+
+    /// <summary>True if <paramref name="secret"/> proves the caller holds a connection of this dialect and secret (a legacy one needs none).</summary>
+    private static bool Proves(string? secret, CometDialect dialect, string expected) =>
+        dialect != CometDialect.V2 || ConnectionIds.SecretMatches(secret, expected);
+
+    /// <summary>The session of a connection held (not away) by some node, read without holding a thread; null if none, or if the store does not answer.</summary>
+    private async ValueTask<SessionState?> FindHeldSessionAsync(string id, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            var find = Backplane.Sessions.FindSessionAsync(id);
+            var session = find.IsCompleted || !cancellationToken.CanBeCanceled
+                ? await find.ConfigureAwait(false)
+                : await find.AsTask().WaitAsync(cancellationToken).ConfigureAwait(false);
+            return session is { Away: false } ? session : null;
+        }
+        catch (CometBackplaneUnavailableException)
+        {
+            return null;
+        }
     }
 
     /// <summary>
