@@ -36,7 +36,7 @@ public sealed partial class CometEngine
     /// at once, without allocating; one held by another node is read from the store asynchronously.
     /// </summary>
     /// <param name="id">The connection's id (<c>cid</c>); null answers false.</param>
-    /// <param name="cancellationToken">Stops waiting for the store (the call then throws <see cref="OperationCanceledException"/>).</param>
+    /// <param name="cancellationToken">Stops waiting for the store (the call then throws <see cref="OperationCanceledException"/>; the store's read is not cancelled).</param>
     /// <remarks>While the store does not answer, a connection held by another node is reported as not existing.</remarks>
     public ValueTask<bool> ConnectionExistsAsync(string? id, CancellationToken cancellationToken = default)
     {
@@ -77,7 +77,7 @@ public sealed partial class CometEngine
     /// </summary>
     /// <param name="id">The connection's id (<c>cid</c>); null answers false.</param>
     /// <param name="secret">The connection's secret (<c>cs</c>); not needed for a legacy (Comet4J) connection.</param>
-    /// <param name="cancellationToken">Stops waiting for the store (the call then throws <see cref="OperationCanceledException"/>).</param>
+    /// <param name="cancellationToken">Stops waiting for the store (the call then throws <see cref="OperationCanceledException"/>; the store's read is not cancelled).</param>
     /// <remarks>While the store does not answer, a connection held by another node is reported as not held.</remarks>
     public ValueTask<bool> IsConnectionOwnerAsync(string? id, string? secret, CancellationToken cancellationToken = default)
     {
@@ -103,12 +103,26 @@ public sealed partial class CometEngine
             var find = Backplane.Sessions.FindSessionAsync(id);
             var session = find.IsCompleted || !cancellationToken.CanBeCanceled
                 ? await find.ConfigureAwait(false)
-                : await find.AsTask().WaitAsync(cancellationToken).ConfigureAwait(false);
+                : await WaitAsync(find.AsTask(), cancellationToken).ConfigureAwait(false);
             return session is { Away: false } ? session : null;
         }
         catch (CometBackplaneUnavailableException)
         {
             return null;
+        }
+
+        static async Task<SessionState?> WaitAsync(Task<SessionState?> read, CancellationToken cancellationToken)
+        {
+            try
+            {
+                return await read.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!read.IsCompleted)
+            {
+                // The read goes on without a reader: its failure, if any, is observed here, not left to the finalizer.
+                _ = read.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                throw;
+            }
         }
     }
 
