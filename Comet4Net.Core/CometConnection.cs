@@ -85,7 +85,7 @@ public sealed class CometConnection
             Volatile.Write(ref _userId, value);
             // Reads the value again under the user lock: however concurrent sets interleave, the last
             // one to move the connection leaves it indexed under the value that is set now, and only there.
-            Engine.Lifecycle.SyncUser(this);
+            Engine.Lifecycle.Users.SyncUser(this);
         }
     }
 

@@ -38,7 +38,7 @@ internal sealed class Subscriptions(CometEngine engine, IPresenceStore presence,
         {
             if (wasEveryChannel) presence.Leave(ChannelCounts.EveryChannel, connection.Id, connection.UserId);
             presence.Join(channel, connection.Id, connection.UserId);
-            engine.Lifecycle.SaveSession(connection);
+            engine.Lifecycle.Sessions.SaveSession(connection);
             Notice(connection, channel, "join");
         }
         return past;
@@ -53,7 +53,7 @@ internal sealed class Subscriptions(CometEngine engine, IPresenceStore presence,
             connection.Subscriptions = subscriptions.Without(channel);
         }
         presence.Leave(channel, connection.Id, connection.UserId);
-        if (connection.Registered && connection.State != ConnectionState.Dropped) engine.Lifecycle.SaveSession(connection);
+        if (connection.Registered && connection.State != ConnectionState.Dropped) engine.Lifecycle.Sessions.SaveSession(connection);
         engine.Bus.Fire(new UnsubscribeEvent(engine, connection, channel));
         Notice(connection, channel, "leave");
         return true;

@@ -10,10 +10,44 @@ namespace Comet4Net.Connections;
 /// A connection's life on this node, with Comet4J's events: admitted and connected, alive while a
 /// request is attached, dying between requests, removed (dropped, kicked, expired).
 /// </summary>
-internal sealed class ConnectionLifecycle(
-    CometEngine engine, ConnectionRegistry registry, Admission admission, UserIndex users, KickedList kicked,
-    ICometBackplane backplane, EngineCounters counters)
+/// <remarks>
+/// Its parts by job: <see cref="Sessions"/> (the session store), <see cref="Users"/> (users online),
+/// <see cref="Kicked"/> (kicked connections) and <see cref="HandOver"/> (moves between nodes).
+/// </remarks>
+internal sealed class ConnectionLifecycle
 {
+    private readonly CometEngine engine;
+    private readonly ConnectionRegistry registry;
+    private readonly Admission admission;
+    private readonly ICometBackplane backplane;
+    private readonly EngineCounters counters;
+
+    internal ConnectionLifecycle(CometEngine engine, ConnectionRegistry registry, Admission admission, UserIndex users, KickedList kicked,
+        ICometBackplane backplane, EngineCounters counters)
+    {
+        this.engine = engine;
+        this.registry = registry;
+        this.admission = admission;
+        this.backplane = backplane;
+        this.counters = counters;
+        Sessions = new ConnectionSessions(engine, registry, backplane.Sessions);
+        Users = new UserPresence(engine, users, backplane.Presence);
+        Kicked = new KickedSessions(kicked, Sessions, backplane.Sessions);
+        HandOver = new HandOver(engine, registry, admission, Users, Sessions, backplane.Sessions);
+    }
+
+    /// <summary>This node's connections as sessions in the backplane's store.</summary>
+    internal ConnectionSessions Sessions { get; }
+
+    /// <summary>Users online, and their events.</summary>
+    internal UserPresence Users { get; }
+
+    /// <summary>Connections the server ended, remembered so their clients are told.</summary>
+    internal KickedSessions Kicked { get; }
+
+    /// <summary>Clients moving between the nodes of a cluster.</summary>
+    internal HandOver HandOver { get; }
+
     private CometOptions Options => engine.Options;
 
     /// <summary>
@@ -105,8 +139,8 @@ internal sealed class ConnectionLifecycle(
         }
         beforeRegister?.Invoke();
         connection.Registered = true;
-        if (!deferSave) SaveSession(connection); // any node can resume it from now on
-        SyncUser(connection, quiet);
+        if (!deferSave) Sessions.SaveSession(connection); // any node can resume it from now on
+        Users.SyncUser(connection, quiet);
         engine.Subscriptions.Register(connection);
         if (quiet) return ConnectResult.Accepted(connection);
         counters.AddConnect();
@@ -133,114 +167,30 @@ internal sealed class ConnectionLifecycle(
         // says null, no node reads it as live (a kick confirmed here is a kick everywhere).
         // Away too long, or this node stopping: Comet4J's drop, but the client may still resume
         // (on another node, in a cluster) within the resume window.
-        if (reason is DropReason.Expired or DropReason.Shutdown) SaveSession(connection, away: true);
+        if (reason is DropReason.Expired or DropReason.Shutdown) Sessions.SaveSession(connection, away: true);
         else if (reason is DropReason.Server or DropReason.Overflow && backplane.Sessions.SharesSessions && connection.Dialect == CometDialect.V2)
-            KeepKicked(connection, message ?? reason.ToString()); // a client that comes back to another node is told, not resumed
+            Kicked.KeepInStore(connection, message ?? reason.ToString()); // a client that comes back to another node is told, not resumed
         else backplane.Sessions.RemoveSession(connection.Id);
         if (registry.Remove(connection)) admission.Release(connection.ClientIp);
         if (reason is not (DropReason.Expired or DropReason.Shutdown) && backplane.Sessions.SharesSessions) backplane.Control.AnnounceGone(connection.Id);
-        if (reason is DropReason.Server or DropReason.Overflow) kicked.Add(connection.Id, message ?? reason.ToString());
+        if (reason is DropReason.Server or DropReason.Overflow) Kicked.Remember(connection.Id, message ?? reason.ToString());
         counters.AddDrop();
         CometLog.ConnectionRemoved(engine.Logger, Options.ConnectionLogLevel(), connection.Id, reason);
         engine.Bus.Fire(new DropEvent(engine, connection, reason));
         engine.Subscriptions.Unregister(connection, reason);
-        SyncUser(connection);
+        Users.SyncUser(connection);
         engine.Bus.Fire(new RemovedEvent(engine, connection, reason));
     }
 
-    /// <summary>The reason a recently kicked connection was given, or null.</summary>
-    internal string? KickedReason(string id) => kicked.ReasonFor(id);
-
-    /// <summary>A kicked session read from the backplane: this node tells the client too.</summary>
-    internal void RememberKicked(string id, string reason) => kicked.Add(id, reason);
-
-    private void KeepKicked(CometConnection connection, string reason)
-    {
-        var session = Describe(connection, away: true) with { Subscriptions = null, Kicked = reason };
-        try
-        {
-            backplane.Sessions.SaveSession(session, KickedList.KeepFor);
-        }
-        catch (CometBackplaneUnavailableException)
-        {
-            // This node still tells the client; another node would invite it to connect again.
-        }
-    }
-
-    /// <summary>
-    /// A connection whose client is now served by another node (the session names another holder):
-    /// this node lets its copy go without Comet4J's events, which the holder raises when the client really leaves.
-    /// </summary>
-    private void RemoveHandedOver(CometConnection connection)
-    {
-        if (!connection.MarkDropped(DropReason.Expired, null)) return;
-        if (registry.Remove(connection)) admission.Release(connection.ClientIp);
-        engine.Subscriptions.Unregister(connection, DropReason.Expired, quiet: true);
-        SyncUser(connection, quiet: true);
-    }
-
-    /// <summary>Another node ended this connection for good: this node's copy (from serving it earlier) goes quietly.</summary>
-    internal void Forget(string connectionId)
-    {
-        if (registry.Find(connectionId) is { } copy) RemoveHandedOver(copy);
-    }
 
     /// <summary>Attaches a request to a connection and raises Revival if it was dying.</summary>
     /// <remarks><paramref name="tookOver"/>: the host already ran <see cref="TakeOverAsync"/>.</remarks>
     internal Attachment Attach(CometConnection connection, object? native, bool tookOver = false)
     {
-        if (!tookOver && backplane.Sessions.SharesSessions && connection.Dialect == CometDialect.V2) TakeOver(connection);
+        if (!tookOver && HandOver.Applies(connection)) HandOver.TakeOver(connection);
         var attachment = connection.Attach(native, out var revived);
         if (revived) engine.Bus.Fire(new RevivalEvent(engine, connection));
         return attachment;
-    }
-
-    /// <summary>
-    /// This node serves the connection now. If another node served it since this copy was made, the
-    /// copy first takes what the session says now (subscriptions, user), which may have changed there.
-    /// </summary>
-    private void TakeOver(CometConnection connection)
-    {
-        // A store that does not answer: serve with this copy's subscriptions, and save them when it answers again.
-        if (TryFindSession(connection.Id, out var session)) Adopt(connection, session);
-        SaveSession(connection);
-    }
-
-    /// <summary><see cref="TakeOver"/> without holding a thread while the backplane answers.</summary>
-    internal async ValueTask TakeOverAsync(CometConnection connection)
-    {
-        if (!backplane.Sessions.SharesSessions || connection.Dialect != CometDialect.V2) return;
-        SessionState? session = null;
-        try
-        {
-            session = await backplane.Sessions.FindSessionAsync(connection.Id).ConfigureAwait(false);
-        }
-        catch (CometBackplaneUnavailableException)
-        {
-            // Serve with this copy's subscriptions; they are saved below, or when the store answers again.
-        }
-        Adopt(connection, session);
-        await SaveSessionAsync(connection).ConfigureAwait(false);
-    }
-
-    /// <summary>If another node served the connection since this copy was made, this copy takes the subscriptions its session says.</summary>
-    private void Adopt(CometConnection connection, SessionState? session)
-    {
-        if (session is null || session.Holder == engine.NodeId || SameSubscriptions(connection, session)) return;
-        lock (connection.Sync)
-        {
-            engine.Subscriptions.Unregister(connection, DropReason.Expired, quiet: true);
-            connection.Subscriptions = session.Subscriptions is { } kept ? ChannelStarts.From(kept) : null;
-            engine.Subscriptions.Register(connection);
-        }
-    }
-
-    private static bool SameSubscriptions(CometConnection connection, SessionState session)
-    {
-        var mine = connection.Subscriptions;
-        var theirs = session.Subscriptions;
-        if (mine is null || theirs is null) return mine is null && theirs is null;
-        return mine.Count == theirs.Count && theirs.All(kv => mine.TryGetValue(kv.Key, out var start) && start == kv.Value);
     }
 
     /// <summary>Detaches a finished request and raises Dying if no newer one took over.</summary>
@@ -249,67 +199,20 @@ internal sealed class ConnectionLifecycle(
         if (connection.Detach(attachment, engine.Timestamp)) engine.Bus.Fire(new DyingEvent(engine, connection));
     }
 
-    /// <summary>
-    /// Moves a connection, in the index and the channel counts, from the user it is indexed under to the one
-    /// it should be under (its <see cref="CometConnection.UserId"/> while registered and not dropped, else
-    /// none); raises UserOffline / UserOnline.
-    /// </summary>
-    /// <remarks>
-    /// The move is made under the connection's user lock and reads both ends there, so concurrent sets of
-    /// UserId, a registration and a removal always leave it under one user, the right one; the events are
-    /// raised after the lock is let go. On a backplane that keeps users cluster-wide, it says whether the
-    /// user came online or went offline in the cluster (so each event fires once, not once per node);
-    /// <paramref name="quiet"/> moves (hand-overs between nodes) only pass the entry on.
-    /// </remarks>
-    internal void SyncUser(CometConnection connection, bool quiet = false)
-    {
-        string? oldUser, newUser;
-        bool wentOffline, cameOnline;
-        lock (connection.UserSync)
-        {
-            oldUser = connection.IndexedUser;
-            newUser = connection.Registered && connection.State != ConnectionState.Dropped ? connection.UserId : null;
-            if (oldUser == newUser) return;
-            (wentOffline, cameOnline) = users.Move(connection, oldUser, newUser);
-            if (backplane.Presence.TracksUsers)
-            {
-                if (oldUser is not null) wentOffline = backplane.Presence.UserLeft(oldUser, connection.Id, handedOver: quiet);
-                if (newUser is not null) cameOnline = backplane.Presence.UserJoined(newUser, connection.Id, handedOver: quiet);
-            }
-            engine.Subscriptions.MoveUser(connection, oldUser, newUser);
-            connection.IndexedUser = newUser;
-        }
-        if (quiet) return;
-        if (wentOffline) engine.Bus.Fire(new UserOfflineEvent(engine, connection, oldUser!));
-        if (cameOnline) engine.Bus.Fire(new UserOnlineEvent(engine, connection, newUser!));
-    }
-
-    /// <summary>
-    /// Users whose every connection was on a node that died (their entries expired): their offline
-    /// event, once in the cluster, raised here. Returns how many.
-    /// </summary>
-    internal int ExpireUsers()
-    {
-        if (!backplane.Presence.TracksUsers) return 0;
-        var gone = backplane.Presence.ExpireUsers();
-        foreach (var user in gone) engine.Bus.Fire(new UserOfflineEvent(engine, null, user));
-        return gone.Count;
-    }
-
     /// <summary>Removes connections dying longer than ConnExpires (unless a before-remove listener keeps them). Returns how many.</summary>
     internal int ExpireConnections()
     {
-        kicked.Expire();
+        Kicked.Expire();
         var removed = 0;
         var limit = TimeSpan.FromMilliseconds(Options.ConnExpires);
         foreach (var connection in registry.Enumerate())
         {
             if (connection.State != ConnectionState.Dying || engine.Elapsed(connection.DyingSince) <= limit) continue;
-            var elsewhere = HeldElsewhere(connection);
+            var elsewhere = HandOver.HeldElsewhere(connection);
             if (elsewhere is null) continue; // the store does not answer: decide at a later tick, not by guessing
             if (elsewhere == true)
             {
-                RemoveHandedOver(connection);
+                HandOver.LetGo(connection);
                 continue;
             }
             if (!engine.Bus.Fire(new BeforeRemoveEvent(engine, connection))) continue;
@@ -325,80 +228,31 @@ internal sealed class ConnectionLifecycle(
     {
         foreach (var connection in registry.Snapshot())
         {
-            if (HeldElsewhere(connection) == true) RemoveHandedOver(connection);
+            if (HandOver.HeldElsewhere(connection) == true) HandOver.LetGo(connection);
             else Remove(connection, DropReason.Shutdown);
         }
     }
 
-    /// <summary>
-    /// True if, on a shared backplane, another node served this connection's client since this node
-    /// did; null if the backplane does not answer now.
-    /// </summary>
-    private bool? HeldElsewhere(CometConnection connection)
-    {
-        if (!backplane.Sessions.SharesSessions || connection.Dialect != CometDialect.V2) return false;
-        if (!TryFindSession(connection.Id, out var session)) return null;
-        return session is not null && session.Holder != engine.NodeId;
-    }
+    // The calls CometEngine.Host.cs makes, kept here under their names for it.
 
-    /// <summary>Reads a session; false if the backplane does not answer now (then whether it exists is unknown).</summary>
-    internal bool TryFindSession(string id, out SessionState? session)
-    {
-        try
-        {
-            session = backplane.Sessions.FindSession(id);
-            return true;
-        }
-        catch (CometBackplaneUnavailableException)
-        {
-            session = null;
-            return false;
-        }
-    }
+    /// <inheritdoc cref="KickedSessions.ReasonFor"/>
+    internal string? KickedReason(string id) => Kicked.ReasonFor(id);
 
-    /// <summary>Extends the sessions of the v2 connections held here (they are kept as long as held, then for the resume window).</summary>
-    internal void KeepSessions() =>
-        backplane.Sessions.KeepSessions(registry.Enumerate().Where(c => c.Dialect == CometDialect.V2).Select(c => c.Id), ResumeWindow);
+    /// <inheritdoc cref="KickedSessions.Remember"/>
+    internal void RememberKicked(string id, string reason) => Kicked.Remember(id, reason);
 
-    private TimeSpan ResumeWindow => TimeSpan.FromMilliseconds(Options.CacheExpires + Options.ConnFrequency);
+    /// <inheritdoc cref="HandOver.TakeOverAsync"/>
+    internal ValueTask TakeOverAsync(CometConnection connection) => HandOver.TakeOverAsync(connection);
 
-    /// <summary>Keeps what resuming the connection needs, for the resume window (CacheExpires); this node is its holder.</summary>
-    /// <remarks>
-    /// On a backplane that does not share sessions (one node), a held connection is its own session:
-    /// it is saved only when the connection goes away (expiry, shutdown), which saves memory per connection.
-    /// </remarks>
-    internal void SaveSession(CometConnection connection, bool away = false)
-    {
-        if (!backplane.Sessions.SharesSessions && !away)
-        {
-            if (connection.Dialect == CometDialect.V2) backplane.Sessions.RemoveSession(connection.Id); // a resumed one's old copy
-            return;
-        }
-        if (SessionOf(connection, away) is { } session) backplane.Sessions.SaveSession(session, TimeSpan.FromMilliseconds(Options.CacheExpires));
-    }
+    /// <inheritdoc cref="ConnectionSessions.TryFindSession"/>
+    internal bool TryFindSession(string id, out SessionState? session) => Sessions.TryFindSession(id, out session);
 
-    /// <summary><see cref="SaveSession"/> without holding a thread while the backplane answers.</summary>
-    internal ValueTask SaveSessionAsync(CometConnection connection)
-    {
-        if (!backplane.Sessions.SharesSessions)
-        {
-            SaveSession(connection);
-            return default;
-        }
-        return SessionOf(connection, away: false) is { } session ? backplane.Sessions.SaveSessionAsync(session, TimeSpan.FromMilliseconds(Options.CacheExpires)) : default;
-    }
+    /// <inheritdoc cref="ConnectionSessions.SaveSessionAsync"/>
+    internal ValueTask SaveSessionAsync(CometConnection connection) => Sessions.SaveSessionAsync(connection);
 
-    private SessionState? SessionOf(CometConnection connection, bool away)
-    {
-        if (connection.Dialect != CometDialect.V2 || connection.State == ConnectionState.Dropped && connection.DropReason is not (DropReason.Expired or DropReason.Shutdown)) return null;
-        return Describe(connection, away);
-    }
+    /// <inheritdoc cref="ConnectionSessions.KeepSessions"/>
+    internal void KeepSessions() => Sessions.KeepSessions();
 
-    /// <summary>The connection as a session held by this node (what is saved for resuming, and what <see cref="CometEngine.GetSession"/> shows).</summary>
-    internal SessionState Describe(CometConnection connection, bool away)
-    {
-        var subscriptions = connection.Subscriptions is { } s ? new Dictionary<string, long>(s, StringComparer.Ordinal) : null;
-        return new SessionState(connection.Id, connection.Secret, connection.UserId, connection.Dialect,
-            connection.StartSeq, subscriptions, connection.Style, away, engine.NodeId);
-    }
+    /// <inheritdoc cref="UserPresence.ExpireUsers"/>
+    internal int ExpireUsers() => Users.ExpireUsers();
 }

@@ -70,9 +70,10 @@ namespace Comet4Net.Samples.Chat
             var cmd = Param("cmd");
             var id = Param("id");
             // On several nodes (Comet__Redis) this request may reach another node than the page's
-            // connection: ConnectionExists and IsConnectionOwner see the whole cluster, and the name comes with the cookie.
-            var known = !string.IsNullOrEmpty(id) && engine.ConnectionExists(id);
-            var owner = known && engine.IsConnectionOwner(id, Param("cs"));
+            // connection: ConnectionExistsAsync and IsConnectionOwnerAsync see the whole cluster (reading Redis
+            // without holding a thread), and the name comes with the cookie.
+            var known = !string.IsNullOrEmpty(id) && await engine.ConnectionExistsAsync(id, http.RequestAborted);
+            var owner = known && await engine.IsConnectionOwnerAsync(id, Param("cs"), http.RequestAborted);
             var name = (id is null ? null : store.Get(id)) ?? Names.FromCookie(http.Request.Cookies["userName"]);
             IResult? Refused() =>
                 !known ? Results.Json(new { error = "unknown-id", message = "id must be the id of an open connection." }, statusCode: 400)

@@ -12,7 +12,8 @@ namespace Comet4Net.Web.Tests;
 /// <summary>
 /// A node whose Redis stops answering for five seconds while requests keep sending: the sends do
 /// not hold threads (the thread pool does not grow, other requests are answered at once) and
-/// nothing is lost once Redis answers again.
+/// nothing is lost once Redis answers again. The asynchronous lookups of another node's connection
+/// wait for Redis without a thread too.
 /// </summary>
 [TestClass]
 [DoNotParallelize]
@@ -120,6 +121,70 @@ public sealed class FrozenRedisTests
         Assert.IsLessThan(1000L, staticMs, "an unrelated request is answered at once while Redis is frozen; " + figures);
         Assert.IsLessThanOrEqualTo(poolBefore + 6, poolMax, "the sends hold no thread-pool threads; " + figures);
         Assert.IsLessThan(3000L, sendsDoneMs, "a synchronous send does not wait for Redis; " + figures);
+    }
+
+    [TestMethod]
+    [Timeout(60000, CooperativeCancellation = true)]
+    public async Task An_owner_check_of_another_nodes_connection_holds_no_thread_while_Redis_is_frozen()
+    {
+        var prefix = "o" + Guid.NewGuid().ToString("N")[..8] + ":";
+        Task<CometTestServer> Node() => CometTestServer.StartAsync(o => { o.Timeout = 1500; o.Heartbeat = 500; },
+            services: s => s.AddRedis(_redis.Configuration, o => o.Prefix = prefix));
+        await using var holder = await Node();
+        await using var asker = await Node();
+        var client = new V2Client(holder.NewClient());
+        await client.ConnectAsync("lpool");
+        var engine = asker.Engine;
+        Assert.IsNull(engine.GetConnection(client.Id), "held by the other node");
+        Assert.IsTrue(await engine.IsConnectionOwnerAsync(client.Id, client.Secret), "read from Redis before the freeze");
+        Assert.IsFalse(await engine.IsConnectionOwnerAsync(client.Id, "not-its-secret"));
+
+        // Sampled on a thread of its own while Redis is frozen: the pool's threads, and the work waiting for one.
+        var poolBefore = ThreadPool.ThreadCount;
+        int poolMax = poolBefore, queuedMax = 0;
+        using var sampling = new CancellationTokenSource();
+        var sampler = new Thread(() =>
+        {
+            while (!sampling.IsCancellationRequested)
+            {
+                poolMax = Math.Max(poolMax, ThreadPool.ThreadCount);
+                queuedMax = Math.Max(queuedMax, (int)ThreadPool.PendingWorkItemCount);
+                Thread.Sleep(20);
+            }
+        }) { IsBackground = true };
+
+        const int calls = 200;
+        Task<bool>[] checks;
+        var clock = Stopwatch.StartNew();
+        long issuedMs, pendingAfterMs;
+        int pending;
+        _redis.Freeze();
+        try
+        {
+            sampler.Start();
+            checks = Enumerable.Range(0, calls).Select(_ => engine.IsConnectionOwnerAsync(client.Id, client.Secret).AsTask()).ToArray();
+            issuedMs = clock.ElapsedMilliseconds;
+            await Task.Delay(2000); // short of the Redis client's own timeout (5 s)
+            pending = checks.Count(t => !t.IsCompleted);
+            pendingAfterMs = clock.ElapsedMilliseconds;
+            sampling.Cancel();
+            sampler.Join();
+        }
+        finally
+        {
+            _redis.Thaw();
+        }
+        var answers = await Task.WhenAll(checks);
+        var answeredMs = clock.ElapsedMilliseconds;
+
+        var figures = $"{calls} owner checks issued in {issuedMs} ms, {pending} still waiting at {pendingAfterMs} ms, answered by {answeredMs} ms; "
+            + $"thread pool {poolBefore} -> max {poolMax}, at most {queuedMax} work items queued";
+        TestContext.WriteLine(figures);
+        Assert.IsLessThan(1000L, issuedMs, "no call waits for Redis before it returns; " + figures);
+        Assert.AreEqual(calls, pending, "each waits for Redis, none answers from a guess; " + figures);
+        Assert.IsLessThanOrEqualTo(poolBefore + 6, poolMax, "the waiting checks hold no thread-pool threads; " + figures);
+        Assert.IsLessThan(50, queuedMax, "no work queued behind blocked threads (a blocking check queues all but a few); " + figures);
+        Assert.IsTrue(answers.All(a => a), "every check answers true once Redis answers; " + figures);
     }
 
     [TestMethod]
