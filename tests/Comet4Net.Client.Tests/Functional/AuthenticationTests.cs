@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using Comet4Net.Events;
+using Comet4Net.Tests.Shared;
 using Comet4Net.Web.Tests;
 using Microsoft.Extensions.Configuration;
 
@@ -72,5 +73,83 @@ public sealed class AuthenticationTests
         var e = Assert.Throws<ArgumentException>(() => new CometClient(new Uri("http://x/conn"), new CometClientOptions { Transport = "pigeon" }));
         Assert.Contains("Transport", e.Message);
         Assert.Throws<ArgumentException>(() => new CometClient(new Uri("/conn", UriKind.Relative)));
+    }
+
+    private const string TokenKey = "a-test-signing-key-of-32-chars-or-more";
+
+    [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
+    [DataRow("auto")]
+    [DataRow("stream")]
+    [DataRow("lpool")]
+    public async Task A_token_that_expired_is_replaced_from_the_provider_when_the_client_connects_again(string style)
+    {
+        var cancel = TestContext.CancellationToken;
+        void Secured(CometOptions o) { o.Heartbeat = 1000; o.Timeout = 3000; o.TokenKey = TokenKey; o.RequireToken = true; }
+        var users = new ConcurrentQueue<string?>();
+        void Listen(CometContext c) => c.Engine.On<ConnectEvent>(e => users.Enqueue(e.Connection!.UserId));
+        var first = await CometTestServer.StartAsync(Secured, Listen);
+        await using var proxy = await ChaosProxy.StartAsync(new Uri(first.BaseUrl));
+        proxy.Enabled = false;
+        proxy.BlockWebSockets = false;
+        var issuer = new CometTokens(TokenKey);
+        var issued = new ConcurrentQueue<string>();
+        await using var client = new CometClient(new Uri(proxy.Url + "/conn"), new CometClientOptions
+        {
+            Transport = style,
+            Channels = ["news"],
+            RetryBase = TimeSpan.FromMilliseconds(100),
+            RetryMax = TimeSpan.FromSeconds(1),
+            // Each token lives one second: the one the client connected with has expired when it must connect again.
+            TokenProvider = _ =>
+            {
+                var token = issuer.Issue("ann", TimeSpan.FromSeconds(1));
+                issued.Enqueue(token);
+                return ValueTask.FromResult<string?>(token);
+            },
+        });
+        var received = new Received();
+        var gaps = new ConcurrentQueue<CometGapEventArgs>();
+        client.Gap += (_, e) => gaps.Enqueue(e);
+        client.On("news", m => received.Add(m.Data.GetInt32()));
+        await client.StartAsync(cancel);
+        first.Engine.SendToAll("news", 1);
+        await Wait.UntilAsync(() => received.Count == 1, 10, "the first message");
+        var firstToken = issued.First();
+        await Wait.UntilAsync(() => !issuer.TryValidate(firstToken, out _, out _), 10, "the first token to expire");
+
+        // The session is gone with the server: the client must connect anew, and its first token would be refused.
+        await first.DisposeAsync();
+        await using var second = await CometTestServer.StartAsync(Secured, Listen);
+        proxy.Target = new Uri(second.BaseUrl);
+        await Wait.UntilAsync(() => users.Count == 2, 30, "a connection on the new server");
+        second.Engine.SendToAll("news", 2);
+        await Wait.UntilAsync(() => received.Count == 2, 10, "the message of the new server");
+        received.AssertExactlyOnceInOrder(2, style + " after the token expired");
+        CollectionAssert.AreEqual(new[] { "ann", "ann" }, users.ToArray(), "each connection is the token's user");
+        Assert.AreNotEqual(CometClientState.Stopped, client.State);
+        Assert.AreEqual("reset", gaps.Single().Reason);
+    }
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task A_provider_that_gives_an_expired_token_stops_the_client_with_the_servers_reason()
+    {
+        await using var server = await CometTestServer.StartAsync(o => { o.TokenKey = TokenKey; o.RequireToken = true; });
+        var issuer = new CometTokens(TokenKey, new FixedTime(DateTimeOffset.UtcNow.AddHours(-2)));
+        var stale = issuer.Issue("ann", TimeSpan.FromMinutes(1));
+        await using var client = new CometClient(new Uri(server.BaseUrl + "/conn"), new CometClientOptions
+        {
+            TokenProvider = _ => ValueTask.FromResult<string?>(stale),
+        });
+        var e = await Assert.ThrowsAsync<CometClientException>(() => client.StartAsync(TestContext.CancellationToken));
+        Assert.AreEqual(CometStopReason.Refused, e.Reason);
+        Assert.Contains("expired", e.Message);
+        Assert.AreEqual(CometClientState.Stopped, client.State);
+    }
+
+    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
     }
 }
