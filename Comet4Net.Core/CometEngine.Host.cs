@@ -1,49 +1,30 @@
 using Comet4Net.Backplane;
 using Comet4Net.Connections;
 using Comet4Net.Delivery;
-using Comet4Net.Events;
+using Comet4Net.Hosting;
 using Newtonsoft.Json.Linq;
 
 namespace Comet4Net;
 
 /// <summary>
-/// What a host (Comet4Net.Web) calls to serve clients: open, find and end connections, attach
-/// requests, read what is due, publish. Each call answers with an outcome, never a transport status.
+/// The engine's side of the host seam: <see cref="Host"/> (what a host such as Comet4Net.Web calls,
+/// in <see cref="Hosting"/>), and the engine's own steps behind it (connect, resume, attach, read,
+/// and the scheduler's passes).
 /// </summary>
 public sealed partial class CometEngine
 {
+    private CometHost? _host;
+
+    /// <summary>
+    /// What a host (Comet4Net.Web, or another server) calls to serve clients: connect, find, attach,
+    /// deliver, drop. Not the application API.
+    /// </summary>
+    public CometHost Host => _host ??= new CometHost(this);
+
     /// <summary>Opens a connection for a <c>conn</c> command.</summary>
     internal ConnectResult Connect(ICometRequest request, CometDialect dialect, CometWorkStyle style, string clientVersion,
         long? resumeAfter = null, IReadOnlyCollection<string>? subscribe = null) =>
         Lifecycle.Connect(request, dialect, style, clientVersion, resumeAfter, subscribe);
-
-    /// <summary><see cref="Connect"/> for a host: the session is saved without holding a thread, before this returns.</summary>
-    internal async ValueTask<ConnectResult> ConnectAsync(ICometRequest request, CometDialect dialect, CometWorkStyle style, string clientVersion,
-        long? resumeAfter = null, IReadOnlyCollection<string>? subscribe = null)
-    {
-        var result = Lifecycle.Connect(request, dialect, style, clientVersion, resumeAfter, subscribe, deferSave: true);
-        if (result.Connection is { } connection) await Lifecycle.SaveSessionAsync(connection).ConfigureAwait(false);
-        return result;
-    }
-
-    /// <summary>
-    /// On a shared backplane, before a request attaches: this node serves the connection now (the
-    /// session names it), with the subscriptions the session says, without holding a thread.
-    /// </summary>
-    internal ValueTask TakeOverAsync(CometConnection connection) => Lifecycle.TakeOverAsync(connection);
-
-    /// <summary>
-    /// The connection a command names, if the request may use it: a v2 client proves it with the
-    /// secret, a legacy one by coming from the same address.
-    /// </summary>
-    internal (CometConnection? Connection, CometOutcome Outcome) Find(string id, string? secret, string clientIp)
-    {
-        if (GetConnection(id) is not { } connection) return (null, CometOutcome.UnknownSession);
-        var owner = connection.Dialect == CometDialect.V2
-            ? ConnectionIds.SecretMatches(secret, connection.Secret)
-            : clientIp == connection.ClientIp;
-        return owner ? (connection, CometOutcome.Ok) : (null, CometOutcome.NotOwner);
-    }
 
     /// <summary>
     /// Resumes the session <paramref name="id"/> (its connection was dropped after ConnExpires, the
@@ -86,15 +67,6 @@ public sealed partial class CometEngine
         return Lifecycle.Resume(session, request, chosen, ack, deferSave: true);
     }
 
-    /// <summary>A client's <c>drop</c> of a session it is away from: forgets it. Returns false if none was kept or the secret is wrong.</summary>
-    /// <remarks>A session another node holds now (not away) is not forgotten here: the node that serves the drop takes it over and drops it, with Comet4J's events.</remarks>
-    internal bool ForgetSession(string id, string? secret) =>
-        Lifecycle.TryFindSession(id, out var session) && session is not null && (session.Away || !Backplane.Sessions.SharesSessions)
-        && ConnectionIds.SecretMatches(secret, session.Secret) && Backplane.Sessions.RemoveSession(id);
-
-    /// <summary>A client's <c>drop</c>.</summary>
-    internal bool DropByClient(CometConnection connection) => Lifecycle.Drop(connection, DropReason.Client);
-
     /// <summary>A client's publish (<c>cmd=pub</c>).</summary>
     internal PublishResult Publish(CometConnection connection, string channel, string? eventName, JToken? data) =>
         Publishing.Publish(connection, channel, eventName, data);
@@ -114,10 +86,6 @@ public sealed partial class CometEngine
     /// <summary>Takes what is due to the connection after its cursor (see <see cref="DeliveryReader.Collect"/>).</summary>
     internal DeliveryGap? Collect(CometConnection connection, ref ReadCursor cursor, List<CometMessage> into, int max) =>
         Reader.Collect(connection, ref cursor, into, max);
-
-    /// <summary>Reports a transport's failure (logged, and raised as an <see cref="ErrorEvent"/>).</summary>
-    internal void ReportError(CometConnection? connection, Exception exception, CometEvent? source) =>
-        Bus.ReportError(this, connection, exception, source);
 
     /// <summary>Removes connections dying longer than ConnExpires. Called by the scheduler.</summary>
     internal int ExpireConnections()
@@ -173,6 +141,4 @@ public sealed partial class CometEngine
 
     private readonly Queue<(long At, long Seq)> _received = new(); // the scheduler's: (time, last number received) at each trim
 
-    /// <summary>Ends every connection (the host is stopping).</summary>
-    internal void Shutdown() => Lifecycle.Shutdown();
 }

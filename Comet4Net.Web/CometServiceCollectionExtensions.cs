@@ -95,7 +95,7 @@ internal sealed class CometHostedService(IServiceProvider services, IHostApplica
         _scheduler = new CometScheduler(context.Engine);
         _scheduler.Start();
         // Held requests end at once when the host stops, so shutdown does not wait for their timeout.
-        _stopping = lifetime.ApplicationStopping.Register(() => context.Engine.Shutdown());
+        _stopping = lifetime.ApplicationStopping.Register(() => context.Engine.Host.Shutdown());
         return Task.CompletedTask;
     }
 

@@ -2,8 +2,11 @@ using Comet4Net.Diagnostics;
 
 namespace Comet4Net.Delivery;
 
-/// <summary>A gap: messages with sequence numbers in [From, To] meant for the reader are no longer held.</summary>
-internal readonly record struct DeliveryGap(long From, long To);
+/// <summary>
+/// A gap: messages with sequence numbers in [From, To] meant for the reader are no longer held. For hosts:
+/// the host tells its client so (a <c>gap</c> frame) before anything else.
+/// </summary>
+public readonly record struct DeliveryGap(long From, long To);
 
 /// <summary>
 /// Reads what one connection should receive: the broadcasts of the local log it listens to and

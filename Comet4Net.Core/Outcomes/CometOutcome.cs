@@ -32,19 +32,23 @@ public enum CometOutcome
     Unavailable,
 }
 
-/// <summary>The outcome of opening (or resuming) a connection.</summary>
+/// <summary>The outcome of opening (or resuming) a connection, for hosts (<see cref="Hosting.CometHost.ConnectAsync"/>).</summary>
 /// <param name="Connection">The connection, when the outcome is <see cref="CometOutcome.Ok"/>.</param>
 /// <param name="Outcome">What happened.</param>
 /// <param name="Message">Why it was refused, for a person to read.</param>
 /// <param name="ListenerStatus">The status a refusing before-connect listener chose (0: none).</param>
 /// <param name="RetryAfter">When a limit was reached: how long the client should wait.</param>
 /// <param name="RefusedChannels">Channels named at connect (or kept by a resumed session) that the subscribe listeners refused.</param>
-internal readonly record struct ConnectResult(CometConnection? Connection, CometOutcome Outcome, string? Message, int ListenerStatus = 0,
+public readonly record struct ConnectResult(CometConnection? Connection, CometOutcome Outcome, string? Message, int ListenerStatus = 0,
     TimeSpan RetryAfter = default, IReadOnlyList<string>? RefusedChannels = null)
 {
     internal static ConnectResult Accepted(CometConnection connection, IReadOnlyList<string>? refused = null) =>
         new(connection, CometOutcome.Ok, null, RefusedChannels: refused is { Count: > 0 } ? refused : null);
 }
 
-/// <summary>The outcome of a client's publish: on success its sequence number and how many connections receive the channel.</summary>
-internal readonly record struct PublishResult(CometOutcome Outcome, string? Message, long Seq = 0, int Delivered = 0);
+/// <summary>The outcome of a client's publish (<see cref="Hosting.CometHost.Publish"/>, for hosts): on success its sequence number and how many connections receive the channel.</summary>
+/// <param name="Outcome">What happened.</param>
+/// <param name="Message">Why it was refused, for a person to read.</param>
+/// <param name="Seq">The message's sequence number.</param>
+/// <param name="Delivered">How many connections receive the channel.</param>
+public readonly record struct PublishResult(CometOutcome Outcome, string? Message, long Seq = 0, int Delivered = 0);

@@ -75,7 +75,7 @@ internal sealed partial class CometDispatcher
         catch (Exception e)
         {
             LogRequestFailed(_logger, e);
-            _context.Engine.ReportError(null, e, null);
+            _context.Engine.Host.ReportError(null, e);
             await CometResponses.ErrorAsync(http, Options, CometErrors.InternalError);
         }
     }

@@ -6,7 +6,7 @@ namespace Comet4Net.Web.Internal;
 /// </summary>
 internal sealed record CometError(int Status, string Code, string English, string Chinese)
 {
-    internal string Text(CometOptions options) => options.Text(English, Chinese);
+    internal string Text(CometOptions options) => Hosting.CometHost.Text(options, English, Chinese);
 }
 
 /// <summary>

@@ -1,5 +1,6 @@
 using System.Text;
 using Comet4Net.Delivery;
+using Comet4Net.Hosting;
 using Microsoft.AspNetCore.Http;
 using Newtonsoft.Json;
 
@@ -95,13 +96,13 @@ internal static class CometResponses
     }
 
     internal static byte[] V2System(CometEngine engine, string type, object? fields = null) =>
-        FrameEncoder.V2System(SystemData(type, fields), engine.NowMs);
+        CometFrames.V2System(SystemData(type, fields), engine.Host.NowMs);
 
     internal static byte[] SseSystem(string type, object? fields = null) =>
-        FrameEncoder.SseSystem(SystemData(type, fields));
+        CometFrames.SseSystem(SystemData(type, fields));
 
     internal static byte[] SseUnnamedSystem(string type, object? fields = null) =>
-        FrameEncoder.SseUnnamedSystem(SystemData(type, fields), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        CometFrames.SseUnnamedSystem(SystemData(type, fields), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
 
     /// <summary>The fields of a gap notice.</summary>
     internal static IDictionary<string, object?> GapFields(DeliveryGap gap) =>
@@ -117,5 +118,5 @@ internal static class CometResponses
             : null;
 
     internal static byte[] LegacyDying(CometEngine engine) =>
-        FrameEncoder.LegacyFromJson(FrameEncoder.FrameJson(null, CometProtocol.SystemChannel, "\"dying\"", engine.NowMs));
+        CometFrames.LegacyFromJson(CometFrames.Json(null, CometProtocol.SystemChannel, "\"dying\"", engine.Host.NowMs));
 }

@@ -1,3 +1,4 @@
+using Comet4Net.Hosting;
 using Microsoft.AspNetCore.Http;
 
 namespace Comet4Net.Web.Internal;
@@ -15,7 +16,7 @@ internal static class WorkStyleChooser
     internal static CometWorkStyle Choose(CometOptions options, HttpContext http, CometDialect dialect, CometWorkStyle? requested, bool canWebSocket = false)
     {
         if (dialect == CometDialect.V2 && requested is { } asked) return asked;
-        var configured = options.Style();
+        var configured = CometHost.ConfiguredStyle(options);
         if (configured is CometWorkStyle.Sse or CometWorkStyle.WebSocket && dialect == CometDialect.Legacy) configured = CometWorkStyle.Auto;
         if (configured != CometWorkStyle.Auto) return configured;
         if (dialect == CometDialect.V2) return canWebSocket ? CometWorkStyle.WebSocket : CometWorkStyle.Stream;

@@ -1,4 +1,4 @@
-using Comet4Net.Delivery;
+using Comet4Net.Hosting;
 using Comet4Net.Web.Internal.Transports;
 using Microsoft.AspNetCore.Http;
 using Newtonsoft.Json;
@@ -61,7 +61,7 @@ internal sealed class ConnectCommand(CometContext context, FrameWriters writers)
         try
         {
             var cv = r.ClientVersion;
-            var result = await Engine.ConnectAsync(snapshot, dialect, style, cv.Length > 32 ? cv[..32] : cv, resumeAfter, subscribe);
+            var result = await Engine.Host.ConnectAsync(snapshot, dialect, style, cv.Length > 32 ? cv[..32] : cv, resumeAfter, subscribe);
             if (result.Connection is not { } connection)
             {
                 await r.Reply.OutcomeAsync(result.Outcome, result.Message!, result.ListenerStatus, result.RetryAfter);
@@ -90,7 +90,7 @@ internal sealed class ConnectCommand(CometContext context, FrameWriters writers)
                 ["ws"] = connection.WorkStyle,
                 ["timeout"] = Options.Timeout,
             });
-            var frame = FrameEncoder.LegacyFromJson(FrameEncoder.FrameJson(null, CometProtocol.SystemChannel, data, Engine.NowMs));
+            var frame = CometFrames.LegacyFromJson(CometFrames.Json(null, CometProtocol.SystemChannel, data, Engine.Host.NowMs));
             await CometResponses.WriteAsync(http, CometResponses.LegacyContentType, frame);
             return;
         }
@@ -98,12 +98,12 @@ internal sealed class ConnectCommand(CometContext context, FrameWriters writers)
         var fields = new Dictionary<string, object?>
         {
             ["cId"] = connection.Id,
-            ["cs"] = connection.Secret,
+            ["cs"] = CometHost.SecretOf(connection),
             ["channels"] = context.Channels,
             ["ws"] = connection.WorkStyle,
             ["timeout"] = Options.Timeout,
             ["heartbeat"] = Options.Heartbeat,
-            ["seq"] = connection.StartSeq,
+            ["seq"] = CometHost.StartOf(connection),
             ["epoch"] = Engine.Backplane.Epoch,
             ["resume"] = Options.CacheExpires,
             ["v"] = 2,
@@ -114,10 +114,10 @@ internal sealed class ConnectCommand(CometContext context, FrameWriters writers)
         {
             var frames = writers.Sse(r.SseNamedEvents);
             r = null!; // not kept while the answer is held
-            await DeliveryLoop.RunAsync(Engine, connection, http, connection.StartSeq, new HeldAnswerSink(http, frames, frames.Preamble(connectData)));
+            await DeliveryLoop.RunAsync(Engine, connection, http, CometHost.StartOf(connection), new HeldAnswerSink(http, frames, frames.Preamble(connectData)));
             return;
         }
-        await CometResponses.WriteAsync(http, CometResponses.V2ContentType, FrameEncoder.V2System(connectData, Engine.NowMs));
+        await CometResponses.WriteAsync(http, CometResponses.V2ContentType, CometFrames.V2System(connectData, Engine.Host.NowMs));
     }
 
     private static List<string>? ParseChannels(string text)

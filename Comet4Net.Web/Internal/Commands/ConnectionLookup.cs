@@ -1,3 +1,4 @@
+using Comet4Net.Hosting;
 using Microsoft.AspNetCore.Http;
 
 namespace Comet4Net.Web.Internal.Commands;
@@ -20,12 +21,12 @@ internal sealed class ConnectionLookup(CometContext context)
             await r.Reply.ErrorAsync(CometErrors.MissingCid);
             return null;
         }
-        if (!Connections.ConnectionIds.IsValid(r.ConnectionId))
+        if (!CometHost.IsValidId(r.ConnectionId))
         {
             await r.Reply.ErrorAsync(CometErrors.BadCid);
             return null;
         }
-        var (connection, outcome) = context.Engine.Find(r.ConnectionId, r.Secret, HttpCometRequest.ClientAddress(http));
+        var (connection, outcome) = context.Engine.Host.Find(r.ConnectionId, r.Secret, HttpCometRequest.ClientAddress(http));
         switch (outcome)
         {
             case CometOutcome.Ok:
@@ -50,7 +51,7 @@ internal sealed class ConnectionLookup(CometContext context)
         var snapshot = new HttpCometRequest(r.Http!, r.Parameters);
         try
         {
-            var result = await context.Engine.ResumeAsync(r.ConnectionId!, r.Secret, snapshot, r.WorkStyleIsBad ? null : r.WorkStyle, r.AckIsBad ? 0 : r.Ack);
+            var result = await context.Engine.Host.ResumeAsync(r.ConnectionId!, r.Secret, snapshot, r.WorkStyleIsBad ? null : r.WorkStyle, r.AckIsBad ? 0 : r.Ack);
             switch (result.Outcome)
             {
                 case CometOutcome.Ok:
@@ -83,7 +84,7 @@ internal sealed class ConnectionLookup(CometContext context)
             return;
         }
         var isSse = r.WorkStyle == CometWorkStyle.Sse;
-        if (context.Engine.KickedReason(r.ConnectionId!) is { } kicked)
+        if (context.Engine.Host.KickedReason(r.ConnectionId!) is { } kicked)
         {
             if (isSse)
             {

@@ -1,3 +1,4 @@
+using Comet4Net.Hosting;
 using Comet4Net.Web.Internal.Transports;
 
 namespace Comet4Net.Web.Internal.Commands;
@@ -38,7 +39,7 @@ internal sealed class RevivalCommand(CometContext context, ConnectionLookup look
             if (r.WorkStyleText is not null)
             {
                 if (r.WorkStyle is not { } ws || ws == CometWorkStyle.Auto) return r.Reply.ErrorAsync(CometErrors.BadRevivalStyle(r.WorkStyleText));
-                connection.Style = ws;
+                CometHost.SwitchStyle(connection, ws);
             }
             if (r.AckIsBad) return r.Reply.ErrorAsync(CometErrors.BadAck);
             CometResponses.NoCache(http.Response);

@@ -1,4 +1,4 @@
-using Comet4Net.Delivery;
+using Comet4Net.Hosting;
 
 namespace Comet4Net.Web.Internal.Commands;
 
@@ -18,7 +18,7 @@ internal sealed class SubscribeCommand(CometContext context, ConnectionLookup lo
         var past = Engine.Subscribe(connection, channel, (int)history);
         if (past is null) return r.Reply.ErrorAsync(CometErrors.SubscriptionRefused(channel));
         using var body = new MemoryStream();
-        foreach (var m in past) body.Write(FrameEncoder.V2(m, history: true));
+        foreach (var m in past) body.Write(CometFrames.V2History(m));
         body.Write(CometResponses.V2System(Engine, "subscribed", new Dictionary<string, object?> { ["channel"] = channel, ["history"] = past.Count }));
         return r.Reply.FramesAsync(body.ToArray());
     }

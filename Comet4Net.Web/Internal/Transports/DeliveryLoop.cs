@@ -1,5 +1,6 @@
 using System.Net.WebSockets;
 using Comet4Net.Delivery;
+using Comet4Net.Hosting;
 using Microsoft.AspNetCore.Http;
 
 namespace Comet4Net.Web.Internal.Transports;
@@ -19,7 +20,7 @@ internal static class DeliveryLoop
     [ThreadStatic] private static List<CometMessage>? t_batch;
 
     /// <summary>The client processed everything through <paramref name="seq"/>: its private messages up to it are let go.</summary>
-    internal static void Acknowledge(CometConnection connection, long seq) => connection.Pending.RemoveThrough(seq);
+    internal static void Acknowledge(CometConnection connection, long seq) => CometHost.Acknowledge(connection, seq);
 
     /// <summary>
     /// Serves one revival (or the SSE connect answer) on <paramref name="sink"/>, starting after
@@ -29,34 +30,37 @@ internal static class DeliveryLoop
     internal static async Task RunAsync(CometEngine engine, CometConnection connection, HttpContext http, long ack, FrameSink sink, string? epoch = null)
     {
         var v2 = connection.Dialect == CometDialect.V2;
+        var host = engine.Host;
         if (v2) Acknowledge(connection, ack);
         using var scope = await RequestScope.StartAsync(engine, connection, http, sink.Timed);
         try
         {
-            if (!await SendAsync(engine, sink, sink.OpenAsync(scope), 0, sink.OpenBytes)) return;
-            var cursor = v2 ? engine.CursorAfter(connection, ack) : connection.LegacyCursor;
-            var first = v2 && EpochGap(engine, connection, ack, epoch, ref cursor) is { } epochGap ? sink.Frames.Gap(epochGap) : null;
-            var heartbeatEvery = sink.Held && engine.Options.Heartbeat > 0 && sink.Frames.HasHeartbeat
-                ? TimeSpan.FromMilliseconds(engine.Options.Heartbeat / 2.0) : TimeSpan.MaxValue;
-            var lastWrite = engine.Timestamp;
+            if (!await SendAsync(host, sink, sink.OpenAsync(scope), 0, sink.OpenBytes)) return;
+            var request = scope.Request;
+            var cursor = v2 ? request.CursorAfter(ack) : request.LegacyCursor;
+            var first = v2 && request.EpochGap(ack, epoch, ref cursor) is { } epochGap ? sink.Frames.Gap(epochGap) : null;
+            var heartbeat = host.Options.Heartbeat;
+            var heartbeatEvery = sink.Held && heartbeat > 0 && sink.Frames.HasHeartbeat
+                ? TimeSpan.FromMilliseconds(heartbeat / 2.0) : TimeSpan.MaxValue;
+            var lastWrite = host.Timestamp;
             while (true)
             {
                 var signals = scope.Signals();
                 while (sink.TryTakeReply(out var reply))
                 {
-                    var sent = await SendAsync(engine, sink, sink.WriteAsync(reply.Frame), 0, reply.Frame.Length);
+                    var sent = await SendAsync(host, sink, sink.WriteAsync(reply.Frame), 0, reply.Frame.Length);
                     reply.Sent.TrySetResult(sent);
                     if (!sent) return;
-                    lastWrite = engine.Timestamp;
+                    lastWrite = host.Timestamp;
                 }
-                if (!v2) cursor = connection.LegacyCursor;
+                if (!v2) cursor = request.LegacyCursor;
                 var batch = t_batch ??= [];
                 batch.Clear();
                 byte[]? gapFrame = null;
                 if (!sink.HoldsDeliveries)
                 {
                     var before = cursor;
-                    var gap = engine.Collect(connection, ref cursor, batch, sink.MaxBatch);
+                    var gap = request.Collect(ref cursor, batch, sink.MaxBatch);
                     if (sink.HoldsDeliveries)
                     {
                         // A command started while this was read: what it caused waits for its reply.
@@ -81,24 +85,24 @@ internal static class DeliveryLoop
                     var write = sink.WriteAsync(gapFrame, batch, bytes);
                     batch.Clear();
                     first = null;
-                    if (!await SendAsync(engine, sink, write, count, bytes)) return;
-                    if (!v2) Commit(connection, scope, cursor);
+                    if (!await SendAsync(host, sink, write, count, bytes)) return;
+                    if (!v2) request.Commit(cursor);
                     if (!sink.Held) return;
-                    lastWrite = engine.Timestamp;
+                    lastWrite = host.Timestamp;
                     continue;
                 }
                 if (scope.IsEnded)
                 {
                     var reason = scope.Reason;
-                    if (sink.Frames.End(reason, connection, sink.Held) is { } last) await SendAsync(engine, sink, sink.WriteAsync(last), 0, last.Length);
+                    if (sink.Frames.End(reason, connection, sink.Held) is { } last) await SendAsync(host, sink, sink.WriteAsync(last), 0, last.Length);
                     await sink.EndAsync(reason);
                     return;
                 }
-                if (engine.Elapsed(lastWrite) >= heartbeatEvery)
+                if (host.Elapsed(lastWrite) >= heartbeatEvery)
                 {
                     var beat = sink.Frames.Heartbeat()!;
-                    if (!await SendAsync(engine, sink, sink.WriteAsync(beat), 0, beat.Length)) return;
-                    lastWrite = engine.Timestamp;
+                    if (!await SendAsync(host, sink, sink.WriteAsync(beat), 0, beat.Length)) return;
+                    lastWrite = host.Timestamp;
                 }
                 await scope.WaitAsync(signals, heartbeat: heartbeatEvery != TimeSpan.MaxValue);
             }
@@ -109,21 +113,6 @@ internal static class DeliveryLoop
         }
     }
 
-    /// <summary>
-    /// A position of another epoch (<c>ep</c>: a log that restarted while the session was kept) cannot
-    /// be matched against this log's numbers: everything from it up to where this log can serve the
-    /// connection from is a gap, said before anything else. A position already past that (a client
-    /// that got this log's messages since) loses nothing.
-    /// </summary>
-    private static DeliveryGap? EpochGap(CometEngine engine, CometConnection connection, long ack, string? epoch, ref ReadCursor cursor)
-    {
-        if (string.IsNullOrEmpty(epoch) || epoch == engine.Backplane.Epoch) return null;
-        var servesAfter = Math.Max(Math.Max(connection.StartSeq, engine.Delivery.Log.TrimmedThroughSeq), connection.Pending.DroppedThroughSeq);
-        if (servesAfter <= ack) return null;
-        cursor = engine.CursorAfter(connection, servesAfter);
-        return new DeliveryGap(ack + 1, servesAfter);
-    }
-
     private static byte[]? Join(byte[]? first, byte[]? second) =>
         first is null ? second : second is null ? first : [.. first, .. second];
 
@@ -131,19 +120,19 @@ internal static class DeliveryLoop
     /// One write, given up after SendTimeout where the sink has one (a client that does not read must
     /// not hold its writer: the sink aborts its request). False if the client is gone.
     /// </summary>
-    private static async ValueTask<bool> SendAsync(CometEngine engine, FrameSink sink, ValueTask<bool> send, int frames, long bytes)
+    private static async ValueTask<bool> SendAsync(CometHost host, FrameSink sink, ValueTask<bool> send, int frames, long bytes)
     {
         try
         {
             var sent = send.IsCompletedSuccessfully ? send.Result
-                : sink.HasSendTimeout ? await send.AsTask().WaitAsync(TimeSpan.FromMilliseconds(engine.Options.SendTimeout))
+                : sink.HasSendTimeout ? await send.AsTask().WaitAsync(TimeSpan.FromMilliseconds(host.Options.SendTimeout))
                 : await send;
-            if (sent) engine.Counters.AddWritten(frames, bytes);
+            if (sent) host.AddWritten(frames, bytes);
             return sent;
         }
         catch (TimeoutException)
         {
-            engine.Counters.AddLimitHit();
+            host.AddLimitHit();
             sink.Abort();
             return false;
         }
@@ -153,14 +142,4 @@ internal static class DeliveryLoop
         }
     }
 
-    /// <summary>A legacy cursor moves only when the answer went out on the request still attached.</summary>
-    private static void Commit(CometConnection connection, RequestScope scope, ReadCursor cursor)
-    {
-        lock (connection.Sync)
-        {
-            if (!connection.IsCurrent(scope.Attachment)) return;
-            connection.LegacyCursor = cursor;
-        }
-        connection.Pending.RemoveThrough(cursor.LastSeq);
-    }
 }

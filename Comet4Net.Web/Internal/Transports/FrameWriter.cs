@@ -1,5 +1,6 @@
 using System.Text;
 using Comet4Net.Delivery;
+using Comet4Net.Hosting;
 
 namespace Comet4Net.Web.Internal.Transports;
 
@@ -51,7 +52,7 @@ internal sealed class FrameWriters(CometEngine engine)
 internal sealed class LegacyFrames(CometEngine engine) : FrameWriter
 {
     internal override string ContentType => CometResponses.LegacyContentType;
-    internal override byte[] Frame(CometMessage message) => message.LegacyFrame;
+    internal override byte[] Frame(CometMessage message) => CometFrames.Legacy(message);
     internal override byte[]? Gap(DeliveryGap gap) => null;
     internal override byte[]? Heartbeat() => null;
     internal override bool HasHeartbeat => false;
@@ -69,7 +70,7 @@ internal sealed class LegacyFrames(CometEngine engine) : FrameWriter
 internal sealed class V2Frames(CometEngine engine) : FrameWriter
 {
     internal override string ContentType => CometResponses.V2ContentType;
-    internal override byte[] Frame(CometMessage message) => message.V2Frame;
+    internal override byte[] Frame(CometMessage message) => CometFrames.V2(message);
     internal override byte[]? Gap(DeliveryGap gap) => CometResponses.V2System(engine, "gap", CometResponses.GapFields(gap));
     internal override byte[]? Heartbeat() => CometResponses.V2System(engine, "hb");
 
@@ -92,7 +93,7 @@ internal sealed class SseFrames(CometEngine engine, bool named) : FrameWriter
     private static readonly byte[] Beat = ": hb\n\n"u8.ToArray();
 
     internal override string ContentType => CometResponses.SseContentType;
-    internal override byte[] Frame(CometMessage message) => named ? message.SseFrame : message.SseUnnamedFrame;
+    internal override byte[] Frame(CometMessage message) => named ? CometFrames.Sse(message) : CometFrames.SseUnnamed(message);
     internal override byte[]? Gap(DeliveryGap gap) => System("gap", CometResponses.GapFields(gap));
     // Named events: a comment line. Unnamed (the bundled client): a c4j frame its onmessage sees, so it can tell a buffering proxy from a quiet stream.
     internal override byte[]? Heartbeat() => named ? Beat : System("hb");
@@ -100,10 +101,10 @@ internal sealed class SseFrames(CometEngine engine, bool named) : FrameWriter
     /// <summary>The stream's first bytes: the reconnect delay, and the connect event when the stream is also the connect answer.</summary>
     internal byte[] Preamble(string? connectData)
     {
-        var text = $"retry: {engine.Options.SseRetry}\n\n";
+        var text = $"retry: {engine.Context.Options.SseRetry}\n\n";
         if (connectData is not null)
             text += named ? $"event: c4j\ndata: {connectData}\n\n"
-                : $"data: {FrameEncoder.FrameJson(null, CometProtocol.SystemChannel, connectData, engine.NowMs)}\n\n";
+                : $"data: {CometFrames.Json(null, CometProtocol.SystemChannel, connectData, engine.Host.NowMs)}\n\n";
         return Encoding.UTF8.GetBytes(text);
     }
 

@@ -1,4 +1,4 @@
-using Comet4Net.Connections;
+using Comet4Net.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -21,8 +21,7 @@ internal enum EndReason
 /// </summary>
 internal sealed class RequestScope : IDisposable
 {
-    private readonly CometEngine _engine;
-    private readonly CometConnection _connection;
+    private readonly AttachedRequest _request;
     private readonly CancellationTokenRegistration _aborted;
     private readonly HttpContext _context;
     private readonly Action _wakeAction;      // runs the writer inline: for shared signals, whose continuations already run on the pool
@@ -33,21 +32,18 @@ internal sealed class RequestScope : IDisposable
     private int _poked;
 
     // timeout: end the request at Comet:Timeout (HTTP answers); a WebSocket lives until either side closes it.
-    // tookOver: the caller ran engine.TakeOverAsync (see StartAsync).
+    // tookOver: the caller ran engine.Host.TakeOverAsync (see StartAsync).
     // An idle held request keeps no token source, timer or linked registrations of its own: the
     // attachment says when it was superseded or dropped, the engine's tick ends it at its deadline,
     // and one registration on the request's abort token notices a client that went away.
     internal RequestScope(CometEngine engine, CometConnection connection, HttpContext context, bool timeout = true, bool tookOver = false)
     {
-        _engine = engine;
-        _connection = connection;
         _context = context;
         _wakeAction = Wake;
         _wakeLaterAction = WakeLater;
-        Attachment = engine.Attach(connection, context, tookOver);
-        if (timeout) Attachment.Deadline = engine.DeadlineAfter(engine.Options.Timeout);
-        connection.SetWaker(_wakeLaterAction);
-        Attachment.OnEnd(_wakeLaterAction);
+        _request = engine.Host.Attach(connection, context, timeout, tookOver);
+        _request.SetWaker(_wakeLaterAction);
+        _request.OnEnd(_wakeLaterAction);
         _aborted = context.RequestAborted.UnsafeRegister(static s => ((RequestScope)s!).WakeLater(), this);
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
     }
@@ -55,28 +51,29 @@ internal sealed class RequestScope : IDisposable
     /// <summary>Takes the connection over on this node (without holding a thread on the backplane), then attaches the request.</summary>
     internal static async ValueTask<RequestScope> StartAsync(CometEngine engine, CometConnection connection, HttpContext context, bool timeout = true)
     {
-        await engine.TakeOverAsync(connection);
+        await engine.Host.TakeOverAsync(connection);
         return new RequestScope(engine, connection, context, timeout, tookOver: true);
     }
 
-    internal Attachment Attachment { get; }
+    /// <summary>The request as the engine holds it: what is due, the legacy cursor, the signals.</summary>
+    internal AttachedRequest Request => _request;
 
     internal bool IsEnded =>
-        Attachment.IsEnded || Volatile.Read(ref _closedByClient) == 1 || _context.RequestAborted.IsCancellationRequested || _connection.State == ConnectionState.Dropped;
+        _request.IsEnded || Volatile.Read(ref _closedByClient) == 1 || _context.RequestAborted.IsCancellationRequested || _request.Connection.State == ConnectionState.Dropped;
 
     internal EndReason Reason
     {
         get
         {
-            if (_connection.State == ConnectionState.Dropped) return EndReason.Dropped;
-            if (Attachment.WasSuperseded) return EndReason.Superseded;
+            if (_request.Connection.State == ConnectionState.Dropped) return EndReason.Dropped;
+            if (_request.WasSuperseded) return EndReason.Superseded;
             if (_context.RequestAborted.IsCancellationRequested || Volatile.Read(ref _closedByClient) == 1) return EndReason.ClientGone;
-            return Attachment.TimedOut ? EndReason.Timeout : EndReason.None;
+            return _request.TimedOut ? EndReason.Timeout : EndReason.None;
         }
     }
 
     /// <summary>The signals to take before checking for work (so that no pulse is missed).</summary>
-    internal (Task Broadcast, long Private) Signals() => (_engine.Delivery.BroadcastSignal.WaitTask, _connection.PrivateVersion);
+    internal (Task Broadcast, long Private) Signals() => (_request.BroadcastSignal, _request.PrivateVersion);
 
     /// <summary>
     /// Waits for a broadcast, a private message, the end of the request or (streams) a heartbeat
@@ -91,10 +88,10 @@ internal sealed class RequestScope : IDisposable
         var wake = new TaskCompletionSource();
         Volatile.Write(ref _wake, wake);
         Register(ref _onBroadcast, signals.Broadcast);
-        var beat = heartbeat ? _engine.Delivery.HeartbeatSignal.WaitTask : null;
+        var beat = heartbeat ? _request.HeartbeatSignal : null;
         if (beat is not null) Register(ref _onHeartbeat, beat);
         // A signal that fired before this wake was published woke the previous one: look again.
-        if (signals.Broadcast.IsCompleted || _connection.PrivateVersion != signals.Private || beat?.IsCompleted == true || IsEnded
+        if (signals.Broadcast.IsCompleted || _request.PrivateVersion != signals.Private || beat?.IsCompleted == true || IsEnded
             || Interlocked.Exchange(ref _poked, 0) == 1)
             wake.TrySetResult();
         return wake.Task;
@@ -130,8 +127,8 @@ internal sealed class RequestScope : IDisposable
 
     public void Dispose()
     {
-        _connection.ClearWaker(_wakeLaterAction);
+        _request.ClearWaker(_wakeLaterAction);
         _aborted.Dispose();
-        _engine.Detach(_connection, Attachment);
+        _request.Detach();
     }
 }

@@ -17,7 +17,7 @@ internal static class WebSocketReader
     internal static async Task RunAsync(CometEngine engine, CometConnection connection, WebSocket socket, RequestScope scope, WebSocketSink sink,
         IReadOnlyDictionary<string, IConnectionCommand> commands)
     {
-        var limit = engine.Options.MaxQueryLength;
+        var limit = engine.Context.Options.MaxQueryLength;
         var buffer = new byte[64]; // an ack fits; grows (up to MaxQueryLength) only for a longer command
         try
         {
@@ -94,7 +94,7 @@ internal static class WebSocketReader
 /// reply (ack) closes the socket on an error instead (1007, with the reason).
 /// </summary>
 internal sealed class SocketReply(CometEngine engine, WebSocket socket, RequestScope scope, WebSocketSink sink, string? id, bool replies)
-    : CommandReply(engine.Options)
+    : CommandReply(engine.Context.Options)
 {
     /// <summary>True once the socket was closed, or the reply could not be sent: the reader stops.</summary>
     internal bool Ended { get; private set; }
