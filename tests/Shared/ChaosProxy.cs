@@ -442,6 +442,7 @@ public sealed class ChaosProxy : IAsyncDisposable
         for (var attempt = 1; ; attempt++)
         {
             upstream = new System.Net.WebSockets.ClientWebSocket();
+            upstream.Options.CollectHttpResponseDetails = true; // a node's refusal (404 unknown-cid, 503) is passed on as it was
             var target = NextTarget();
             _held[hold] = (target, context.Request.Query["cid"].FirstOrDefault());
             var url = new UriBuilder(target) { Scheme = target.Scheme == "https" ? "wss" : "ws", Path = context.Request.Path, Query = context.Request.QueryString.Value?.TrimStart('?') }.Uri;
@@ -457,8 +458,12 @@ public sealed class ChaosProxy : IAsyncDisposable
             }
             catch (Exception)
             {
+                // The node answered the upgrade with a status of its own: the client sees it, as through nginx;
+                // no answer at all is the proxy's 502.
+                var status = (int)upstream.HttpStatusCode;
+                context.Response.StatusCode = status is >= 400 and < 600 ? status : StatusCodes.Status502BadGateway;
+                if (upstream.HttpResponseHeaders?.TryGetValue("Retry-After", out var retry) == true) context.Response.Headers.RetryAfter = retry.ToArray();
                 upstream.Dispose();
-                context.Response.StatusCode = StatusCodes.Status502BadGateway;
                 return;
             }
         }

@@ -80,6 +80,7 @@ public sealed class AuthenticationTests
     [TestMethod]
     [Timeout(60_000, CooperativeCancellation = true)]
     [DataRow("auto")]
+    [DataRow("websocket")]
     [DataRow("stream")]
     [DataRow("lpool")]
     public async Task A_token_that_expired_is_replaced_from_the_provider_when_the_client_connects_again(string style)

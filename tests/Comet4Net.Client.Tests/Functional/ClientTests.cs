@@ -140,6 +140,7 @@ public sealed class ClientTests
     [DataRow("stream")]
     [DataRow("sse")]
     [DataRow("lpool")]
+    [DataRow("websocket")]
     public async Task A_restarted_server_is_a_gap_and_a_new_connection(string style)
     {
         var first = await CometTestServer.StartAsync(o => { o.Heartbeat = 1000; o.Timeout = 3000; });
