@@ -26,10 +26,36 @@ internal sealed class HandOver(CometEngine engine, ConnectionRegistry registry, 
         sessions.SaveSession(connection);
     }
 
-    /// <summary><see cref="TakeOver"/> without holding a thread while the backplane answers.</summary>
+    /// <summary>
+    /// How long a request waits for the session store before it is served with this node's copy. Redis
+    /// answers in a millisecond; a store that is frozen or far behind must not hold every revival on the
+    /// node until its client's own timeout (seconds): the take-over then finishes when the store answers.
+    /// </summary>
+    internal static readonly TimeSpan StoreWait = TimeSpan.FromMilliseconds(250);
+
+    /// <summary><see cref="TakeOver"/> without holding a thread while the backplane answers, and without waiting past <see cref="StoreWait"/>.</summary>
     internal async ValueTask TakeOverAsync(CometConnection connection)
     {
         if (!Applies(connection)) return;
+        var takeOver = TakeOverFromStoreAsync(connection);
+        if (takeOver.IsCompleted)
+        {
+            await takeOver.ConfigureAwait(false);
+            return;
+        }
+        try
+        {
+            await takeOver.WaitAsync(StoreWait).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // Served with this copy's subscriptions, as when the store does not answer at all; the take-over
+            // (adopting what another node changed, then saving) completes by itself when the store answers.
+        }
+    }
+
+    private async Task TakeOverFromStoreAsync(CometConnection connection)
+    {
         SessionState? session = null;
         try
         {
