@@ -54,14 +54,14 @@ internal sealed class LocalDelivery(CometOptions options, ConnectionRegistry reg
     /// <inheritdoc />
     public void Receive(CometMessage message)
     {
-        var span = CometTracing.StartReceive(message, nodeId);
+        var span = CometTracing.StartReceive(message, nodeId, out var previous);
         try
         {
             File(message);
         }
         finally
         {
-            CometTracing.Received(span);
+            CometTracing.Received(span, previous);
         }
     }
 

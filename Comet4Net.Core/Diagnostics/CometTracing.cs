@@ -53,12 +53,24 @@ internal static class CometTracing
         return (current.Id, current.TraceStateString);
     }
 
-    /// <summary>Starts the span of a message's arrival on this node (Consumer), a child of the context it carries; null if nothing listens.</summary>
-    internal static Activity? StartReceive(CometMessage message, string node)
+    /// <summary>
+    /// Starts the span of a message's arrival on this node (Consumer), a child of the context it carries; null if nothing listens.
+    /// <paramref name="previous"/>: the activity to make current again when it ends (<see cref="Received"/>).
+    /// </summary>
+    internal static Activity? StartReceive(CometMessage message, string node, out Activity? previous)
     {
+        previous = null;
         if (message.HoleAfter is not null || !Source.HasListeners()) return null;
+        previous = Activity.Current;
+        // A message that carries no context starts a trace of its own, never a child of whatever flow files it
+        // (a Redis leader's flow holds the activity of the send that started it).
+        if (message.Trace is null && previous is not null) Activity.Current = null;
         var span = Source.StartActivity(CometDiagnostics.ReceiveSpan, ActivityKind.Consumer, message.Trace?.Context ?? default);
-        if (span is null) return null;
+        if (span is null)
+        {
+            if (previous is not null && Activity.Current is null) Activity.Current = previous;
+            return null;
+        }
         // Before the message is visible to any reader: its deliveries here are children of its arrival.
         message.Trace = new TraceLink(span.Context);
         if (span.IsAllDataRequested)
@@ -74,7 +86,20 @@ internal static class CometTracing
     }
 
     /// <summary>Ends the arrival's span (once the message is filed).</summary>
-    internal static void Received(Activity? span) => span?.Stop();
+    internal static void Received(Activity? span, Activity? previous)
+    {
+        if (span is not null) StopRestoring(span, previous);
+    }
+
+    /// <summary>
+    /// Stops a span started with an explicit parent context: <see cref="Activity.Stop"/> makes its parent object
+    /// current, which for a remote parent is none, so the caller's current activity is put back.
+    /// </summary>
+    private static void StopRestoring(Activity span, Activity? previous)
+    {
+        span.Stop();
+        if (!ReferenceEquals(Activity.Current, previous)) Activity.Current = previous;
+    }
 
     /// <summary>
     /// A batch taken for one connection (<paramref name="batch"/> from <paramref name="start"/>): one short span,
@@ -91,8 +116,15 @@ internal static class CometTracing
             if (parent == default) parent = trace.Context;
             else if (trace.Context != parent && (links?.Count ?? 0) < MaxLinks) (links ??= []).Add(new ActivityLink(trace.Context));
         }
-        using var span = Source.StartActivity(CometDiagnostics.DeliverSpan, ActivityKind.Consumer, parent, links: links);
-        if (span is not { IsAllDataRequested: true }) return;
+        var previous = Activity.Current;
+        var span = Source.StartActivity(CometDiagnostics.DeliverSpan, ActivityKind.Consumer, parent, links: links);
+        if (span is null) return;
+        if (span.IsAllDataRequested) DeliveryTags(span, connection, batch, start);
+        StopRestoring(span, previous);
+    }
+
+    private static void DeliveryTags(Activity span, CometConnection connection, List<CometMessage> batch, int start)
+    {
         span.SetTag(SystemTag, System);
         span.SetTag(OperationTag, "process");
         span.SetTag(ConnectionTag, connection.Id);
