@@ -95,6 +95,24 @@ public sealed class TracingClusterTests
     }
 
     [TestMethod]
+    public void The_streams_trace_fields_are_optional_both_ways()
+    {
+        // An entry written before trace context was carried (or by a node with no activity current) reads as untraced.
+        var old = Comet4Net.Redis.Internal.MessageCodec.Decode("""{"C":"news","D":"1","T":5,"Ids":null,"E":null,"F":null,"U":null,"O":null}""");
+        Assert.AreEqual("news", old.Channel);
+        Assert.IsNull(old.TraceParent);
+        Assert.IsNull(old.TraceState);
+        var untraced = Comet4Net.Redis.Internal.MessageCodec.Encode(new Delivery.OutgoingMessage("news", "1", 5));
+        Assert.DoesNotContain("Tp", untraced, "nothing is written for a send that was not traced");
+
+        var parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        var traced = Comet4Net.Redis.Internal.MessageCodec.Decode(
+            Comet4Net.Redis.Internal.MessageCodec.Encode(new Delivery.OutgoingMessage("news", "1", 5, TraceParent: parent, TraceState: "k=v")));
+        Assert.AreEqual(parent, traced.TraceParent);
+        Assert.AreEqual("k=v", traced.TraceState);
+    }
+
+    [TestMethod]
     [Timeout(60000, CooperativeCancellation = true)]
     public async Task Appends_are_timed_and_a_node_behind_the_shared_log_shows_its_lag()
     {
