@@ -22,7 +22,9 @@ public sealed partial class CometEngine
     public bool Kick(CometConnection connection, string? reason = null)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        return Lifecycle.Drop(connection, DropReason.Server, reason ?? Options.Text("kicked by the server", "被服务器断开"));
+        if (!Lifecycle.Drop(connection, DropReason.Server, reason ?? Options.Text("kicked by the server", "被服务器断开"))) return false;
+        Counters.AddKick();
+        return true;
     }
 
     /// <summary>

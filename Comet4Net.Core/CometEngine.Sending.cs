@@ -1,6 +1,7 @@
 using Comet4Net.Backplane;
 using Comet4Net.Connections;
 using Comet4Net.Delivery;
+using Comet4Net.Diagnostics;
 using Comet4Net.Events;
 
 namespace Comet4Net;
@@ -26,8 +27,13 @@ public sealed partial class CometEngine
     /// Sends an event within a channel to every connection (CppComet's <c>channel.event</c>): pages
     /// listen with <c>JS.Engine.on('chat.typing', fn)</c>. Returns as <see cref="SendToAll(string, object?)"/>.
     /// </summary>
-    public long SendToAll(string channel, string? eventName, object? data) =>
-        BroadcastNow(channel, eventName, data) is { } appended ? Sender.NumberNow(appended) : 0;
+    public long SendToAll(string channel, string? eventName, object? data)
+    {
+        using var span = CometTracing.StartSend("broadcast", channel);
+        var seq = BroadcastNow(channel, eventName, data) is { } appended ? Sender.NumberNow(appended) : 0;
+        CometTracing.Numbered(span, seq);
+        return seq;
+    }
 
     /// <summary>
     /// Sends to every connection as <see cref="SendToAll(string, object?)"/>, without holding a thread:
@@ -37,8 +43,13 @@ public sealed partial class CometEngine
     public Task<long> SendToAllAsync(string channel, object? data) => SendToAllAsync(channel, null, data);
 
     /// <summary>Sends an event within a channel to every connection; completes as <see cref="SendToAllAsync(string, object?)"/>.</summary>
-    public async Task<long> SendToAllAsync(string channel, string? eventName, object? data) =>
-        BroadcastNow(channel, eventName, data) is { } appended ? (await appended.ConfigureAwait(false)).Seq : 0;
+    public async Task<long> SendToAllAsync(string channel, string? eventName, object? data)
+    {
+        using var span = CometTracing.StartSend("broadcast", channel);
+        var seq = BroadcastNow(channel, eventName, data) is { } appended ? (await appended.ConfigureAwait(false)).Seq : 0;
+        CometTracing.Numbered(span, seq);
+        return seq;
+    }
 
     /// <summary>Checks, serialises, asks the message listeners and queues the broadcast; null if cancelled.</summary>
     private ValueTask<CometMessage>? BroadcastNow(string channel, string? eventName, object? data)
@@ -80,8 +91,9 @@ public sealed partial class CometEngine
         CheckChannel(channel);
         if (connectionId is null || !ConnectionIds.IsValid(connectionId)) return false;
         if (!Backplane.Sessions.SharesSessions && Lifecycle.Sessions.TryFindSession(connectionId, out var session) && session is null or { Kicked: not null }) return false;
+        using var span = CometTracing.StartSend("away", channel);
         if (Sender.SendAway(channel, connectionId, data) is not { } appended) return false;
-        Sender.NumberNow(appended);
+        CometTracing.Numbered(span, Sender.NumberNow(appended));
         return true;
     }
 
@@ -103,8 +115,9 @@ public sealed partial class CometEngine
         catch (CometBackplaneUnavailableException)
         {
         }
+        using var span = CometTracing.StartSend("away", channel);
         if (Sender.SendAway(channel, connectionId, data) is not { } appended) return false;
-        await appended.ConfigureAwait(false);
+        CometTracing.Numbered(span, (await appended.ConfigureAwait(false)).Seq);
         return true;
     }
 
@@ -116,8 +129,9 @@ public sealed partial class CometEngine
     {
         ArgumentNullException.ThrowIfNull(connections);
         CheckChannel(channel);
+        using var span = CometTracing.StartSend("connections", channel);
         var (reached, appended) = Sender.SendPrivate(channel, connections, data);
-        if (reached > 0) Sender.NumberNow(appended);
+        if (reached > 0) CometTracing.Numbered(span, Sender.NumberNow(appended));
         return reached;
     }
 
@@ -126,8 +140,9 @@ public sealed partial class CometEngine
     {
         ArgumentNullException.ThrowIfNull(connections);
         CheckChannel(channel);
+        using var span = CometTracing.StartSend("connections", channel);
         var (reached, appended) = Sender.SendPrivate(channel, connections, data);
-        if (reached > 0) await appended.ConfigureAwait(false);
+        if (reached > 0) CometTracing.Numbered(span, (await appended.ConfigureAwait(false)).Seq);
         return reached;
     }
 
@@ -140,8 +155,9 @@ public sealed partial class CometEngine
     {
         ArgumentNullException.ThrowIfNull(userId);
         CheckChannel(channel);
+        using var span = CometTracing.StartSend("user", channel);
         var (reached, appended) = Sender.SendPrivate(channel, GetConnections(userId), data, userId);
-        Sender.NumberNow(appended);
+        CometTracing.Numbered(span, Sender.NumberNow(appended));
         return reached;
     }
 
@@ -150,8 +166,9 @@ public sealed partial class CometEngine
     {
         ArgumentNullException.ThrowIfNull(userId);
         CheckChannel(channel);
+        using var span = CometTracing.StartSend("user", channel);
         var (reached, appended) = Sender.SendPrivate(channel, GetConnections(userId), data, userId);
-        await appended.ConfigureAwait(false);
+        CometTracing.Numbered(span, (await appended.ConfigureAwait(false)).Seq);
         return reached;
     }
 }

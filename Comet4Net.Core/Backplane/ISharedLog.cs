@@ -48,6 +48,13 @@ public interface ISharedLog
     /// the node's own log; never waits for the network. The default keeps nothing to trim.
     /// </summary>
     void TrimBefore(long seq) { }
+
+    /// <summary>
+    /// The highest number this node knows the shared log to have handed out (at least
+    /// <see cref="LastSequence"/>): the difference is how far this node's copy is behind. The default
+    /// (a log that hands every message to this node as it is appended) is never behind.
+    /// </summary>
+    long HeadSequence => LastSequence;
 }
 
 /// <summary>Calls from the shared log into one node.</summary>
@@ -55,4 +62,10 @@ public interface IBackplaneReceiver
 {
     /// <summary>A message of the shared log, in sequence order: the node files it for its connections.</summary>
     void Receive(CometMessage message);
+
+    /// <summary>
+    /// One of this node's appends came back from the shared store (for the node's metrics): how long the
+    /// round trip took and how many messages it carried. A backplane that appends in memory need not call it.
+    /// </summary>
+    void Appended(TimeSpan roundTrip, int messages) { }
 }

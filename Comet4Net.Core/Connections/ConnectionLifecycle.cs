@@ -99,6 +99,8 @@ internal sealed class ConnectionLifecycle
         var overflow = 0;
         var result = Admit(connection, request, checkSubscriptions: !handOver, () => overflow = engine.Delivery.Refill(connection, ack), quiet: handOver, deferSave: deferSave);
         if (result.Outcome != CometOutcome.Ok) return result;
+        if (!handOver) counters.AddResume();
+        ConnectionEvents.Resumed(connection, log, ack, handOver);
         CometLog.SessionResumed(engine.Logger, Options.ConnectionLogLevel(), connection.Id, connection.ClientIp);
         if (overflow > 0)
         {
@@ -144,6 +146,7 @@ internal sealed class ConnectionLifecycle
         engine.Subscriptions.Register(connection);
         if (quiet) return ConnectResult.Accepted(connection);
         counters.AddConnect();
+        ConnectionEvents.Connected(connection);
         CometLog.ConnectionOpened(engine.Logger, Options.ConnectionLogLevel(), connection.Id, connection.ClientIp, connection.Dialect, connection.WorkStyle);
         engine.Bus.Fire(new ConnectEvent(engine, connection));
         engine.Subscriptions.Announce(connection);
@@ -175,6 +178,7 @@ internal sealed class ConnectionLifecycle
         if (reason is not (DropReason.Expired or DropReason.Shutdown) && backplane.Sessions.SharesSessions) backplane.Control.AnnounceGone(connection.Id);
         if (reason is DropReason.Server or DropReason.Overflow) Kicked.Remember(connection.Id, message ?? reason.ToString());
         counters.AddDrop();
+        ConnectionEvents.Dropped(connection, reason, message);
         CometLog.ConnectionRemoved(engine.Logger, Options.ConnectionLogLevel(), connection.Id, reason);
         engine.Bus.Fire(new DropEvent(engine, connection, reason));
         engine.Subscriptions.Unregister(connection, reason);

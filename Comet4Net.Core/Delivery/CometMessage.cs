@@ -37,7 +37,14 @@ public sealed class CometMessage
 
     /// <summary>The same message with its sequence number: what a backplane makes of an outgoing message.</summary>
     public static CometMessage Sequenced(long seq, OutgoingMessage m) =>
-        new(seq, m.Channel, m.DataJson, m.Time, m.TargetIds ?? (m.TargetUser is null ? null : []), m.Event, m.From, m.TargetUser) { Origin = m.Origin };
+        new(seq, m.Channel, m.DataJson, m.Time, m.TargetIds ?? (m.TargetUser is null ? null : []), m.Event, m.From, m.TargetUser)
+        {
+            Origin = m.Origin,
+            Trace = m.TraceParent is null ? null : Diagnostics.TraceLink.Parse(m.TraceParent, m.TraceState),
+        };
+
+    /// <summary>The trace context it carries here (its send's, then its arrival's on this node), or null: set only while traced.</summary>
+    internal Diagnostics.TraceLink? Trace { get; set; }
 
     /// <summary>The node that sent a private message, or null.</summary>
     public string? Origin { get; private init; }

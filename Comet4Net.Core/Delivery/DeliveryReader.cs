@@ -36,7 +36,7 @@ internal sealed class DeliveryReader(MessageLog log, EngineCounters counters)
         {
             gap = new DeliveryGap(basis + 1, gapTo);
             basis = gapTo;
-            counters.AddGap();
+            Gap(connection, gap.Value);
         }
         if (cursor.LogPosition < log.First) cursor.LogPosition = log.First;
 
@@ -48,6 +48,7 @@ internal sealed class DeliveryReader(MessageLog log, EngineCounters counters)
         }
 
         var pos = cursor.LogPosition;
+        var start = into.Count;
         var pi = 0;
         var last = basis;
         var taken = 0;
@@ -60,7 +61,7 @@ internal sealed class DeliveryReader(MessageLog log, EngineCounters counters)
                 if (m.Seq <= basis) { pos++; continue; }
                 if (taken > 0 || gap is not null) break; // the next read starts at the hole and reports it first
                 gap = new DeliveryGap(Math.Max(basis, holeAfter) + 1, m.Seq);
-                counters.AddGap();
+                Gap(connection, gap.Value);
                 basis = last = m.Seq;
                 pos++;
                 continue;
@@ -84,6 +85,18 @@ internal sealed class DeliveryReader(MessageLog log, EngineCounters counters)
         }
         cursor.LogPosition = pos;
         cursor.LastSeq = last;
+        if (taken > 0) CometTracing.Delivered(connection, into, start);
         return gap;
+    }
+
+    /// <summary>A gap found for a connection: counted, and a span if traced.</summary>
+    private void Gap(CometConnection connection, DeliveryGap gap)
+    {
+        counters.AddGap();
+        CometTracing.Event(CometDiagnostics.GapSpan, connection, gap, static (span, g) =>
+        {
+            span.SetTag("comet.gap.from", g.From);
+            span.SetTag("comet.gap.to", g.To);
+        });
     }
 }

@@ -54,6 +54,25 @@ internal sealed class LocalDelivery(CometOptions options, ConnectionRegistry reg
     /// <inheritdoc />
     public void Receive(CometMessage message)
     {
+        var span = CometTracing.StartReceive(message, nodeId, out var previous);
+        try
+        {
+            File(message);
+        }
+        finally
+        {
+            CometTracing.Received(span, previous);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Appended(TimeSpan roundTrip, int messages) => Metrics?.RecordAppend(roundTrip);
+
+    /// <summary>The engine's meter (set by the engine), for what the backplane reports.</summary>
+    internal CometMetrics? Metrics { get; set; }
+
+    private void File(CometMessage message)
+    {
         if (message.TargetIds is not { } targets)
         {
             if (message.HoleAfter is null) history.Offer(message);

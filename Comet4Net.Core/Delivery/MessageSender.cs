@@ -18,8 +18,11 @@ internal sealed class MessageSender(CometEngine engine, ISharedLog log, LocalDel
     /// Appends a broadcast (already serialised). It takes its place in the send order before this
     /// returns; the task completes with it numbered (number 0: dropped while it waited for the backplane).
     /// </summary>
-    internal ValueTask<CometMessage> Broadcast(string channel, string? eventName, string json, string? from) =>
-        Appended(log.AppendAsync(new OutgoingMessage(channel, json, engine.NowMs, null, eventName, from)));
+    internal ValueTask<CometMessage> Broadcast(string channel, string? eventName, string json, string? from)
+    {
+        var (traceParent, traceState) = CometTracing.CurrentContext();
+        return Appended(log.AppendAsync(new OutgoingMessage(channel, json, engine.NowMs, null, eventName, from, TraceParent: traceParent, TraceState: traceState)));
+    }
 
     /// <summary>
     /// Sends one message to several connections: stored once, queued for each that the message
@@ -37,7 +40,9 @@ internal sealed class MessageSender(CometEngine engine, ISharedLog log, LocalDel
             targets.Add(c.Id);
         }
         if (targets.Count == 0 && user is null) return (0, default);
-        return (targets.Count, Appended(log.AppendAsync(new OutgoingMessage(channel, json, engine.NowMs, targets.ToArray(), TargetUser: user, Origin: engine.NodeId))));
+        var (traceParent, traceState) = CometTracing.CurrentContext();
+        return (targets.Count, Appended(log.AppendAsync(new OutgoingMessage(channel, json, engine.NowMs, targets.ToArray(), TargetUser: user, Origin: engine.NodeId,
+            TraceParent: traceParent, TraceState: traceState))));
     }
 
     /// <summary>A message for a connection that is away (its session kept for resume): delivered when it comes back. Null if a listener cancelled it.</summary>
@@ -45,7 +50,8 @@ internal sealed class MessageSender(CometEngine engine, ISharedLog log, LocalDel
     {
         var json = Serialize(data);
         if (!engine.Bus.Fire(new MessageEvent(engine, null, channel, data))) return null;
-        return Appended(log.AppendAsync(new OutgoingMessage(channel, json, engine.NowMs, [connectionId])), overflows: false);
+        var (traceParent, traceState) = CometTracing.CurrentContext();
+        return Appended(log.AppendAsync(new OutgoingMessage(channel, json, engine.NowMs, [connectionId], TraceParent: traceParent, TraceState: traceState)), overflows: false);
     }
 
     /// <summary>
@@ -85,8 +91,14 @@ internal sealed class MessageSender(CometEngine engine, ISharedLog log, LocalDel
             var policy = Options.Overflow();
             counters.AddPendingDropped(dropped);
             counters.AddLimitHit();
+            counters.AddOverflow();
             CometLog.Overflow(engine.Logger, connection.Id, dropped, policy);
             var drop = policy == CometOverflowPolicy.Drop;
+            CometTracing.Event(CometDiagnostics.OverflowSpan, connection, (dropped, drop), static (span, s) =>
+            {
+                span.SetTag("comet.overflow.dropped", s.dropped);
+                span.SetTag("comet.overflow.policy", s.drop ? "drop" : "gap");
+            });
             if (drop) engine.Lifecycle.Remove(connection, DropReason.Overflow, Options.Text("too many messages waiting", "待发送消息过多"));
             engine.Bus.Fire(new OverflowEvent(engine, connection, dropped, drop));
         }

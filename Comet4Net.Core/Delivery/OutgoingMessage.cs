@@ -12,5 +12,7 @@ namespace Comet4Net.Delivery;
 /// <param name="From">Who published it (client messages), or null.</param>
 /// <param name="TargetUser">The user a private message is for (<c>SendToUser</c>): a session of that user resuming later gets it too.</param>
 /// <param name="Origin">The node that sent it (its engine's <c>NodeId</c>); other nodes deliver a message for a user to their own connections of that user.</param>
+/// <param name="TraceParent">The W3C <c>traceparent</c> of the send (null unless an activity was current): a backplane carries it, so every node's spans join the sender's trace.</param>
+/// <param name="TraceState">The W3C <c>tracestate</c> that goes with <paramref name="TraceParent"/>, or null.</param>
 public sealed record OutgoingMessage(string Channel, string DataJson, long Time, string[]? TargetIds = null, string? Event = null, string? From = null,
-    string? TargetUser = null, string? Origin = null);
+    string? TargetUser = null, string? Origin = null, string? TraceParent = null, string? TraceState = null);

@@ -129,6 +129,13 @@ public sealed class CometHost
     /// <summary>Counts a limit that was hit (a write given up after SendTimeout).</summary>
     public void AddLimitHit() => _engine.Counters.AddLimitHit();
 
+    /// <summary>Counts a write given up after SendTimeout: a limit hit, and a send timeout (<c>comet.send.timeouts</c>).</summary>
+    public void AddSendTimeout()
+    {
+        _engine.Counters.AddLimitHit();
+        _engine.Counters.AddSendTimeout();
+    }
+
     /// <summary>Reports a transport's failure (logged, and raised as an error event).</summary>
     public void ReportError(CometConnection? connection, Exception exception) => _engine.Bus.ReportError(_engine, connection, exception, null);
 

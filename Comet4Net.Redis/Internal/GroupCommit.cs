@@ -180,7 +180,9 @@ internal sealed partial class GroupCommit(RedisSharedLog log, StreamTail tail)
         (string Epoch, long[] Seqs)? appended = null;
         try
         {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             appended = await log.AppendScriptAsync(batch.Select(s => (s.Message, s.Id)).ToArray()).ConfigureAwait(false);
+            tail.Appended(System.Diagnostics.Stopwatch.GetElapsedTime(started), batch.Count); // comet.backplane.append.duration
             Interlocked.Increment(ref Batches);
             Interlocked.Add(ref Batched, batch.Count);
         }

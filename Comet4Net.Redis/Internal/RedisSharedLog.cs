@@ -54,6 +54,9 @@ internal sealed class RedisSharedLog : ISharedLog, IDisposable
     /// <inheritdoc />
     public long LastSequence => _tail.LastSeq;
 
+    /// <inheritdoc />
+    public long HeadSequence => _tail.HeadSeq;
+
     internal bool IsConnected => _redis.IsConnected;
 
     /// <summary>Sends waiting for Redis to come back.</summary>
@@ -66,7 +69,11 @@ internal sealed class RedisSharedLog : ISharedLog, IDisposable
     public void Start(IBackplaneReceiver receiver)
     {
         _tail.Start(receiver);
-        _redis.GetSubscriber().Subscribe(_wake, (_, wake) => _tail.Poke(IsFromThisNode(wake)));
+        _redis.GetSubscriber().Subscribe(_wake, (_, wake) =>
+        {
+            _tail.Saw(WakeSeq(wake));
+            _tail.Poke(IsFromThisNode(wake));
+        });
     }
 
     /// <inheritdoc />
@@ -84,6 +91,14 @@ internal sealed class RedisSharedLog : ISharedLog, IDisposable
         var text = (string?)wake;
         var space = text?.IndexOf(' ') ?? -1;
         return space > 0 && text.AsSpan(space + 1).SequenceEqual(NodeName);
+    }
+
+    /// <summary>The number a wake-up ("seq-0 node") says the stream reached; 0 if it says none.</summary>
+    private static long WakeSeq(RedisValue wake)
+    {
+        var text = ((string?)wake).AsSpan();
+        var dash = text.IndexOf('-');
+        return dash > 0 && long.TryParse(text[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out var seq) ? seq : 0;
     }
 
     /// <summary>Appends sends in one script call (group commit). Returns the log's epoch and each send's number, in order.</summary>

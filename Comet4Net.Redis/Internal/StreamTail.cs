@@ -32,6 +32,21 @@ internal sealed partial class StreamTail(RedisSharedLog log, long lastSeq, strin
 
     internal long LastSeq => Interlocked.Read(ref _lastSeq);
 
+    /// <summary>The highest number known to be in the stream (wake-ups, appends), at least <see cref="LastSeq"/>: the node's lag is the difference.</summary>
+    internal long HeadSeq => Math.Max(Interlocked.Read(ref _headSeq), LastSeq);
+
+    private long _headSeq;
+
+    /// <summary>The stream holds <paramref name="seq"/> (a wake-up said so, or this node appended it).</summary>
+    internal void Saw(long seq)
+    {
+        var head = Interlocked.Read(ref _headSeq);
+        while (seq > head && Interlocked.CompareExchange(ref _headSeq, seq, head) is var was && was != head) head = was;
+    }
+
+    /// <summary>An append's round trip, for the node's metrics.</summary>
+    internal void Appended(TimeSpan roundTrip, int messages) => _receiver?.Appended(roundTrip, messages);
+
     /// <summary>The group commit whose waiting sends the loop hands the lead back to when Redis answers.</summary>
     internal GroupCommit? Commit { get; set; }
 

@@ -44,6 +44,7 @@ switch (server)
 }
 builder.Services.AddSingleton<Bare>();
 var app = builder.Build();
+using var tracing = Environment.GetEnvironmentVariable("BENCH_TRACE") == "1" ? new BenchTracing() : null;
 var pad = new string('x', 60);
 object Payload(long i) => new { t = DateTime.UtcNow.Ticks, i, pad };
 

@@ -4,7 +4,7 @@ using System.Text;
 using Comet4Net.Bench;
 
 // Comet4Net against SignalR and a bare Kestrel loop, side by side, on loopback.
-//   dotnet run -c Release --project bench/Comet4Net.Bench -- [--quick] [--repeat N] [--only comet-stream,bare]
+//   dotnet run -c Release --project bench/Comet4Net.Bench -- [--quick] [--repeat N] [--only comet-stream,bare] [--trace]
 //   ... -- --cluster [--quick] [--repeat N]   one node against three on Redis (ClusterBench)
 //   ... -- --cluster --held [--quick] [--target N]   the most connections held across three nodes (HeldBench)
 //   ... -- --client-cost [--repeat N]   one subscriber's own cost: the raw client beside CometClient (ClientCost)
@@ -14,6 +14,7 @@ CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 if (args.Contains("--held-client")) return await HeldBench.ClientAsync(args); // a load client of --cluster --held
 if (args.Contains("--client-cost-child")) return await ClientCost.ChildAsync(args); // one subscriber of --client-cost
 var quick = args.Contains("--quick");
+ServerProcess.Trace = args.Contains("--trace"); // the servers listen to their own traces and metrics (bench/README.md)
 var cluster = args.Contains("--cluster");
 var repeat = int.TryParse(args.SkipWhile(a => a != "--repeat").Skip(1).FirstOrDefault(), out var r) ? r : 1;
 var root = FindRoot();

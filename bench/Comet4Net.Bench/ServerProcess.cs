@@ -16,6 +16,9 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     internal int Port { get; }
 
+    /// <summary>--trace: every server started attaches an ActivityListener (all data) and a MeterListener, as an exporter would.</summary>
+    internal static bool Trace { get; set; }
+
     internal int Pid => _process.Id;
 
     internal bool HasExited => _process.HasExited;
@@ -32,6 +35,7 @@ internal sealed class ServerProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         info.Environment["DOTNET_gcServer"] = "0";
+        if (Trace) info.Environment["BENCH_TRACE"] = "1";
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) info.Environment[key] = value;
         var process = Process.Start(info)!;
         process.OutputDataReceived += (_, _) => { };

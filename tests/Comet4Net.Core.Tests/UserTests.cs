@@ -126,8 +126,8 @@ public sealed class UserTests
         listener.Start();
         listener.RecordObservableInstruments();
         Assert.AreEqual(1, seen["comet.connections"]);
-        Assert.AreEqual(1, seen["comet.messages"]);
-        Assert.AreEqual(1, seen["comet.connects"]);
+        Assert.AreEqual(1, seen["comet.messages.sent"]);
+        Assert.AreEqual(1, seen["comet.connections.opened"]);
         Assert.AreEqual(CometMetrics.MeterName, engine.Metrics.Meter.Name);
     }
 }

@@ -132,7 +132,7 @@ internal static class DeliveryLoop
         }
         catch (TimeoutException)
         {
-            host.AddLimitHit();
+            host.AddSendTimeout();
             sink.Abort();
             return false;
         }
