@@ -29,12 +29,17 @@ public sealed class ClusterTests
         internal ChaosProxy Proxy = null!;
         internal HttpClient Client = null!;
         internal string Prefix = "";
+        internal string Configuration = "";
 
-        internal static async Task<Cluster> StartAsync(int nodes = 3, Action<CometOptions>? configure = null, RedisServer? redis = null, string redisOptions = "",
+        /// <summary>
+        /// Nodes on <paramref name="target"/> (<see cref="RedisTargets"/>: this class's Redis, or the shared
+        /// Redis Cluster), or on <paramref name="redis"/> when given.
+        /// </summary>
+        internal static async Task<Cluster> StartAsync(string target = RedisTargets.Single, int nodes = 3, Action<CometOptions>? configure = null, RedisServer? redis = null, string redisOptions = "",
             Action<Comet4Net.Redis.RedisBackplaneOptions>? backplane = null)
         {
-            redis ??= _redis;
             var cluster = new Cluster();
+            cluster.Configuration = redis?.Configuration ?? (target == RedisTargets.Single ? _redis.Configuration : await RedisTargets.ConfigurationAsync(target));
             var prefix = cluster.Prefix = "t" + Guid.NewGuid().ToString("N")[..8] + ":";
             for (var i = 0; i < nodes; i++)
             {
@@ -46,7 +51,7 @@ public sealed class ClusterTests
                         c.Engine.On<Events.BeforeConnectEvent>(e => { e.Connection!.UserId ??= e.Request.Query("user"); });
                     },
                     map: app => app.MapCometAdmin("/admin", AdminKey),
-                    services: s => s.AddRedis(redis.Configuration + redisOptions, o => { o.Prefix = prefix; backplane?.Invoke(o); })));
+                    services: s => s.AddRedis(cluster.Configuration + redisOptions, o => { o.Prefix = prefix; backplane?.Invoke(o); })));
             }
             cluster.Proxy = await ChaosProxy.StartAsync(new Uri(cluster.Nodes[0].BaseUrl));
             cluster.Proxy.Enabled = false;
@@ -96,10 +101,12 @@ public sealed class ClusterTests
         frames.Where(f => (string?)f["channel"] is "news" or "hello").Select(f => (int)f["data"]!).ToArray();
 
     [TestMethod]
+    [DataRow(RedisTargets.Single)]
+    [DataRow(RedisTargets.Cluster)]
     [Timeout(60000, CooperativeCancellation = true)]
-    public async Task Long_polls_hopping_between_nodes_get_every_message_once_in_order()
+    public async Task Long_polls_hopping_between_nodes_get_every_message_once_in_order(string redis)
     {
-        await using var cluster = await Cluster.StartAsync();
+        await using var cluster = await Cluster.StartAsync(redis);
         var client = new V2Client(cluster.Client);
         await client.ConnectAsync("lpool");
         const int Messages = 200;
@@ -180,10 +187,12 @@ public sealed class ClusterTests
     }
 
     [TestMethod]
+    [DataRow(RedisTargets.Single)]
+    [DataRow(RedisTargets.Cluster)]
     [Timeout(60000, CooperativeCancellation = true)]
-    public async Task Counts_see_every_node_and_a_client_resumes_on_another_node_after_its_node_is_gone()
+    public async Task Counts_see_every_node_and_a_client_resumes_on_another_node_after_its_node_is_gone(string redis)
     {
-        await using var cluster = await Cluster.StartAsync();
+        await using var cluster = await Cluster.StartAsync(redis);
         var clients = new List<V2Client>();
         for (var i = 0; i < 3; i++)
         {
@@ -427,10 +436,12 @@ public sealed class ClusterTests
     }
 
     [TestMethod]
+    [DataRow(RedisTargets.Single)]
+    [DataRow(RedisTargets.Cluster)]
     [Timeout(60000, CooperativeCancellation = true)]
-    public async Task SendToUser_from_any_node_reaches_the_user_wherever_it_is_served()
+    public async Task SendToUser_from_any_node_reaches_the_user_wherever_it_is_served(string redis)
     {
-        await using var cluster = await Cluster.StartAsync();
+        await using var cluster = await Cluster.StartAsync(redis);
         var client = new V2Client(cluster.Client);
         using (var conn = await cluster.Client.GetAsync("/conn?cmd=conn&cv=2.0.0&ws=lpool&user=ann"))
             client.Accept(V2Client.Lines(await conn.Content.ReadAsStringAsync())[0]);
@@ -464,10 +475,12 @@ public sealed class ClusterTests
     }
 
     [TestMethod]
+    [DataRow(RedisTargets.Single)]
+    [DataRow(RedisTargets.Cluster)]
     [Timeout(60000, CooperativeCancellation = true)]
-    public async Task A_subscription_made_on_one_node_holds_on_the_node_that_serves_the_next_request()
+    public async Task A_subscription_made_on_one_node_holds_on_the_node_that_serves_the_next_request(string redis)
     {
-        await using var cluster = await Cluster.StartAsync();
+        await using var cluster = await Cluster.StartAsync(redis);
         var connects = 0;
         var drops = 0;
         foreach (var node in cluster.Nodes)
@@ -513,10 +526,12 @@ public sealed class ClusterTests
     }
 
     [TestMethod]
+    [DataRow(RedisTargets.Single)]
+    [DataRow(RedisTargets.Cluster)]
     [Timeout(60000, CooperativeCancellation = true)]
-    public async Task A_user_comes_online_and_goes_offline_once_in_the_cluster_whichever_nodes_hold_the_connections()
+    public async Task A_user_comes_online_and_goes_offline_once_in_the_cluster_whichever_nodes_hold_the_connections(string redis)
     {
-        await using var cluster = await Cluster.StartAsync();
+        await using var cluster = await Cluster.StartAsync(redis);
         var online = new List<string>();
         var offline = new List<string>();
         var drops = 0;
@@ -553,10 +568,12 @@ public sealed class ClusterTests
     }
 
     [TestMethod]
+    [DataRow(RedisTargets.Single)]
+    [DataRow(RedisTargets.Cluster)]
     [Timeout(60000, CooperativeCancellation = true)]
-    public async Task A_kick_on_one_node_ends_connections_held_by_others_and_the_client_is_told_so_on_any_node()
+    public async Task A_kick_on_one_node_ends_connections_held_by_others_and_the_client_is_told_so_on_any_node(string redis)
     {
-        await using var cluster = await Cluster.StartAsync();
+        await using var cluster = await Cluster.StartAsync(redis);
         var annOnOne = await ConnectUserAsync(cluster.Nodes[1], "ann");
         var annOnTwo = await ConnectUserAsync(cluster.Nodes[2], "ann");
         var bob = await ConnectUserAsync(cluster.Nodes[1], "bob");
@@ -584,11 +601,11 @@ public sealed class ClusterTests
         Assert.AreEqual(3, Volatile.Read(ref drops), "coming back resumed nothing");
 
         // Whatever else is written on the control channel is ignored: no node fails on it.
-        using (var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(_redis.Configuration))
+        using (var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(cluster.Configuration))
         {
             var control = StackExchange.Redis.RedisChannel.Literal(cluster.Prefix + "control");
             foreach (var junk in new[] { "{{{", "null", "{\"Node\":\"x\",\"Gone\":true}", "{\"Node\":\"x\"}", "[1,2]" })
-                await redis.GetSubscriber().PublishAsync(control, junk);
+                await connection.GetSubscriber().PublishAsync(control, junk);
         }
         var after = await ConnectUserAsync(cluster.Nodes[2], "carl");
         Assert.IsTrue(cluster.Nodes[0].Engine.KickConnection(after.Id, "still works"));
@@ -684,10 +701,12 @@ public sealed class ClusterTests
     }
 
     [TestMethod]
+    [DataRow(RedisTargets.Single)]
+    [DataRow(RedisTargets.Cluster)]
     [Timeout(60000, CooperativeCancellation = true)]
-    public async Task The_admin_api_of_any_node_sees_pushes_to_and_kicks_a_connection_another_node_holds()
+    public async Task The_admin_api_of_any_node_sees_pushes_to_and_kicks_a_connection_another_node_holds(string redis)
     {
-        await using var cluster = await Cluster.StartAsync();
+        await using var cluster = await Cluster.StartAsync(redis);
         var holder = cluster.Nodes[1];
         var http = holder.NewClient();
         using (var conn = await http.GetAsync("/conn?cmd=conn&cv=2.0.0&ws=lpool&user=ann&sub=room"))
@@ -723,13 +742,15 @@ public sealed class ClusterTests
     }
 
     [TestMethod]
+    [DataRow(RedisTargets.Single)]
+    [DataRow(RedisTargets.Cluster)]
     [Timeout(60000, CooperativeCancellation = true)]
-    public async Task The_shared_log_in_Redis_lets_go_of_messages_older_than_CacheExpires()
+    public async Task The_shared_log_in_Redis_lets_go_of_messages_older_than_CacheExpires(string redis)
     {
-        await using var cluster = await Cluster.StartAsync(nodes: 2, configure: o => { o.CacheExpires = 1000; o.CacheFrequency = 100; });
-        using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(_redis.Configuration);
-        var db = redis.GetDatabase();
-        var log = cluster.Prefix + "log";
+        await using var cluster = await Cluster.StartAsync(redis, nodes: 2, configure: o => { o.CacheExpires = 1000; o.CacheFrequency = 100; });
+        using var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(cluster.Configuration);
+        var db = connection.GetDatabase();
+        var log = "{" + cluster.Prefix + "log}:stream";
         var client = new V2Client(cluster.Nodes[1].NewClient());
         await client.ConnectAsync("lpool");
         for (var i = 0; i < 50; i++) cluster.Nodes[0].Engine.SendToAll("news", i);
