@@ -20,6 +20,7 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
     private readonly ConnectionMultiplexer _redis;
     private readonly RedisSharedLog _log;
     private readonly RedisCalls _calls;
+    private CancellationTokenRegistration _stopping;
 
     /// <summary>Connects to Redis and reads (or starts) the shared log. Throws if Redis cannot be reached now.</summary>
     public RedisBackplane(RedisBackplaneOptions options, ILogger<RedisBackplane>? logger = null, TimeProvider? time = null)
@@ -98,12 +99,25 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
     /// Redis call whose server is not connected is not made, and the first one that fails ends the
     /// others, so that the engine ends its connections at once with Redis down.
     /// </summary>
-    public void StopWith(CancellationToken stopping) => _calls.StopToken = stopping;
+    /// <remarks>
+    /// Calls already waiting for a Redis that is not connected at all (StackExchange.Redis keeps them
+    /// up to its timeout, 5 s by default) are abandoned when the stop begins: nothing could answer them.
+    /// </remarks>
+    public void StopWith(CancellationToken stopping)
+    {
+        _calls.StopToken = stopping;
+        _stopping = stopping.Register(static s =>
+        {
+            var redis = (ConnectionMultiplexer)s!;
+            if (!redis.IsConnected) redis.Close(allowCommandsToComplete: false);
+        }, _redis);
+    }
 
     /// <inheritdoc />
     public void Dispose()
     {
         _calls.BeginStop();
+        _stopping.Dispose();
         _log.Dispose();
         _redis.Close(allowCommandsToComplete: false);
         _redis.Dispose();

@@ -60,7 +60,7 @@ internal sealed partial class RedisCalls(IConnectionMultiplexer redis, ILogger l
         {
             action();
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception e) when (e is RedisException or TimeoutException || e is ObjectDisposedException && Stopping)
         {
             Failed(what, e);
         }
@@ -78,7 +78,7 @@ internal sealed partial class RedisCalls(IConnectionMultiplexer redis, ILogger l
         {
             action();
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception e) when (e is RedisException or TimeoutException || e is ObjectDisposedException && Stopping)
         {
             Failed(what, e);
         }
@@ -121,7 +121,7 @@ internal sealed partial class RedisCalls(IConnectionMultiplexer redis, ILogger l
 
     /// <summary>Redis not answering, or answering that it cannot serve now: an operator needs the line, not the stack.</summary>
     private static bool Expected(Exception? e) =>
-        e is null or RedisConnectionException or RedisTimeoutException or TimeoutException
+        e is null or RedisConnectionException or RedisTimeoutException or TimeoutException or ObjectDisposedException
         || e is RedisServerException s && (s.Message.StartsWith("CLUSTERDOWN", StringComparison.Ordinal) || s.Message.StartsWith("LOADING", StringComparison.Ordinal)
             || s.Message.StartsWith("TRYAGAIN", StringComparison.Ordinal) || s.Message.StartsWith("MASTERDOWN", StringComparison.Ordinal));
 

@@ -33,13 +33,13 @@ public sealed class ClusterTests
 
         /// <summary>
         /// Nodes on <paramref name="target"/> (<see cref="RedisTargets"/>: this class's Redis, or the shared
-        /// Redis Cluster), or on <paramref name="redis"/> when given.
+        /// Redis Cluster), or on <paramref name="redis"/> or <paramref name="configuration"/> when given.
         /// </summary>
         internal static async Task<Cluster> StartAsync(string target = RedisTargets.Single, int nodes = 3, Action<CometOptions>? configure = null, RedisServer? redis = null, string redisOptions = "",
-            Action<Comet4Net.Redis.RedisBackplaneOptions>? backplane = null)
+            Action<Comet4Net.Redis.RedisBackplaneOptions>? backplane = null, string? configuration = null)
         {
             var cluster = new Cluster();
-            cluster.Configuration = redis?.Configuration ?? (target == RedisTargets.Single ? _redis.Configuration : await RedisTargets.ConfigurationAsync(target));
+            cluster.Configuration = configuration ?? redis?.Configuration ?? (target == RedisTargets.Single ? _redis.Configuration : await RedisTargets.ConfigurationAsync(target));
             var prefix = cluster.Prefix = "t" + Guid.NewGuid().ToString("N")[..8] + ":";
             for (var i = 0; i < nodes; i++)
             {
@@ -498,9 +498,11 @@ public sealed class ClusterTests
         using (var sub = await cluster.Client.GetAsync($"/conn?cmd=sub&cid={client.Id}&cs={client.Secret}&channel=news"))
             Assert.AreEqual(HttpStatusCode.OK, sub.StatusCode);
         await cluster.Nodes[1].Engine.SendToAllAsync("news", 2); // numbered before node 2 sends: in this order
-        await cluster.Nodes[2].Engine.SendToAllAsync("hello", 3);
+        var last = await cluster.Nodes[2].Engine.SendToAllAsync("hello", 3);
+        // Every node has read both from Redis (the wake-up crosses the cluster bus on a Redis Cluster), so one answer holds both.
+        await WaitUntilAsync(() => cluster.Nodes.All(n => n.Engine.Backplane.Log.LastSequence >= last), TimeSpan.FromSeconds(10), "every node has message 3");
         (_, frames) = await client.PollAsync(); // back on the node that made the connection: its copy learns of "news"
-        CollectionAssert.AreEqual(new[] { 2, 3 }, Numbers(frames));
+        CollectionAssert.AreEqual(new[] { 2, 3 }, Numbers(frames), string.Join(" | ", frames));
         Assert.AreEqual(1, connects, "one connection for the application, however many nodes served it");
         Assert.AreEqual(0, drops);
     }
@@ -763,5 +765,85 @@ public sealed class ClusterTests
         Assert.AreEqual(1, await db.StreamLengthAsync(log));
         var (_, frames) = await client.PollAsync();
         CollectionAssert.Contains(Numbers(frames), 50);
+    }
+
+    [TestMethod]
+    [Timeout(90000, CooperativeCancellation = true)]
+    public async Task A_Redis_Cluster_master_that_stops_under_load_and_returns_empty_loses_nothing_acknowledged_and_the_sends_made_meanwhile_wait()
+    {
+        // Three masters, no replicas: the master holding the log's slot stops while messages flow to
+        // clients of two nodes. Its slots are down meanwhile (the other masters go on serving theirs);
+        // it comes back empty (nothing saved), so the log starts a new epoch.
+        await using var redisCluster = await RedisClusterServer.StartAsync();
+        await using var cluster = await Cluster.StartAsync(nodes: 2, configuration: redisCluster.Configuration);
+        var master = await redisCluster.MasterOfAsync("{" + cluster.Prefix + "log}:stream");
+        var clients = new List<(V2Client Client, List<JObject> Frames, List<string> Refusals)>();
+        foreach (var node in cluster.Nodes)
+        {
+            var client = new V2Client(node.NewClient());
+            await client.ConnectAsync("lpool");
+            clients.Add((client, new List<JObject>(), new List<string>()));
+        }
+        using var stop = new CancellationTokenSource();
+        var polling = clients.Select(c => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var (status, frames) = await c.Client.PollAsync();
+                lock (c.Frames)
+                {
+                    if (status == HttpStatusCode.OK) c.Frames.AddRange(frames);
+                    else c.Refusals.Add((int)status + " " + string.Join(" ", frames));
+                }
+            }
+        })).ToArray();
+        int[] Received(int i)
+        {
+            lock (clients[i].Frames) return Numbers(clients[i].Frames);
+        }
+
+        // Acknowledged: numbered by Redis before the master stops.
+        for (var i = 0; i < 20; i++) Assert.IsGreaterThan(0L, await cluster.Nodes[i % 2].Engine.SendToAllAsync("news", i));
+        await WaitUntilAsync(() => Received(0).Length >= 20 && Received(1).Length >= 20, TimeSpan.FromSeconds(15), "both clients have the first 20");
+
+        redisCluster.Stop(master);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (var i = 20; i < 40; i++) Assert.AreEqual(0L, cluster.Nodes[i % 2].Engine.SendToAll("news", i), "not numbered: it waits on its node");
+        Assert.IsLessThan(TimeSpan.FromSeconds(3), clock.Elapsed, "a send never waits for the stopped master");
+        int Waiting() => cluster.Nodes.Sum(n => ((Comet4Net.Redis.RedisBackplane)n.Engine.Backplane).WaitingMessages);
+        await WaitUntilAsync(() => Waiting() == 20, TimeSpan.FromSeconds(15), "the 20 sends wait on their nodes");
+        Assert.AreEqual(20, Received(0).Length, "nothing unnumbered reaches a client");
+
+        await redisCluster.StartAgainAsync(master);
+        for (var i = 40; i < 50; i++) cluster.Nodes[i % 2].Engine.SendToAll("news", i); // behind the waiting ones, on each node
+        await WaitUntilAsync(() => Received(0).Length >= 50 && Received(1).Length >= 50, TimeSpan.FromSeconds(45),
+            () => $"both clients have all 50: {string.Join(",", Received(0))} / {string.Join(",", Received(1))}; waiting {Waiting()}");
+        stop.Cancel();
+        await Task.WhenAll(polling);
+
+        for (var c = 0; c < clients.Count; c++)
+        {
+            List<JObject> frames;
+            lock (clients[c].Frames) frames = clients[c].Frames.ToList();
+            var received = Numbers(frames).ToList();
+            var story = $"client {c}: {string.Join(" | ", frames)}; refused {string.Join(" | ", clients[c].Refusals)}";
+            CollectionAssert.AreEqual(Enumerable.Range(0, 20).ToArray(), received.Take(20).ToArray(), "the acknowledged ones first, in order; " + story);
+            CollectionAssert.AreEquivalent(Enumerable.Range(0, 50).ToArray(), received.ToArray(), "every message once; " + story);
+            AssertEachNodesOrder(received);
+            Assert.IsFalse(frames.Any(f => (string?)f["channel"] == "c4j" && (string?)f["data"]?["type"] == "conn"), "never reset; " + story);
+            var gap = frames.FindIndex(f => (string?)f["channel"] == "c4j" && (string?)f["data"]?["type"] == "gap");
+            var firstAfter = frames.FindIndex(f => (string?)f["channel"] == "news" && (int)f["data"]! >= 20);
+            Assert.IsTrue(gap >= 0 && gap < firstAfter, "the master came back empty (a new epoch): told of a gap before the messages that waited; " + story);
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, Func<string> what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail("timed out waiting: " + what());
+            await Task.Delay(25);
+        }
     }
 }
