@@ -184,7 +184,7 @@ internal sealed partial class GroupCommit(RedisSharedLog log, StreamTail tail)
             Interlocked.Increment(ref Batches);
             Interlocked.Add(ref Batched, batch.Count);
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception e) when (log.Calls.Failure(e))
         {
             log.Calls.Log(303, "append", e);
         }

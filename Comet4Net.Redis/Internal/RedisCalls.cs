@@ -60,7 +60,7 @@ internal sealed partial class RedisCalls(IConnectionMultiplexer redis, ILogger l
         {
             action();
         }
-        catch (Exception e) when (e is RedisException or TimeoutException || e is ObjectDisposedException && Stopping)
+        catch (Exception e) when (Failure(e))
         {
             Failed(what, e);
         }
@@ -78,11 +78,17 @@ internal sealed partial class RedisCalls(IConnectionMultiplexer redis, ILogger l
         {
             action();
         }
-        catch (Exception e) when (e is RedisException or TimeoutException || e is ObjectDisposedException && Stopping)
+        catch (Exception e) when (Failure(e))
         {
             Failed(what, e);
         }
     }
+
+    /// <summary>
+    /// A failure the node rides out: Redis does not answer (or answers that it cannot serve now), or
+    /// the node is stopping and the calls it had waiting for an unreachable Redis were abandoned.
+    /// </summary>
+    internal bool Failure(Exception e) => e is RedisException or TimeoutException || e is ObjectDisposedException && Stopping;
 
     /// <summary>A call that failed (null: skipped while the node stops), as event 301.</summary>
     internal void Failed(string what, Exception? exception) => Log(301, what, exception);
@@ -94,6 +100,7 @@ internal sealed partial class RedisCalls(IConnectionMultiplexer redis, ILogger l
     internal void Log(int eventId, string what, Exception? exception)
     {
         if (exception is not null && Stopping) _gaveUp = true;
+        if (exception is null) (eventId, what) = (306, "skip"); // calls not made while stopping: one kind, whatever they were
         var repeats = _seen.GetOrAdd((eventId, what, exception?.GetType() ?? typeof(RedisCalls)), _ => new Repeats());
         var now = time.GetTimestamp();
         int since;
@@ -108,13 +115,14 @@ internal sealed partial class RedisCalls(IConnectionMultiplexer redis, ILogger l
             since = repeats.Since;
             repeats.Since = 0;
         }
-        var reason = exception is null ? "the node is stopping and Redis is not connected: not tried" : Reason(exception);
+        var reason = exception is null ? "" : exception is ObjectDisposedException ? "abandoned: the node is stopping and Redis is unreachable" : Reason(exception);
         var again = since == 0 ? "" : $" ({since} more like it in the last {(int)Quiet.TotalSeconds} s)";
         var stack = Expected(exception) ? null : exception;
         switch (eventId)
         {
             case 302: LogTailFailed(logger, reason, again, stack); break;
             case 303: LogAppendWaits(logger, reason, again, stack); break;
+            case 306: LogStoppingSkips(logger, again); break;
             default: LogRedisFailed(logger, what, reason, again, stack); break;
         }
     }
@@ -138,6 +146,9 @@ internal sealed partial class RedisCalls(IConnectionMultiplexer redis, ILogger l
 
     [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "Comet4Net could not {What} in Redis ({Reason}); it goes on with what this node holds{Again}")]
     private static partial void LogRedisFailed(ILogger logger, string what, string reason, string again, Exception? exception);
+
+    [LoggerMessage(EventId = 306, Level = LogLevel.Warning, Message = "Comet4Net is stopping while Redis is unreachable: it does not write the sessions, presence and users of the connections it ends (they expire in Redis by themselves; clients resume elsewhere from what Redis kept){Again}")]
+    private static partial void LogStoppingSkips(ILogger logger, string again);
 
     [LoggerMessage(EventId = 302, Level = LogLevel.Warning, Message = "Comet4Net could not read the shared stream from Redis ({Reason}); this node serves what it holds and catches up when Redis answers{Again}")]
     private static partial void LogTailFailed(ILogger logger, string reason, string again, Exception? exception);

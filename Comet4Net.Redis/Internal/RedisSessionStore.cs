@@ -29,7 +29,7 @@ internal sealed class RedisSessionStore(IDatabase db, RedisKeys keys, RedisCalls
         {
             await db.StringSetAsync(SessionKey(session.Id), JsonConvert.SerializeObject(session), keepFor).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception e) when (calls.Failure(e))
         {
             calls.Failed("save a session", e);
         }
@@ -53,7 +53,7 @@ internal sealed class RedisSessionStore(IDatabase db, RedisKeys keys, RedisCalls
         {
             json = db.StringGet(SessionKey(connectionId));
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception e) when (calls.Failure(e))
         {
             throw ReadFailed(e);
         }
@@ -69,7 +69,7 @@ internal sealed class RedisSessionStore(IDatabase db, RedisKeys keys, RedisCalls
         {
             json = await db.StringGetAsync(SessionKey(connectionId)).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception e) when (calls.Failure(e))
         {
             throw ReadFailed(e);
         }

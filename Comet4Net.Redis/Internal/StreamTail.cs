@@ -71,7 +71,7 @@ internal sealed class StreamTail(RedisSharedLog log, long lastSeq, string epoch)
                 }
             }
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception e) when (log.Calls.Failure(e))
         {
             log.Calls.Log(302, "read", e); // they are in the stream: the tail loop receives them, in order
             Poke();

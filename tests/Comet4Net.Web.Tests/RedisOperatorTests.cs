@@ -64,6 +64,8 @@ public sealed partial class RedisOperatorTests
         Assert.IsNotEmpty(failures, output);
         CollectionAssert.AllItemsAreUnique(failures, "each kind of failure is logged once (then counted): " + output);
         foreach (var failure in failures) Console.WriteLine(failure);
+        Assert.AreEqual(1, lines.Count(l => l.StartsWith("Comet4Net is stopping while Redis is unreachable", StringComparison.Ordinal)),
+            "the writes skipped while stopping are one line: " + output);
     }
 
     private static async Task WaitUntilAsync(Func<bool> done, TimeSpan timeout, string what)
