@@ -165,4 +165,33 @@ public sealed class RedisBackplaneTests
         StringAssert.Contains(e.Message, "Comet:RedisPrefix");
         StringAssert.Contains(e.Message, says);
     }
+
+    private sealed class StartLines : Microsoft.Extensions.Logging.ILogger<RedisBackplane>
+    {
+        internal readonly List<string> Logged = new();
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (Logged) Logged.Add($"{logLevel} {eventId.Id} {formatter(state, exception)}");
+        }
+    }
+
+    [TestMethod]
+    [DataRow(RedisTargets.Single, "one Redis")]
+    [DataRow(RedisTargets.Cluster, "a Redis Cluster of 3 masters")]
+    [Timeout(60000, CooperativeCancellation = true)]
+    public async Task A_node_says_at_start_that_the_Redis_backplane_is_active_where_with_which_prefix_and_as_which_node(string redis, string kind)
+    {
+        var configuration = await RedisTargets.ConfigurationAsync(redis);
+        var lines = new StartLines();
+        using var node = new RedisBackplane(new RedisBackplaneOptions { Configuration = configuration + ",password=", Prefix = "s1:" }, lines);
+        var start = lines.Logged.Single(l => l.StartsWith("Information 300 ", StringComparison.Ordinal));
+        var endpoints = string.Join(", ", configuration.Split(','));
+        StringAssert.StartsWith(start, $"Information 300 Comet4Net's Redis backplane is active: {endpoints} ({kind}), key prefix 's1:', node ");
+        Assert.DoesNotContain("password", start);
+    }
 }
