@@ -119,8 +119,8 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
         _calls.BeginStop();
         _stopping.Dispose();
         _log.Dispose();
-        _redis.Close(allowCommandsToComplete: false);
-        _redis.Dispose();
+        if (!_redis.IsConnected) _redis.Close(allowCommandsToComplete: false); // nothing could answer what waits
+        _redis.Dispose(); // otherwise lets what this node sent last (fire and forget: presence leaving) go out
     }
 
     [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Comet4Net's Redis backplane is active: {Endpoints} ({Kind}), key prefix '{Prefix}', node {Node}")]
