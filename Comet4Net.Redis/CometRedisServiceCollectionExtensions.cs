@@ -3,6 +3,7 @@ using Comet4Net.Backplane;
 using Comet4Net.Redis;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -27,7 +28,9 @@ public static class CometRedisServiceCollectionExtensions
                 Prefix = sp.GetRequiredService<IConfiguration>()["Comet:RedisPrefix"] ?? "comet:",
             };
             configure?.Invoke(options);
-            return new RedisBackplane(options, sp.GetService<ILogger<RedisBackplane>>(), sp.GetService<TimeProvider>());
+            var backplane = new RedisBackplane(options, sp.GetService<ILogger<RedisBackplane>>(), sp.GetService<TimeProvider>());
+            if (sp.GetService<IHostApplicationLifetime>() is { } lifetime) backplane.StopWith(lifetime.ApplicationStopping);
+            return backplane;
         });
         return services;
     }

@@ -128,7 +128,7 @@ internal sealed partial class GroupCommit(RedisSharedLog log, StreamTail tail)
         }
         catch (Exception e)
         {
-            LogAppendWaits(log.Logger, e); // unexpected: the sends stay queued and the tail loop retries
+            log.Calls.Log(303, "append", e); // unexpected: the sends stay queued and the tail loop retries
             lock (_lock) _leading = false;
         }
     }
@@ -186,9 +186,9 @@ internal sealed partial class GroupCommit(RedisSharedLog log, StreamTail tail)
             Interlocked.Increment(ref Batches);
             Interlocked.Add(ref Batched, batch.Count);
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception e) when (log.Calls.Failure(e))
         {
-            LogAppendWaits(log.Logger, e);
+            log.Calls.Log(303, "append", e);
         }
         if (appended is not { } result)
         {
@@ -250,7 +250,7 @@ internal sealed partial class GroupCommit(RedisSharedLog log, StreamTail tail)
         }
         if (dropped == 0) return;
         _lost += dropped;
-        LogWaitingDropped(log.Logger, dropped, log.Options.MaxStreamLength);
+        LogWaitingDropped(log.Calls.Logger, dropped, log.Options.MaxStreamLength);
     }
 
     /// <summary>Stops: sends not appended yet complete with number 0.</summary>
@@ -273,9 +273,6 @@ internal sealed partial class GroupCommit(RedisSharedLog log, StreamTail tail)
 
     /// <summary>True for the entry <see cref="LostMarker"/> made: every node files its number as a hole.</summary>
     internal static bool IsLostMarker(OutgoingMessage message) => message.Channel == CometProtocol.SystemChannel && message.Event == LostEvent;
-
-    [LoggerMessage(EventId = 303, Level = LogLevel.Warning, Message = "Comet4Net could not append to the shared stream in Redis; the message waits on this node and goes out, in order, when Redis answers")]
-    private static partial void LogAppendWaits(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 305, Level = LogLevel.Error, Message = "Comet4Net dropped {Count} messages that waited on this node for Redis (at most {Bound}, RedisBackplaneOptions.MaxStreamLength, wait); every client will be told of a gap when Redis answers again")]
     private static partial void LogWaitingDropped(ILogger logger, int count, int bound);

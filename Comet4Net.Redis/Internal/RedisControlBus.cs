@@ -6,11 +6,11 @@ using StackExchange.Redis;
 namespace Comet4Net.Redis.Internal;
 
 /// <summary>The control bus on Redis: one pub/sub channel; each node acts on what concerns connections it holds.</summary>
-internal sealed partial class RedisControlBus(ConnectionMultiplexer redis, RedisBackplaneOptions options, ILogger logger, string node) : IControlBus
+internal sealed partial class RedisControlBus(ConnectionMultiplexer redis, RedisKeys keys, RedisCalls calls, string node) : IControlBus
 {
     private IControlReceiver? _receiver;
 
-    private RedisChannel ControlChannel => RedisChannel.Literal(options.Prefix + "control");
+    private RedisChannel ControlChannel => keys.Control;
 
     /// <inheritdoc />
     public void Start(IControlReceiver receiver)
@@ -28,7 +28,7 @@ internal sealed partial class RedisControlBus(ConnectionMultiplexer redis, Redis
     public void AnnounceGone(string connectionId) => Publish(new ControlMessage(node, connectionId, null, null, Gone: true), "announce a connection gone");
 
     private void Publish(ControlMessage message, string what) =>
-        RedisCalls.Try(logger, () => redis.GetSubscriber().Publish(ControlChannel, JsonConvert.SerializeObject(message), CommandFlags.FireAndForget), what);
+        calls.Try(() => redis.GetSubscriber().Publish(ControlChannel, JsonConvert.SerializeObject(message), CommandFlags.FireAndForget), what);
 
     /// <summary>A kick request (<see cref="RequestKick"/>) or a connection ended for good (<see cref="AnnounceGone"/>).</summary>
     private sealed record ControlMessage(string Node, string? Cid, string? User, string? Reason, bool Gone);
@@ -58,7 +58,7 @@ internal sealed partial class RedisControlBus(ConnectionMultiplexer redis, Redis
             {
                 LogControlFailed(s.Logger, e);
             }
-        }, (Receiver: receiver, Message: message, Logger: logger), preferLocal: false);
+        }, (Receiver: receiver, Message: message, Logger: calls.Logger), preferLocal: false);
     }
 
     [LoggerMessage(EventId = 304, Level = LogLevel.Error, Message = "Comet4Net could not carry out another node's kick or drop on this node")]

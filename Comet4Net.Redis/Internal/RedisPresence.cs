@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Comet4Net.Backplane;
-using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
 namespace Comet4Net.Redis.Internal;
@@ -10,16 +9,14 @@ namespace Comet4Net.Redis.Internal;
 /// (PresenceTtl) unless the node holding the connection refreshes them (<see cref="KeepEntries"/>), so a
 /// crashed node's connections leave by themselves; a sorted set of online users, swept once per cluster.
 /// </summary>
-internal sealed class RedisPresence(IDatabase db, RedisBackplaneOptions options, ILogger logger, TimeProvider time, string node) : IPresenceStore
+internal sealed class RedisPresence(IDatabase db, RedisBackplaneOptions options, RedisKeys keys, RedisCalls calls, TimeProvider time, string node) : IPresenceStore
 {
     private readonly ConcurrentDictionary<(string Channel, string Member), byte> _joined = new();
     private readonly ConcurrentDictionary<(string User, string Connection), byte> _users = new(); // this node's, refreshed like presence
 
-    private RedisKey ChannelKey(string channel) => options.Prefix + "channel:" + channel;
+    private RedisKey ChannelKey(string channel) => keys.Channel(channel);
 
-    private RedisKey UsersKey => options.Prefix + "users";
-
-    private string UserKeyPrefix => options.Prefix + "user:";
+    private RedisKey UsersKey => keys.Users;
 
     private long NowMs => time.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -34,14 +31,14 @@ internal sealed class RedisPresence(IDatabase db, RedisBackplaneOptions options,
         return (parts[0], parts.Length > 2 && parts[2].Length > 0 ? parts[2] : null);
     }
 
-    private void Try(Action action, string what) => RedisCalls.Try(logger, action, what);
+    private void Try(RedisKey key, Action action, string what) => calls.Try(key, action, what);
 
     /// <inheritdoc />
     public void Join(string channel, string connectionId, string? userId)
     {
         var member = Member(connectionId, userId);
         _joined[(channel, member)] = 0;
-        Try(() => db.SortedSetAdd(ChannelKey(channel), member, PresenceUntil(), flags: CommandFlags.FireAndForget), "join a channel");
+        Try(ChannelKey(channel), () => db.SortedSetAdd(ChannelKey(channel), member, PresenceUntil(), flags: CommandFlags.FireAndForget), "join a channel");
     }
 
     /// <inheritdoc />
@@ -49,7 +46,7 @@ internal sealed class RedisPresence(IDatabase db, RedisBackplaneOptions options,
     {
         var member = Member(connectionId, userId);
         if (!_joined.TryRemove((channel, member), out _)) return false;
-        Try(() => db.SortedSetRemove(ChannelKey(channel), member, CommandFlags.FireAndForget), "leave a channel");
+        Try(ChannelKey(channel), () => db.SortedSetRemove(ChannelKey(channel), member, CommandFlags.FireAndForget), "leave a channel");
         return true;
     }
 
@@ -75,31 +72,31 @@ internal sealed class RedisPresence(IDatabase db, RedisBackplaneOptions options,
     }
 
     /// <inheritdoc />
-    public void KeepEntries() => Try(() =>
+    public void KeepEntries() => calls.Try(() =>
     {
         var until = PresenceUntil();
         var batch = db.CreateBatch();
         foreach (var (channel, member) in _joined.Keys) _ = batch.SortedSetAddAsync(ChannelKey(channel), member, until, flags: CommandFlags.FireAndForget);
         foreach (var (user, connection) in _users.Keys)
         {
-            _ = batch.SortedSetAddAsync(UserKeyPrefix + user, connection, until, flags: CommandFlags.FireAndForget);
+            _ = batch.SortedSetAddAsync(keys.User(user), connection, until, flags: CommandFlags.FireAndForget);
             _ = batch.SortedSetAddAsync(UsersKey, user, until, SortedSetWhen.GreaterThan, CommandFlags.FireAndForget);
         }
         batch.Execute();
     }, "refresh presence");
 
     /// <inheritdoc />
+    /// <remarks>One script call per channel: on a Redis Cluster the channels' sets live in different slots.</remarks>
     public IReadOnlyList<(string Channel, ChannelMember Member)> ExpireMembers(IReadOnlyList<string> channels)
     {
         if (channels.Count == 0) return [];
         var gone = new List<(string, ChannelMember)>();
-        Try(() =>
+        calls.Try(() =>
         {
-            var keys = channels.Select(c => ChannelKey(c)).ToArray();
-            var due = (RedisResult[])db.ScriptEvaluate(RedisScripts.MemberExpire, keys, [NowMs, 1000])!;
-            for (var i = 0; i < due.Length && i < channels.Count; i++)
+            var now = NowMs;
+            for (var i = 0; i < channels.Count; i++)
             {
-                var entries = (RedisResult[])due[i]!;
+                var entries = (RedisResult[])db.ScriptEvaluate(RedisScripts.MemberExpire, [ChannelKey(channels[i])], [now, 1000])!;
                 if (entries.Length == 0) continue;
                 // A connection another node took over has a live entry of its own there: it did not leave.
                 var live = Entries(channels[i], false, "list a channel").Select(e => e.Connection).ToHashSet(StringComparer.Ordinal);
@@ -120,7 +117,7 @@ internal sealed class RedisPresence(IDatabase db, RedisBackplaneOptions options,
         var now = NowMs;
         foreach (var key in includeEveryChannel ? [channel, Channels.ChannelCounts.EveryChannel] : new[] { channel })
         {
-            Try(() =>
+            Try(ChannelKey(key), () =>
             {
                 foreach (var entry in db.SortedSetRangeByScore(ChannelKey(key), now, double.PositiveInfinity))
                 {
@@ -140,7 +137,7 @@ internal sealed class RedisPresence(IDatabase db, RedisBackplaneOptions options,
     {
         _users[(userId, connectionId)] = 0;
         var first = false;
-        Try(() => first = (long)db.ScriptEvaluate(RedisScripts.UserJoin, [UsersKey, UserKeyPrefix + userId],
+        Try(UsersKey, () => first = (long)db.ScriptEvaluate(RedisScripts.UserJoin, [UsersKey, keys.User(userId)],
             [userId, connectionId, PresenceUntil(), NowMs]) == 1, "record a user's connection");
         return first && !handedOver;
     }
@@ -150,7 +147,7 @@ internal sealed class RedisPresence(IDatabase db, RedisBackplaneOptions options,
     {
         if (!_users.TryRemove((userId, connectionId), out _) || handedOver) return false;
         var last = false;
-        Try(() => last = (long)db.ScriptEvaluate(RedisScripts.UserLeave, [UsersKey, UserKeyPrefix + userId], [userId, connectionId, NowMs]) == 1,
+        Try(UsersKey, () => last = (long)db.ScriptEvaluate(RedisScripts.UserLeave, [UsersKey, keys.User(userId)], [userId, connectionId, NowMs]) == 1,
             "remove a user's connection");
         return last;
     }
@@ -159,8 +156,22 @@ internal sealed class RedisPresence(IDatabase db, RedisBackplaneOptions options,
     public IReadOnlyList<string> ExpireUsers()
     {
         IReadOnlyList<string> gone = [];
-        Try(() => gone = ((RedisResult[])db.ScriptEvaluate(RedisScripts.UserExpire, [UsersKey], [NowMs, UserKeyPrefix, 1000])!)
-            .Select(r => (string)r!).ToArray(), "expire users");
+        Try(UsersKey, () =>
+        {
+            var now = NowMs;
+            var due = db.SortedSetRangeByScore(UsersKey, double.NegativeInfinity, now, take: 1000);
+            if (due.Length == 0) return;
+            var sets = new RedisKey[1 + due.Length];
+            var args = new RedisValue[1 + due.Length];
+            sets[0] = UsersKey;
+            args[0] = now;
+            for (var i = 0; i < due.Length; i++)
+            {
+                sets[1 + i] = keys.User((string)due[i]!);
+                args[1 + i] = due[i];
+            }
+            gone = ((RedisResult[])db.ScriptEvaluate(RedisScripts.UserExpire, sets, args)!).Select(r => (string)r!).ToArray();
+        }, "expire users");
         return gone;
     }
 
@@ -168,7 +179,7 @@ internal sealed class RedisPresence(IDatabase db, RedisBackplaneOptions options,
     public IReadOnlyCollection<string> Users()
     {
         IReadOnlyCollection<string> users = [];
-        Try(() => users = db.SortedSetRangeByScore(UsersKey, NowMs, double.PositiveInfinity).Select(v => (string)v!).ToArray(), "list users");
+        Try(UsersKey, () => users = db.SortedSetRangeByScore(UsersKey, NowMs, double.PositiveInfinity).Select(v => (string)v!).ToArray(), "list users");
         return users;
     }
 }

@@ -1,6 +1,9 @@
 namespace Comet4Net.Redis.Internal;
 
-/// <summary>The Lua scripts: numbering and appending are one atomic step in Redis, so numbers never reorder.</summary>
+/// <summary>
+/// The Lua scripts: numbering and appending are one atomic step in Redis, so numbers never reorder.
+/// Each touches only the keys it is given, all of one hash slot (<see cref="RedisKeys"/>), so they run on a Redis Cluster.
+/// </summary>
 internal static class RedisScripts
 {
     /// <summary>
@@ -79,39 +82,39 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// Users whose entries all expired (their nodes stopped refreshing them). KEYS: the users set.
-    /// ARGV: now (ms), the prefix of a user's set key, at most how many. Removes each such user and
-    /// returns them: whoever runs this first reports them, once.
+    /// Users whose entries may all have expired (their nodes stopped refreshing them), found by the
+    /// caller in the users set. KEYS: the users set, then each user's set. ARGV: now (ms), then each
+    /// user (as many as user sets). A user still in the users set whose connections all expired is
+    /// removed and returned: whoever runs this first reports them, once; a user refreshed meanwhile
+    /// gets the latest expiry of their connections back.
     /// </summary>
     internal const string UserExpire = """
-        local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
         local gone = {}
-        for _, user in ipairs(due) do
-          local key = ARGV[2] .. user
-          redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[1])
-          local top = redis.call('ZREVRANGE', key, 0, 0, 'WITHSCORES')
-          if top[2] then
-            redis.call('ZADD', KEYS[1], top[2], user)
-          else
-            redis.call('DEL', key)
-            redis.call('ZREM', KEYS[1], user)
-            table.insert(gone, user)
+        for i = 2, #KEYS do
+          local user = ARGV[i]
+          if redis.call('ZSCORE', KEYS[1], user) then
+            redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', ARGV[1])
+            local top = redis.call('ZREVRANGE', KEYS[i], 0, 0, 'WITHSCORES')
+            if top[2] then
+              redis.call('ZADD', KEYS[1], top[2], user)
+            else
+              redis.call('DEL', KEYS[i])
+              redis.call('ZREM', KEYS[1], user)
+              table.insert(gone, user)
+            end
           end
         end
         return gone
         """;
 
     /// <summary>
-    /// KEYS: channel presence sets; ARGV: now, most per set. Removes the entries due (their node
-    /// stopped refreshing them) and returns them per key: whichever node runs it first gets them.
+    /// KEYS: one channel's presence set (sets of different channels may live in different slots of a
+    /// cluster); ARGV: now, at most how many. Removes the entries due (their node stopped refreshing
+    /// them) and returns them: whichever node runs it first gets them.
     /// </summary>
     internal const string MemberExpire = """
-        local out = {}
-        for i, key in ipairs(KEYS) do
-          local due = redis.call('ZRANGEBYSCORE', key, '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-          if #due > 0 then redis.call('ZREM', key, unpack(due)) end
-          out[i] = due
-        end
-        return out
+        local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+        if #due > 0 then redis.call('ZREM', KEYS[1], unpack(due)) end
+        return due
         """;
 }

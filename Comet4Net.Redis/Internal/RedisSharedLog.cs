@@ -1,7 +1,6 @@
 using System.Globalization;
 using Comet4Net.Backplane;
 using Comet4Net.Delivery;
-using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
 namespace Comet4Net.Redis.Internal;
@@ -14,26 +13,23 @@ internal sealed class RedisSharedLog : ISharedLog, IDisposable
 {
     private readonly ConnectionMultiplexer _redis;
     private readonly TimeProvider _time;
-    private readonly RedisKey _seqKey, _epochKey;
-    private readonly RedisChannel _wake;
+    private readonly RedisKeys _keys;
     private readonly StreamTail _tail;
     private readonly GroupCommit _commit;
     private long _trimmedBelow;
 
     /// <summary>Reads (or starts) the shared log. Throws if Redis does not answer.</summary>
-    internal RedisSharedLog(ConnectionMultiplexer redis, RedisBackplaneOptions options, ILogger logger, TimeProvider time, string nodeName)
+    internal RedisSharedLog(ConnectionMultiplexer redis, RedisBackplaneOptions options, RedisKeys keys, RedisCalls calls, TimeProvider time, string nodeName)
     {
         _redis = redis;
         _time = time;
         Database = redis.GetDatabase();
         Options = options;
-        Logger = logger;
+        Calls = calls;
         NodeName = nodeName;
-        _seqKey = options.Prefix + "seq";
-        _epochKey = options.Prefix + "epoch";
-        LogKey = options.Prefix + "log";
-        _wake = RedisChannel.Literal(options.Prefix + "wake");
-        var init = (RedisResult[])Database.ScriptEvaluate(RedisScripts.Init, [_seqKey, _epochKey], [NewEpoch(), NewBase()])!;
+        _keys = keys;
+        LogKey = keys.Stream;
+        var init = (RedisResult[])Database.ScriptEvaluate(RedisScripts.Init, [keys.Seq, keys.Epoch], [NewEpoch(), NewBase()])!;
         Epoch = (string)init[1]!;
         _tail = new StreamTail(this, long.Parse((string)init[0]!, CultureInfo.InvariantCulture), Epoch);
         _commit = new GroupCommit(this, _tail);
@@ -43,7 +39,7 @@ internal sealed class RedisSharedLog : ISharedLog, IDisposable
     internal IDatabase Database { get; }
     internal RedisKey LogKey { get; }
     internal RedisBackplaneOptions Options { get; }
-    internal ILogger Logger { get; }
+    internal RedisCalls Calls { get; }
 
     /// <summary>This node's name in send ids and wake-ups.</summary>
     internal string NodeName { get; }
@@ -57,7 +53,8 @@ internal sealed class RedisSharedLog : ISharedLog, IDisposable
     /// <inheritdoc />
     public long HeadSequence => _tail.HeadSeq;
 
-    internal bool IsConnected => _redis.IsConnected;
+    /// <summary>True while the Redis server that holds the log (its slot, on a cluster) is connected.</summary>
+    internal bool IsConnected => Database.IsConnected(_keys.Stream);
 
     /// <summary>Sends waiting for Redis to come back.</summary>
     internal int Waiting => _commit.Waiting;
@@ -69,7 +66,7 @@ internal sealed class RedisSharedLog : ISharedLog, IDisposable
     public void Start(IBackplaneReceiver receiver)
     {
         _tail.Start(receiver);
-        _redis.GetSubscriber().Subscribe(_wake, (_, wake) =>
+        _redis.GetSubscriber().Subscribe(_keys.Wake, (_, wake) =>
         {
             _tail.Saw(WakeSeq(wake));
             _tail.Poke(IsFromThisNode(wake));
@@ -106,17 +103,17 @@ internal sealed class RedisSharedLog : ISharedLog, IDisposable
     {
         var keys = new RedisKey[3 + sends.Count];
         var args = new RedisValue[5 + sends.Count];
-        keys[0] = _seqKey;
-        keys[1] = _epochKey;
-        keys[2] = LogKey;
+        keys[0] = _keys.Seq;
+        keys[1] = _keys.Epoch;
+        keys[2] = _keys.Stream;
         args[0] = NewEpoch();
         args[1] = NewBase();
         args[2] = Options.MaxStreamLength;
-        args[3] = _wake.ToString();
+        args[3] = _keys.Wake.ToString();
         args[4] = NodeName;
         for (var i = 0; i < sends.Count; i++)
         {
-            keys[3 + i] = Options.Prefix + "sent:" + sends[i].SendId;
+            keys[3 + i] = _keys.Sent(sends[i].SendId);
             args[5 + i] = MessageCodec.Encode(sends[i].Message);
         }
         var result = (RedisResult[])(await Database.ScriptEvaluateAsync(RedisScripts.Append, keys, args).ConfigureAwait(false))!;
@@ -133,7 +130,7 @@ internal sealed class RedisSharedLog : ISharedLog, IDisposable
     public void TrimBefore(long seq)
     {
         if (seq <= 0 || seq == long.MaxValue || seq <= Interlocked.Read(ref _trimmedBelow)) return;
-        RedisCalls.Try(Logger, () =>
+        Calls.Try(LogKey, () =>
         {
             Database.Execute("XTRIM", [LogKey, "MINID", seq.ToString(CultureInfo.InvariantCulture)], CommandFlags.FireAndForget);
             Interlocked.Exchange(ref _trimmedBelow, seq);

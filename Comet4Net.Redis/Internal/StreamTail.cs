@@ -1,7 +1,6 @@
 using System.Globalization;
 using Comet4Net.Backplane;
 using Comet4Net.Delivery;
-using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
 namespace Comet4Net.Redis.Internal;
@@ -17,7 +16,7 @@ namespace Comet4Net.Redis.Internal;
 /// Numbers the stream skipped (trimmed before this node read them) or a new epoch (Redis lost its
 /// log) become a hole, which readers report as a gap; so does a lost-sends marker's number.
 /// </remarks>
-internal sealed partial class StreamTail(RedisSharedLog log, long lastSeq, string epoch) : IDisposable
+internal sealed class StreamTail(RedisSharedLog log, long lastSeq, string epoch) : IDisposable
 {
     /// <summary>Most entries one read of the stream returns.</summary>
     private const int ReadCount = 1000;
@@ -87,9 +86,9 @@ internal sealed partial class StreamTail(RedisSharedLog log, long lastSeq, strin
                 }
             }
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception e) when (log.Calls.Failure(e))
         {
-            LogTailFailed(log.Logger, e); // they are in the stream: the tail loop receives them, in order
+            log.Calls.Log(302, "read", e); // they are in the stream: the tail loop receives them, in order
             Poke();
         }
     }
@@ -101,6 +100,7 @@ internal sealed partial class StreamTail(RedisSharedLog log, long lastSeq, strin
             try
             {
                 Commit?.Flush();
+                if (log.Calls.Skip(log.LogKey)) await Task.Delay(Timeout.Infinite, _stop.Token).ConfigureAwait(false); // stopping, Redis away: nothing to read
                 if (!await ReadAndFileAsync(long.MaxValue).ConfigureAwait(false))
                     await _wake.WaitAsync(log.Options.PollInterval, _stop.Token).ConfigureAwait(false);
             }
@@ -110,7 +110,7 @@ internal sealed partial class StreamTail(RedisSharedLog log, long lastSeq, strin
             }
             catch (Exception e)
             {
-                LogTailFailed(log.Logger, e);
+                log.Calls.Log(302, "read", e);
                 try { await Task.Delay(500, _stop.Token).ConfigureAwait(false); } catch (OperationCanceledException) { return; }
             }
         }
@@ -165,9 +165,6 @@ internal sealed partial class StreamTail(RedisSharedLog log, long lastSeq, strin
         GroupCommit.IsLostMarker(message) ? CometMessage.Hole(seq - 1, seq) : CometMessage.Sequenced(seq, message);
 
     private static string Id(long seq) => seq.ToString(CultureInfo.InvariantCulture) + "-0";
-
-    [LoggerMessage(EventId = 302, Level = LogLevel.Warning, Message = "Comet4Net could not read the shared stream from Redis; this node serves what it holds and catches up when Redis answers")]
-    private static partial void LogTailFailed(ILogger logger, Exception exception);
 
     public void Dispose()
     {

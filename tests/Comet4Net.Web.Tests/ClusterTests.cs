@@ -29,12 +29,17 @@ public sealed class ClusterTests
         internal ChaosProxy Proxy = null!;
         internal HttpClient Client = null!;
         internal string Prefix = "";
+        internal string Configuration = "";
 
-        internal static async Task<Cluster> StartAsync(int nodes = 3, Action<CometOptions>? configure = null, RedisServer? redis = null, string redisOptions = "",
-            Action<Comet4Net.Redis.RedisBackplaneOptions>? backplane = null)
+        /// <summary>
+        /// Nodes on <paramref name="target"/> (<see cref="RedisTargets"/>: this class's Redis, or the shared
+        /// Redis Cluster), or on <paramref name="redis"/> or <paramref name="configuration"/> when given.
+        /// </summary>
+        internal static async Task<Cluster> StartAsync(string target = RedisTargets.Single, int nodes = 3, Action<CometOptions>? configure = null, RedisServer? redis = null, string redisOptions = "",
+            Action<Comet4Net.Redis.RedisBackplaneOptions>? backplane = null, string? configuration = null)
         {
-            redis ??= _redis;
             var cluster = new Cluster();
+            cluster.Configuration = configuration ?? redis?.Configuration ?? (target == RedisTargets.Single ? _redis.Configuration : await RedisTargets.ConfigurationAsync(target));
             var prefix = cluster.Prefix = "t" + Guid.NewGuid().ToString("N")[..8] + ":";
             for (var i = 0; i < nodes; i++)
             {
@@ -46,7 +51,7 @@ public sealed class ClusterTests
                         c.Engine.On<Events.BeforeConnectEvent>(e => { e.Connection!.UserId ??= e.Request.Query("user"); });
                     },
                     map: app => app.MapCometAdmin("/admin", AdminKey),
-                    services: s => s.AddRedis(redis.Configuration + redisOptions, o => { o.Prefix = prefix; backplane?.Invoke(o); })));
+                    services: s => s.AddRedis(cluster.Configuration + redisOptions, o => { o.Prefix = prefix; backplane?.Invoke(o); })));
             }
             cluster.Proxy = await ChaosProxy.StartAsync(new Uri(cluster.Nodes[0].BaseUrl));
             cluster.Proxy.Enabled = false;
@@ -96,10 +101,12 @@ public sealed class ClusterTests
         frames.Where(f => (string?)f["channel"] is "news" or "hello").Select(f => (int)f["data"]!).ToArray();
 
     [TestMethod]
+    [DataRow(RedisTargets.Single)]
+    [DataRow(RedisTargets.Cluster)]
     [Timeout(60000, CooperativeCancellation = true)]
-    public async Task Long_polls_hopping_between_nodes_get_every_message_once_in_order()
+    public async Task Long_polls_hopping_between_nodes_get_every_message_once_in_order(string redis)
     {
-        await using var cluster = await Cluster.StartAsync();
+        await using var cluster = await Cluster.StartAsync(redis);
         var client = new V2Client(cluster.Client);
         await client.ConnectAsync("lpool");
         const int Messages = 200;
@@ -180,10 +187,12 @@ public sealed class ClusterTests
     }
 
     [TestMethod]
+    [DataRow(RedisTargets.Single)]
+    [DataRow(RedisTargets.Cluster)]
     [Timeout(60000, CooperativeCancellation = true)]
-    public async Task Counts_see_every_node_and_a_client_resumes_on_another_node_after_its_node_is_gone()
+    public async Task Counts_see_every_node_and_a_client_resumes_on_another_node_after_its_node_is_gone(string redis)
     {
-        await using var cluster = await Cluster.StartAsync();
+        await using var cluster = await Cluster.StartAsync(redis);
         var clients = new List<V2Client>();
         for (var i = 0; i < 3; i++)
         {
@@ -427,10 +436,12 @@ public sealed class ClusterTests
     }
 
     [TestMethod]
+    [DataRow(RedisTargets.Single)]
+    [DataRow(RedisTargets.Cluster)]
     [Timeout(60000, CooperativeCancellation = true)]
-    public async Task SendToUser_from_any_node_reaches_the_user_wherever_it_is_served()
+    public async Task SendToUser_from_any_node_reaches_the_user_wherever_it_is_served(string redis)
     {
-        await using var cluster = await Cluster.StartAsync();
+        await using var cluster = await Cluster.StartAsync(redis);
         var client = new V2Client(cluster.Client);
         using (var conn = await cluster.Client.GetAsync("/conn?cmd=conn&cv=2.0.0&ws=lpool&user=ann"))
             client.Accept(V2Client.Lines(await conn.Content.ReadAsStringAsync())[0]);
@@ -464,10 +475,12 @@ public sealed class ClusterTests
     }
 
     [TestMethod]
+    [DataRow(RedisTargets.Single)]
+    [DataRow(RedisTargets.Cluster)]
     [Timeout(60000, CooperativeCancellation = true)]
-    public async Task A_subscription_made_on_one_node_holds_on_the_node_that_serves_the_next_request()
+    public async Task A_subscription_made_on_one_node_holds_on_the_node_that_serves_the_next_request(string redis)
     {
-        await using var cluster = await Cluster.StartAsync();
+        await using var cluster = await Cluster.StartAsync(redis);
         var connects = 0;
         var drops = 0;
         foreach (var node in cluster.Nodes)
@@ -485,9 +498,11 @@ public sealed class ClusterTests
         using (var sub = await cluster.Client.GetAsync($"/conn?cmd=sub&cid={client.Id}&cs={client.Secret}&channel=news"))
             Assert.AreEqual(HttpStatusCode.OK, sub.StatusCode);
         await cluster.Nodes[1].Engine.SendToAllAsync("news", 2); // numbered before node 2 sends: in this order
-        await cluster.Nodes[2].Engine.SendToAllAsync("hello", 3);
+        var last = await cluster.Nodes[2].Engine.SendToAllAsync("hello", 3);
+        // Every node has read both from Redis (the wake-up crosses the cluster bus on a Redis Cluster), so one answer holds both.
+        await WaitUntilAsync(() => cluster.Nodes.All(n => n.Engine.Backplane.Log.LastSequence >= last), TimeSpan.FromSeconds(10), "every node has message 3");
         (_, frames) = await client.PollAsync(); // back on the node that made the connection: its copy learns of "news"
-        CollectionAssert.AreEqual(new[] { 2, 3 }, Numbers(frames));
+        CollectionAssert.AreEqual(new[] { 2, 3 }, Numbers(frames), string.Join(" | ", frames));
         Assert.AreEqual(1, connects, "one connection for the application, however many nodes served it");
         Assert.AreEqual(0, drops);
     }
@@ -513,10 +528,12 @@ public sealed class ClusterTests
     }
 
     [TestMethod]
+    [DataRow(RedisTargets.Single)]
+    [DataRow(RedisTargets.Cluster)]
     [Timeout(60000, CooperativeCancellation = true)]
-    public async Task A_user_comes_online_and_goes_offline_once_in_the_cluster_whichever_nodes_hold_the_connections()
+    public async Task A_user_comes_online_and_goes_offline_once_in_the_cluster_whichever_nodes_hold_the_connections(string redis)
     {
-        await using var cluster = await Cluster.StartAsync();
+        await using var cluster = await Cluster.StartAsync(redis);
         var online = new List<string>();
         var offline = new List<string>();
         var drops = 0;
@@ -553,10 +570,12 @@ public sealed class ClusterTests
     }
 
     [TestMethod]
+    [DataRow(RedisTargets.Single)]
+    [DataRow(RedisTargets.Cluster)]
     [Timeout(60000, CooperativeCancellation = true)]
-    public async Task A_kick_on_one_node_ends_connections_held_by_others_and_the_client_is_told_so_on_any_node()
+    public async Task A_kick_on_one_node_ends_connections_held_by_others_and_the_client_is_told_so_on_any_node(string redis)
     {
-        await using var cluster = await Cluster.StartAsync();
+        await using var cluster = await Cluster.StartAsync(redis);
         var annOnOne = await ConnectUserAsync(cluster.Nodes[1], "ann");
         var annOnTwo = await ConnectUserAsync(cluster.Nodes[2], "ann");
         var bob = await ConnectUserAsync(cluster.Nodes[1], "bob");
@@ -584,11 +603,11 @@ public sealed class ClusterTests
         Assert.AreEqual(3, Volatile.Read(ref drops), "coming back resumed nothing");
 
         // Whatever else is written on the control channel is ignored: no node fails on it.
-        using (var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(_redis.Configuration))
+        using (var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(cluster.Configuration))
         {
             var control = StackExchange.Redis.RedisChannel.Literal(cluster.Prefix + "control");
             foreach (var junk in new[] { "{{{", "null", "{\"Node\":\"x\",\"Gone\":true}", "{\"Node\":\"x\"}", "[1,2]" })
-                await redis.GetSubscriber().PublishAsync(control, junk);
+                await connection.GetSubscriber().PublishAsync(control, junk);
         }
         var after = await ConnectUserAsync(cluster.Nodes[2], "carl");
         Assert.IsTrue(cluster.Nodes[0].Engine.KickConnection(after.Id, "still works"));
@@ -684,10 +703,12 @@ public sealed class ClusterTests
     }
 
     [TestMethod]
+    [DataRow(RedisTargets.Single)]
+    [DataRow(RedisTargets.Cluster)]
     [Timeout(60000, CooperativeCancellation = true)]
-    public async Task The_admin_api_of_any_node_sees_pushes_to_and_kicks_a_connection_another_node_holds()
+    public async Task The_admin_api_of_any_node_sees_pushes_to_and_kicks_a_connection_another_node_holds(string redis)
     {
-        await using var cluster = await Cluster.StartAsync();
+        await using var cluster = await Cluster.StartAsync(redis);
         var holder = cluster.Nodes[1];
         var http = holder.NewClient();
         using (var conn = await http.GetAsync("/conn?cmd=conn&cv=2.0.0&ws=lpool&user=ann&sub=room"))
@@ -723,13 +744,15 @@ public sealed class ClusterTests
     }
 
     [TestMethod]
+    [DataRow(RedisTargets.Single)]
+    [DataRow(RedisTargets.Cluster)]
     [Timeout(60000, CooperativeCancellation = true)]
-    public async Task The_shared_log_in_Redis_lets_go_of_messages_older_than_CacheExpires()
+    public async Task The_shared_log_in_Redis_lets_go_of_messages_older_than_CacheExpires(string redis)
     {
-        await using var cluster = await Cluster.StartAsync(nodes: 2, configure: o => { o.CacheExpires = 1000; o.CacheFrequency = 100; });
-        using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(_redis.Configuration);
-        var db = redis.GetDatabase();
-        var log = cluster.Prefix + "log";
+        await using var cluster = await Cluster.StartAsync(redis, nodes: 2, configure: o => { o.CacheExpires = 1000; o.CacheFrequency = 100; });
+        using var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(cluster.Configuration);
+        var db = connection.GetDatabase();
+        var log = "{" + cluster.Prefix + "log}:stream";
         var client = new V2Client(cluster.Nodes[1].NewClient());
         await client.ConnectAsync("lpool");
         for (var i = 0; i < 50; i++) cluster.Nodes[0].Engine.SendToAll("news", i);
@@ -742,5 +765,85 @@ public sealed class ClusterTests
         Assert.AreEqual(1, await db.StreamLengthAsync(log));
         var (_, frames) = await client.PollAsync();
         CollectionAssert.Contains(Numbers(frames), 50);
+    }
+
+    [TestMethod]
+    [Timeout(90000, CooperativeCancellation = true)]
+    public async Task A_Redis_Cluster_master_that_stops_under_load_and_returns_empty_loses_nothing_acknowledged_and_the_sends_made_meanwhile_wait()
+    {
+        // Three masters, no replicas: the master holding the log's slot stops while messages flow to
+        // clients of two nodes. Its slots are down meanwhile (the other masters go on serving theirs);
+        // it comes back empty (nothing saved), so the log starts a new epoch.
+        await using var redisCluster = await RedisClusterServer.StartAsync();
+        await using var cluster = await Cluster.StartAsync(nodes: 2, configuration: redisCluster.Configuration);
+        var master = await redisCluster.MasterOfAsync("{" + cluster.Prefix + "log}:stream");
+        var clients = new List<(V2Client Client, List<JObject> Frames, List<string> Refusals)>();
+        foreach (var node in cluster.Nodes)
+        {
+            var client = new V2Client(node.NewClient());
+            await client.ConnectAsync("lpool");
+            clients.Add((client, new List<JObject>(), new List<string>()));
+        }
+        using var stop = new CancellationTokenSource();
+        var polling = clients.Select(c => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var (status, frames) = await c.Client.PollAsync();
+                lock (c.Frames)
+                {
+                    if (status == HttpStatusCode.OK) c.Frames.AddRange(frames);
+                    else c.Refusals.Add((int)status + " " + string.Join(" ", frames));
+                }
+            }
+        })).ToArray();
+        int[] Received(int i)
+        {
+            lock (clients[i].Frames) return Numbers(clients[i].Frames);
+        }
+
+        // Acknowledged: numbered by Redis before the master stops.
+        for (var i = 0; i < 20; i++) Assert.IsGreaterThan(0L, await cluster.Nodes[i % 2].Engine.SendToAllAsync("news", i));
+        await WaitUntilAsync(() => Received(0).Length >= 20 && Received(1).Length >= 20, TimeSpan.FromSeconds(15), "both clients have the first 20");
+
+        redisCluster.Stop(master);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (var i = 20; i < 40; i++) Assert.AreEqual(0L, cluster.Nodes[i % 2].Engine.SendToAll("news", i), "not numbered: it waits on its node");
+        Assert.IsLessThan(TimeSpan.FromSeconds(3), clock.Elapsed, "a send never waits for the stopped master");
+        int Waiting() => cluster.Nodes.Sum(n => ((Comet4Net.Redis.RedisBackplane)n.Engine.Backplane).WaitingMessages);
+        await WaitUntilAsync(() => Waiting() == 20, TimeSpan.FromSeconds(15), "the 20 sends wait on their nodes");
+        Assert.AreEqual(20, Received(0).Length, "nothing unnumbered reaches a client");
+
+        await redisCluster.StartAgainAsync(master);
+        for (var i = 40; i < 50; i++) cluster.Nodes[i % 2].Engine.SendToAll("news", i); // behind the waiting ones, on each node
+        await WaitUntilAsync(() => Received(0).Length >= 50 && Received(1).Length >= 50, TimeSpan.FromSeconds(45),
+            () => $"both clients have all 50: {string.Join(",", Received(0))} / {string.Join(",", Received(1))}; waiting {Waiting()}");
+        stop.Cancel();
+        await Task.WhenAll(polling);
+
+        for (var c = 0; c < clients.Count; c++)
+        {
+            List<JObject> frames;
+            lock (clients[c].Frames) frames = clients[c].Frames.ToList();
+            var received = Numbers(frames).ToList();
+            var story = $"client {c}: {string.Join(" | ", frames)}; refused {string.Join(" | ", clients[c].Refusals)}";
+            CollectionAssert.AreEqual(Enumerable.Range(0, 20).ToArray(), received.Take(20).ToArray(), "the acknowledged ones first, in order; " + story);
+            CollectionAssert.AreEquivalent(Enumerable.Range(0, 50).ToArray(), received.ToArray(), "every message once; " + story);
+            AssertEachNodesOrder(received);
+            Assert.IsFalse(frames.Any(f => (string?)f["channel"] == "c4j" && (string?)f["data"]?["type"] == "conn"), "never reset; " + story);
+            var gap = frames.FindIndex(f => (string?)f["channel"] == "c4j" && (string?)f["data"]?["type"] == "gap");
+            var firstAfter = frames.FindIndex(f => (string?)f["channel"] == "news" && (int)f["data"]! >= 20);
+            Assert.IsTrue(gap >= 0 && gap < firstAfter, "the master came back empty (a new epoch): told of a gap before the messages that waited; " + story);
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, Func<string> what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail("timed out waiting: " + what());
+            await Task.Delay(25);
+        }
     }
 }

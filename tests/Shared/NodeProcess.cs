@@ -76,6 +76,25 @@ internal sealed partial class NodeProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>SIGTERM, as a service manager or a container runtime stops a node; then how long it took to exit (null: not within <paramref name="timeout"/>).</summary>
+    internal async Task<TimeSpan?> TerminateAsync(TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString()])!) await kill.WaitForExitAsync();
+        using var wait = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(wait.Token);
+            return clock.Elapsed;
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
+    internal int ExitCode => _process.ExitCode;
+
     /// <summary>SIGKILL: the process ends at once, as in a crash or an OOM kill.</summary>
     internal void Kill() => Kill(_process);
 
