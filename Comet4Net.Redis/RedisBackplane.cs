@@ -29,6 +29,7 @@ public sealed class RedisBackplane : ICometBackplane, IDisposable
         var config = ConfigurationOptions.Parse(options.Configuration);
         config.AbortOnConnectFail = false;
         if (options.DedicatedThreads) ConnectionMultiplexer.SetFeatureFlag("DedicatedThreads", true);
+        Options = options;
         _redis = ConnectionMultiplexer.Connect(config);
         if (!_redis.IsConnected)
         {
@@ -60,6 +61,12 @@ public sealed class RedisBackplane : ICometBackplane, IDisposable
 
     /// <summary>Messages sent on this node while Redis was unreachable, waiting to go out in order.</summary>
     public int WaitingMessages => _log.Waiting;
+
+    /// <summary>The Redis connection, for this project's own calls (health check, node directory).</summary>
+    internal ConnectionMultiplexer Multiplexer => _redis;
+
+    /// <summary>The options the backplane was made with.</summary>
+    internal RedisBackplaneOptions Options { get; }
 
     /// <summary>Script calls this node made to append, and the sends they carried (more sends than calls: group commit).</summary>
     internal (long Calls, long Sends) AppendCalls => _log.AppendCalls;
