@@ -137,6 +137,22 @@ public sealed class DashboardTests
         Assert.IsTrue(nodes.Any(n => (string?)n["node"] == a.Engine.NodeId && (bool?)n["redisConnected"] == true), nodes.ToString());
         await b.DisposeAsync();
         await Wait.UntilAsync(() => ((JArray)StatsAsync(a.Client).GetAwaiter().GetResult().Body!["nodes"]!).Count == 1, 10, "the stopped node gone");
+
+        // Redis frozen: the figures still come, within seconds, this node's own, and say so.
+        redis.Freeze();
+        try
+        {
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            var (status, body) = await StatsAsync(a.Client);
+            Assert.AreEqual(HttpStatusCode.OK, status);
+            Assert.IsLessThan(4.0, watch.Elapsed.TotalSeconds, "answered while Redis is frozen");
+            StringAssert.Contains((string?)body!["warning"], "this node's own");
+            Assert.AreEqual(a.Engine.NodeId, (string?)body["nodes"]!.Single()["node"]);
+        }
+        finally
+        {
+            redis.Thaw();
+        }
     }
 
     /// <summary>Signs in whoever sends <c>X-Test-Role</c>, in that role.</summary>

@@ -44,7 +44,10 @@ internal sealed class DashboardData
     {
         var stats = Engine.GetStatistics();
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        // The directory is read first, with a short timeout: if the backplane does not answer it, the cluster-wide
+        // counts (synchronous calls that would each wait out the Redis client's timeout) give way to this node's own.
         var (nodes, nodesError) = await NodesAsync(stats, now, http.RequestAborted);
+        var cluster = nodesError is null;
         var body = new JObject
         {
             ["node"] = Engine.NodeId,
@@ -54,7 +57,7 @@ internal sealed class DashboardData
             ["connections"] = stats.Connections,
             ["dying"] = stats.DyingConnections,
             ["byWorkStyle"] = JObject.FromObject(stats.ConnectionsByWorkStyle),
-            ["users"] = Engine.UserCount,
+            ["users"] = cluster ? Engine.UserCount : Engine.Connections.Select(c => c.UserId).Where(u => u is not null).Distinct(StringComparer.Ordinal).Count(),
             ["counters"] = new JObject
             {
                 ["connects"] = stats.Connects, ["drops"] = stats.Drops, ["expired"] = stats.Expired, ["messages"] = stats.MessagesSent,
@@ -62,26 +65,38 @@ internal sealed class DashboardData
                 ["limitHits"] = stats.LimitHits, ["pendingDropped"] = stats.PendingDropped, ["logTrimmed"] = stats.LogTrimmed,
             },
             ["log"] = new JObject { ["messages"] = stats.LogMessages, ["bytes"] = stats.LogBytes, ["lastSequence"] = stats.LastSequence },
-            ["channels"] = Channels(),
+            ["channels"] = Channels(cluster),
             ["slowest"] = Slowest(now),
             ["nodes"] = nodes,
         };
-        if (nodesError is not null) body["nodesError"] = nodesError;
+        if (nodesError is not null) body["warning"] = nodesError + " (users and channel counts are this node's own)";
         http.Response.Headers.CacheControl = "no-store";
         return Results.Text(body.ToString(Formatting.None), "application/json; charset=utf-8");
     }
 
-    private JArray Channels()
+    private JArray Channels(bool cluster)
     {
         var rows = new List<(string Name, int Connections, int Users, int History)>();
+        var local = cluster ? null : LocalChannelCounts();
         foreach (var name in _context.Channels)
         {
-            var (connections, users) = Engine.GetChannelCounts(name);
+            var (connections, users) = local is null ? Engine.GetChannelCounts(name) : local(name);
             var history = Engine.GetHistory(name).Count;
             if (connections > 0 || history > 0) rows.Add((name, connections, users, history));
         }
         return new JArray(rows.OrderByDescending(r => r.Connections).ThenBy(r => r.Name, StringComparer.Ordinal).Take(ChannelsShown)
             .Select(r => new JObject { ["name"] = r.Name, ["connections"] = r.Connections, ["users"] = r.Users, ["history"] = r.History }));
+    }
+
+    /// <summary>Counts from this node's connections alone (one pass): a connection that named no channel receives every channel.</summary>
+    private Func<string, (int Connections, int Users)> LocalChannelCounts()
+    {
+        var connections = Engine.Connections;
+        return name =>
+        {
+            var members = connections.Where(c => c.SubscribedChannels is not { } named || named.Contains(name)).ToList();
+            return (members.Count, members.Select(c => c.UserId).Where(u => u is not null).Distinct(StringComparer.Ordinal).Count());
+        };
     }
 
     /// <summary>This node's connections with the most private messages waiting for an ack (then the oldest), one pass, no sort of them all.</summary>
