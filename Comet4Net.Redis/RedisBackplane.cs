@@ -42,6 +42,7 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
         }
         config.AbortOnConnectFail = false;
         if (options.DedicatedThreads) ConnectionMultiplexer.SetFeatureFlag("DedicatedThreads", true);
+        Options = options;
         _redis = ConnectionMultiplexer.Connect(config);
         if (!_redis.IsConnected)
         {
@@ -90,6 +91,12 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
 
     /// <summary>Messages sent on this node while Redis was unreachable, waiting to go out in order.</summary>
     public int WaitingMessages => _log.Waiting;
+
+    /// <summary>The Redis connection, for this project's own calls (health check, node directory).</summary>
+    internal ConnectionMultiplexer Multiplexer => _redis;
+
+    /// <summary>The options the backplane was made with.</summary>
+    internal RedisBackplaneOptions Options { get; }
 
     /// <summary>Script calls this node made to append, and the sends they carried (more sends than calls: group commit).</summary>
     internal (long Calls, long Sends) AppendCalls => _log.AppendCalls;

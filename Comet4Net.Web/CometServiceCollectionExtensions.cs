@@ -41,6 +41,11 @@ public static class CometServiceCollectionExtensions
         services.TryAddSingleton<ClientScriptMarker>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>, CometKestrelLimits>());
         services.AddHostedService<CometHostedService>();
+        if (!services.Any(d => d.ServiceType == typeof(CometHealthCheck)))
+        {
+            services.AddSingleton<CometHealthCheck>();
+            services.AddHealthChecks().AddCheck<CometHealthCheck>("comet", tags: ["comet"]);
+        }
         return services;
     }
 

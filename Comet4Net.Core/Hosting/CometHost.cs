@@ -85,6 +85,9 @@ public sealed class CometHost
     /// <summary>A v2 client switches its work style (<c>ws</c> on a revival); later revivals use it.</summary>
     public static void SwitchStyle(CometConnection connection, CometWorkStyle style) => connection.Style = style;
 
+    /// <summary>The messages sent to <paramref name="connection"/> alone that wait for its acknowledgement (count and bytes): how far behind a slow client is.</summary>
+    public static (int Messages, long Bytes) PendingOf(CometConnection connection) => (connection.Pending.Count, connection.Pending.Bytes);
+
     /// <summary>The client processed everything through <paramref name="seq"/>: its private messages up to it are let go.</summary>
     public static void Acknowledge(CometConnection connection, long seq) => connection.Pending.RemoveThrough(seq);
 

@@ -46,7 +46,8 @@ public static class BrowserFixture
     private static int _nodes; // names the servers in COMET_DIAG_LOG lines
 
     /// <summary>A bare Comet4Net server (channels news and hello) with the test pages at /test/{file}.</summary>
-    internal static async Task<WebApplication> StartCometAsync(Action<CometOptions> configure, int port = 0, Action<IServiceCollection>? services = null)
+    internal static async Task<WebApplication> StartCometAsync(Action<CometOptions> configure, int port = 0, Action<IServiceCollection>? services = null,
+        Action<WebApplication>? map = null)
     {
         var builder = WebApplication.CreateBuilder();
         builder.Logging.ClearProviders();
@@ -61,6 +62,7 @@ public static class BrowserFixture
         var app = builder.Build();
         app.MapComet("/conn");
         MapTestPages(app);
+        map?.Invoke(app);
         await app.StartAsync();
         return app;
     }
