@@ -129,8 +129,9 @@ public sealed class HealthSender(CometEngine engine) : BackgroundService
     }
 
     /// <summary>
-    /// Connections on the chat channel across the cluster (every page receives it), or null when the backplane
-    /// does not answer now: the page then keeps the count it shows rather than show this node's alone.
+    /// Connections on the chat channel across the cluster (every page receives it), or null when a backplane
+    /// says it cannot answer now (the page then keeps the count it shows). Comet4Net.Redis does not say so: while
+    /// Redis is unreachable it counts what it could read (logged as event 301), so the header may drop meanwhile.
     /// </summary>
     public int? ClusterConnections()
     {
