@@ -18,11 +18,13 @@ public static class CometServiceCollectionExtensions
     /// <summary>
     /// Adds the <see cref="CometContext"/> singleton (and its engine and scheduler). Options bind from
     /// the <c>Comet</c> configuration section, then <paramref name="configure"/> runs. Invalid options
-    /// stop the host at startup with a message naming the key.
+    /// stop the host at startup with a <see cref="CometConfigurationException"/> naming the key; left
+    /// unhandled (a plain <c>app.Run()</c>), it ends the process with that one line and exit code 1.
     /// </summary>
     public static IServiceCollection AddComet(this IServiceCollection services, Action<CometOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
+        CometStartupFailure.Watch(); // a bad setting ends the process with one line and exit code 1, not a stack trace
         var builder = services.AddOptions<CometOptions>().BindConfiguration(CometOptions.SectionName);
         if (configure is not null) builder.Configure(configure);
         builder.ValidateOnStart();

@@ -97,6 +97,21 @@ app.MapPost("/bench/broadcast", (int count, int rate) =>
     });
     return Results.Ok();
 });
+// POST /bench/append?count=N&concurrency=C (comet only; bench/run.sh --cluster --costs): C loops each awaiting
+// SendToAllAsync until N sends are numbered in all, answered when the last one is, with the seconds it took:
+// how many appends one node gets into the log (on Redis: the group commit's rate).
+app.MapPost("/bench/append", async (int count, int concurrency) =>
+{
+    var engine = app.Services.GetRequiredService<CometEngine>();
+    long next = -1;
+    var clock = System.Diagnostics.Stopwatch.StartNew();
+    await Task.WhenAll(Enumerable.Range(0, Math.Max(1, concurrency)).Select(_ => Task.Run(async () =>
+    {
+        for (var i = Interlocked.Increment(ref next); i < count; i = Interlocked.Increment(ref next))
+            await engine.SendToAllAsync("b", Payload(i));
+    })));
+    return Results.Ok(new { seconds = clock.Elapsed.TotalSeconds });
+});
 app.Run();
 
 /// <summary>The empty hub clients connect to; the broadcaster uses IHubContext.</summary>

@@ -7,6 +7,7 @@ using Comet4Net.Bench;
 //   dotnet run -c Release --project bench/Comet4Net.Bench -- [--quick] [--repeat N] [--only comet-stream,bare] [--trace]
 //   ... -- --cluster [--quick] [--repeat N]   one node against three on Redis (ClusterBench)
 //   ... -- --cluster --held [--quick] [--target N]   the most connections held across three nodes (HeldBench)
+//   ... -- --cluster --costs [--quick]   Redis and node costs per connection and per message, appends/s (ClusterCosts)
 //   ... -- --client-cost [--repeat N]   one subscriber's own cost: the raw client beside CometClient (ClientCost)
 // (bench/run.sh builds the server and runs this.) Writes bench/results/latest.md and chart.svg/png.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
@@ -24,6 +25,7 @@ var results = Path.Combine(root, "bench", "results");
 Directory.CreateDirectory(results);
 
 if (args.Contains("--client-cost")) return await ClientCost.RunAsync(serverDll, results, repeat);
+if (cluster && args.Contains("--costs")) return await ClusterCosts.RunAsync(serverDll, results, quick);
 if (cluster && args.Contains("--held"))
     return await HeldBench.RunAsync(root, quick, int.TryParse(args.SkipWhile(a => a != "--target").Skip(1).FirstOrDefault(), out var t) ? t : null);
 if (cluster) return await ClusterBench.RunAsync(FindRoot(), quick, repeat);

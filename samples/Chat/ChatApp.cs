@@ -101,7 +101,11 @@ public sealed class LeftListener(AppStore store) : DropListener
     }
 }
 
-/// <summary>Every 5 seconds: memory, connection count and uptime to everyone ("health").</summary>
+/// <summary>
+/// Every 5 seconds: the connection count, and this node's memory and uptime, to everyone ("health"). On
+/// several nodes each node sends its own, so the count is the cluster's (the channel's connections as
+/// presence keeps them, the same whichever node reads it) and <c>node</c> says whose memory and uptime these are.
+/// </summary>
 public sealed class HealthSender(CometEngine engine) : BackgroundService
 {
     private readonly DateTime _startup = DateTime.UtcNow;
@@ -115,7 +119,7 @@ public sealed class HealthSender(CometEngine engine) : BackgroundService
             {
                 // An event within the channel: Comet4J pages still see it on "talker" (type "health"),
                 // Comet4Net pages listen on "talker.health", and it stays out of the history.
-                engine.SendToAll(Talker.Channel, "health", Health());
+                engine.SendToAll(Talker.Channel, "health", Health(ClusterConnections()));
             }
         }
         catch (OperationCanceledException)
@@ -124,7 +128,24 @@ public sealed class HealthSender(CometEngine engine) : BackgroundService
         }
     }
 
-    public object Health()
+    /// <summary>
+    /// Connections on the chat channel across the cluster (every page receives it), or null when a backplane
+    /// says it cannot answer now (the page then keeps the count it shows). Comet4Net.Redis does not say so: while
+    /// Redis is unreachable it counts what it could read (logged as event 301), so the header may drop meanwhile.
+    /// </summary>
+    public int? ClusterConnections()
+    {
+        try
+        {
+            return engine.GetChannelCounts(Talker.Channel).Connections;
+        }
+        catch (Comet4Net.Backplane.CometBackplaneUnavailableException)
+        {
+            return null;
+        }
+    }
+
+    public object Health(int? connections)
     {
         const double mb = 1024 * 1024;
         var gc = GC.GetGCMemoryInfo();
@@ -140,7 +161,8 @@ public sealed class HealthSender(CometEngine engine) : BackgroundService
             freeMemory = Math.Round(Math.Max(0, total - used) / mb, 1),
             maxMemory = Math.Round(max / mb, 1),
             usedMemory = Math.Round(used / mb, 1),
-            connectorCount = engine.ConnectionCount,
+            connectorCount = connections,
+            node = engine.NodeId,
             startup = $"{(int)up.TotalDays}d {up.Hours}h {up.Minutes}m",
         };
     }

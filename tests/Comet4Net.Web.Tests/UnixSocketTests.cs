@@ -19,6 +19,7 @@ public sealed class UnixSocketTests
     /// <summary>The socket and port lines of samples/nginx-unix.conf that the test replaces.</summary>
     private const string SiteSocket = "server unix:/run/comet4net/chat.sock;";
     private const string SiteListen = "listen 80;";
+    private const string SiteAccessLog = "access_log /var/log/nginx/access.log comet4net;";
 
     public TestContext TestContext { get; set; } = null!;
 
@@ -184,7 +185,8 @@ public sealed class UnixSocketTests
             StringAssert.Contains(site, SiteListen, "samples/nginx-unix.conf listens as the test expects");
             var nginx = await NginxProxy.StartAsync(port => site
                 .Replace(SiteSocket, $"server unix:{socket};", StringComparison.Ordinal)
-                .Replace(SiteListen, $"listen 127.0.0.1:{port};", StringComparison.Ordinal), token);
+                .Replace(SiteListen, $"listen 127.0.0.1:{port};", StringComparison.Ordinal)
+                .Replace(SiteAccessLog, "access_log off;", StringComparison.Ordinal), token); // NginxAccessLogTests reads the log
             return new NginxFronted(server, nginx);
         }
         catch

@@ -68,7 +68,7 @@
       line('<span class="time">' + esc(d.transtime) + '</span><span class="who">' + esc(d.name) + ' → ' + esc(d.to) + '</span><span class="text">' + esc(d.text) + '</span>', 'msg private');
     },
     health: function (d) {
-      $('connectorCount').textContent = d.connectorCount;
+      if (d.connectorCount != null) $('connectorCount').textContent = d.connectorCount; // the cluster's: the same from every node
       $('usedMemory').textContent = d.usedMemory + ' MB';
       $('freeMemory').textContent = d.freeMemory + ' MB';
       $('totalMemory').textContent = d.totalMemory + ' MB';
