@@ -65,8 +65,11 @@ internal sealed partial class DrainService(CometContext context, HostOptions hos
                     if (wait > TimeSpan.FromMilliseconds(1)) await Task.Delay(wait, cancel);
                     host.Move(held[i]);
                 }
-                // The last ones' frames go out before their connections end.
-                await Task.Delay(TimeSpan.FromMilliseconds(300), cancel);
+                // Their answers end once the move notice went out: wait for that (at most 2 s), so that no
+                // notice is cut off by the server's stop (a reset loses what a proxy had not passed on yet).
+                var waited = host.Timestamp;
+                while (held.Any(c => c.Dialect == CometDialect.V2 && c.State == ConnectionState.Alive) && host.Elapsed(waited) < TimeSpan.FromSeconds(2))
+                    await Task.Delay(TimeSpan.FromMilliseconds(50), cancel);
             }
         }
         catch (OperationCanceledException)
