@@ -248,9 +248,13 @@ public sealed class ChaosProxy : IAsyncDisposable
         context.Abort();
     }
 
+    /// <summary>Every /conn request that reached the proxy: when (ms since 1970) and its query string, in arrival order.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<(long At, string Query)> ConnRequests { get; } = new();
+
     private async Task ForwardAsync(HttpContext context)
     {
         var isConn = context.Request.Path.StartsWithSegments("/conn");
+        if (isConn) ConnRequests.Enqueue((DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), context.Request.QueryString.Value ?? ""));
         if (context.WebSockets.IsWebSocketRequest)
         {
             if (SwallowWebSockets)
