@@ -44,6 +44,12 @@ public sealed class RollingDeployBrowserTests
     private static bool IsReconnect(string query) =>
         query.Contains("cmd=conn") || query.Contains("cmd=revival") && !query.Contains("ws=lpool");
 
+    private static string Describe(string query)
+    {
+        var q = System.Web.HttpUtility.ParseQueryString(query);
+        return $"{q["cmd"]} {q["ws"]} {q["cid"]?[..Math.Min(6, q["cid"]!.Length)]}";
+    }
+
     private static Dictionary<string, string> ChatSettings(RedisServer redis, string webroot) => new()
     {
         ["Comet__Redis"] = redis.Configuration,
@@ -137,6 +143,8 @@ public sealed class RollingDeployBrowserTests
             var peak = perSecond.Count == 0 ? 0 : perSecond.Values.Max();
             var limit = clients / (DrainMs / 1000.0) * 2;
             TestContext.WriteLine($"{clients} pages, drain {DrainMs} ms: {reconnects.Count} reconnects during the deploy, peak {peak}/s (limit {limit:0.#}/s); per second: {string.Join(" ", perSecond.OrderBy(p => p.Key).Select(p => $"{p.Key}:{p.Value}"))}");
+            foreach (var r in proxy.ConnRequests.Where(r => r.At >= deployStart && r.At <= deployEnd + 1000 && IsReconnect(r.Query)))
+                TestContext.WriteLine($"  +{r.At - deployStart} ms {Describe(r.Query)}");
             Assert.IsEmpty(failures, string.Join("; ", failures));
             Assert.IsLessThan(limit, peak, "the reconnects are spread over the drain time");
         }
@@ -145,6 +153,64 @@ public sealed class RollingDeployBrowserTests
             foreach (var page in pages) await page.Context.DisposeAsync();
             if (proxy is not null) await proxy.DisposeAsync();
             foreach (var node in nodes) await node.DisposeAsync();
+            webroot.Delete(recursive: true);
+        }
+    }
+
+    [TestMethod]
+    [Timeout(180000, CooperativeCancellation = true)]
+    public async Task A_restarted_node_without_Redis_tells_returning_pages_of_the_gap_and_their_reconnects_are_spread()
+    {
+        var webroot = Directory.CreateTempSubdirectory("comet4net-restart-");
+        Directory.CreateDirectory(Path.Combine(webroot.FullName, "test"));
+        foreach (var file in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "pages")))
+            File.Copy(file, Path.Combine(webroot.FullName, "test", Path.GetFileName(file)));
+        var settings = new Dictionary<string, string>
+        {
+            ["Comet__Timeout"] = "30000", ["Comet__Heartbeat"] = "5000", ["Comet__DrainTime"] = DrainMs.ToString(), ["ASPNETCORE_WEBROOT"] = webroot.FullName,
+        };
+        NodeProcess? node = null;
+        ChaosProxy? proxy = null;
+        var pages = new List<Page>();
+        try
+        {
+            node = await NodeProcess.StartChatAsync(settings, TimeSpan.FromSeconds(30));
+            proxy = await ChaosProxy.StartAsync(new Uri(node.BaseUrl));
+            proxy.Enabled = false;
+            proxy.BlockWebSockets = false;
+            pages = await OpenPagesAsync(proxy.Url, 3);
+            var stopAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            node.Terminate();
+            Assert.IsTrue(await node.WaitForExitAsync(TimeSpan.FromSeconds(30)), "the node exits within the host's shutdown timeout\n" + node.Output);
+            var exited = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            await node.DisposeAsync();
+            node = await NodeProcess.StartChatAsync(settings, TimeSpan.FromSeconds(30));
+            proxy.Target = new Uri(node.BaseUrl);
+            var restarted = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            var failures = new List<string>();
+            foreach (var page in pages)
+            {
+                try { await page.Tab.WaitForFunctionAsync("() => window.starts >= 2 && window.gaps.length >= 1", null, new() { Timeout = 40000 }); }
+                catch (TimeoutException) { }
+                var starts = await page.Tab.EvaluateAsync<int>("() => window.starts");
+                var gaps = await page.Tab.EvaluateAsync<string>("() => JSON.stringify(window.gaps)");
+                TestContext.WriteLine($"{page.Style}: starts {starts}, gaps {gaps}");
+                if (starts < 2 || !gaps.Contains("reset")) failures.Add($"{page.Style} {page.CId}: starts {starts}, gaps {gaps}");
+            }
+            // The reconnects onto the restarted node: the new connections (cmd=conn), per second.
+            var connects = proxy.ConnRequests.Where(r => r.At >= restarted && r.Query.Contains("cmd=conn")).Select(r => r.At).ToList();
+            var perSecond = connects.GroupBy(t => (t - restarted) / 1000).ToDictionary(g => g.Key, g => g.Count());
+            var peak = perSecond.Count == 0 ? 0 : perSecond.Values.Max();
+            var limit = pages.Count / (DrainMs / 1000.0) * 2;
+            TestContext.WriteLine($"SIGTERM to exit {exited - stopAt} ms; {pages.Count} pages, {connects.Count} new connections after the restart, peak {peak}/s (limit {limit:0.#}/s); per second: {string.Join(" ", perSecond.OrderBy(p => p.Key).Select(p => $"{p.Key}:{p.Value}"))}");
+            Assert.IsEmpty(failures, "every page is told of the gap (the server forgot its connection) and connects again: " + string.Join("; ", failures));
+            Assert.IsLessThan(limit, peak, "the pages come back spread out, not all at once");
+        }
+        finally
+        {
+            foreach (var page in pages) await page.Context.DisposeAsync();
+            if (proxy is not null) await proxy.DisposeAsync();
+            if (node is not null) await node.DisposeAsync();
             webroot.Delete(recursive: true);
         }
     }
