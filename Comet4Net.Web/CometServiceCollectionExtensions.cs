@@ -89,11 +89,15 @@ internal sealed class CometWebSocketsStartupFilter : IStartupFilter
 /// <summary>A startup action run on the context when the host starts.</summary>
 internal sealed record CometSetup(Action<CometContext, IServiceProvider> Run);
 
-/// <summary>Builds the context when the host starts (so bad options fail startup), runs the setups, starts the scheduler, ends connections on stop.</summary>
-internal sealed class CometHostedService(IServiceProvider services, IHostApplicationLifetime lifetime) : IHostedService
+/// <summary>
+/// Builds the context when the host starts (so bad options fail startup), runs the setups, starts the
+/// scheduler; when the host stops, drains (<see cref="DrainService"/>) before the server stops, then ends what is left.
+/// </summary>
+internal sealed class CometHostedService(IServiceProvider services, IHostApplicationLifetime lifetime) : IHostedLifecycleService
 {
     private CometScheduler? _scheduler;
     private CancellationTokenRegistration _stopping;
+    private DrainService? _drain;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -101,14 +105,24 @@ internal sealed class CometHostedService(IServiceProvider services, IHostApplica
         foreach (var setup in services.GetServices<CometSetup>()) setup.Run(context, services);
         _scheduler = new CometScheduler(context.Engine);
         _scheduler.Start();
-        // Held requests end at once when the host stops, so shutdown does not wait for their timeout.
-        _stopping = lifetime.ApplicationStopping.Register(() => context.Engine.Host.Shutdown());
+        _drain = new DrainService(context, services.GetRequiredService<IOptions<HostOptions>>().Value,
+            services.GetRequiredService<ILoggerFactory>().CreateLogger("Comet4Net"));
+        // SIGTERM: from this moment no new connections (503 draining); the drain runs in StoppingAsync,
+        // before the server stops, so that it can still answer and tell its clients to move.
+        _stopping = lifetime.ApplicationStopping.Register(_drain.Begin);
         return Task.CompletedTask;
     }
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => _drain?.DrainAsync(cancellationToken) ?? Task.CompletedTask;
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _stopping.Dispose();
-        if (_scheduler is not null) await _scheduler.DisposeAsync();
+        if (_drain is not null) await _drain.DrainAsync(cancellationToken); // done already (StoppingAsync); ends every held request if it was not
+        if (Interlocked.Exchange(ref _scheduler, null) is { } scheduler) await scheduler.DisposeAsync(); // once, if the host is stopped twice
     }
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

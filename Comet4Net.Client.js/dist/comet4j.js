@@ -1,4 +1,4 @@
-/* Comet4Net client 2.0.0 src-sha256:c86ebe04de34a93f */
+/* Comet4Net client 2.0.0 src-sha256:64f77ea27ff29bc1 */
 /*
  * Comet4Net browser client: the JS.Engine API of Comet4J's comet4j.js, on the v2 dialect (docs/protocol.md):
  * acknowledged, gap-free delivery across reconnects over WebSocket, streaming, Server-Sent Events or long
@@ -503,7 +503,7 @@
           var body = parse(text);
           self.stop((body && body.message) || ('HTTP ' + x.status), true);
         } else {
-          self._retry();
+          self._retry(self._elsewhere(x.status, text));
         }
       });
       if (this._req === req) this._timer = setTimeout(function () { if (self._req === req) self._retry(); }, 30000);
@@ -608,7 +608,7 @@
         var body = parse(info.text);
         this.stop((body && (body.data && body.data.reason || body.message)) || ('HTTP ' + s), s !== 403);
       } else {
-        this._retry();
+        this._retry(this._elsewhere(s, info.text));
       }
     },
 
@@ -648,6 +648,13 @@
       return Math.random() * Math.min(cap, this.retryBase * Math.pow(2, n));
     },
 
+    /** A 503 draining (the node stops): the first one, retry at once (another node answers); more in a row, with backoff. */
+    _elsewhere: function (status, text) {
+      if (status !== 503 || this._drained || (parse(text) || {}).error !== 'draining') return undefined;
+      this._drained = true;
+      return Math.random() * 250;
+    },
+
     /** The server forgot the connection (expired, restarted): connect again and say so. */
     _reset: function () {
       this._abort();
@@ -675,14 +682,15 @@
     _frame: function (line) {
       var f = parse(line);
       if (!f) return;
-      this._retries = 0;
+      this._retries = 0; this._drained = false;
       if (f.channel === SYS) {
         var d = f.data || {};
         if (d.type === 'gap') this.fireEvent('gap', { from: d.from, to: d.to }, this);
+        else if (d.type === 'move') this._retry(Math.max(0, +d.after || 0)); // the node drains: resume (same position) wherever the next request lands
         else if (d.type === 'kicked') this.stop(d.reason || 'kicked', true);
         else if (d.type === 'reconnect') this._reset();
         else if (d.type === 'reply') this._reply(d);
-        return d.type; // conn, hb, dying, superseded: nothing to do here (a finished answer is followed by a revival)
+        return d.type; // conn, hb, dying, superseded, move (done above): nothing to do here (a finished answer is followed by a revival)
       }
       if (f.seq !== undefined && !f.history) {
         if (f.seq <= this.lastSeq) return; // already dispatched: a re-send after a cut

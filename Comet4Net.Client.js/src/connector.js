@@ -113,7 +113,7 @@
           var body = parse(text);
           self.stop((body && body.message) || ('HTTP ' + x.status), true);
         } else {
-          self._retry();
+          self._retry(self._elsewhere(x.status, text));
         }
       });
       if (this._req === req) this._timer = setTimeout(function () { if (self._req === req) self._retry(); }, 30000);
@@ -218,7 +218,7 @@
         var body = parse(info.text);
         this.stop((body && (body.data && body.data.reason || body.message)) || ('HTTP ' + s), s !== 403);
       } else {
-        this._retry();
+        this._retry(this._elsewhere(s, info.text));
       }
     },
 

@@ -221,4 +221,34 @@ for (const file of ['dist/comet4j.js', 'dist/comet4j.min.js']) {
     assert.equal(c.JS.Engine.hasListener('transport'), true);
     assert.equal(c.pending().length, 0, 'transport is no channel: no sub for it');
   });
+
+  t('a move frame (the node drains): the socket closes after what came before it, and a new one resumes from the same position after the delay hint, without backoff', () => {
+    const c = started();
+    c.sockets[0].open();
+    c.sockets[0].message(msg(11, 'news', 1) + JSON.stringify({ channel: 'c4j', data: { type: 'move', after: 120 } }) + '\n');
+    assert.deepEqual(c.got, [1]);
+    assert.equal(c.sockets[0].closed, true, 'the client leaves the draining node');
+    mock.timers.tick(100);
+    assert.equal(c.sockets.length, 1, 'not before the delay hint');
+    mock.timers.tick(30);
+    assert.equal(c.sockets.length, 2, 'a new socket, wherever the balancer sends it');
+    assert.match(c.sockets[1].url, /cmd=revival/);
+    assert.match(c.sockets[1].url, /ack=11/);
+    assert.equal(c.conn.workStyle, 'websocket', 'a move is no reason to change work style');
+  });
+
+  t('503 draining: retried within 250 ms (another node answers), not after Retry-After; one more in a row is retried too', () => {
+    const c = load(file, {});
+    c.JS.Engine.on('news', () => {});
+    c.JS.Engine.start('/conn', '', { ws: 'lpool' });
+    c.next().respond(200, connFrame({ ws: 'lpool' }));
+    const draining = JSON.stringify({ error: 'draining', message: 'go elsewhere' });
+    c.next().respond(503, draining, { 'Retry-After': '1' });
+    mock.timers.tick(250);
+    const second = c.next();
+    assert.equal(second.query.cmd, 'revival', 'retried within 250 ms, not after Retry-After');
+    second.respond(503, draining, { 'Retry-After': '1' });
+    mock.timers.tick(1000); // the second in a row: the usual backoff (full jitter, 0.5 s at first)
+    assert.equal(c.next().query.cmd, 'revival', 'the same connection, still resuming');
+  });
 }

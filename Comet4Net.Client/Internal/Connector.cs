@@ -41,6 +41,7 @@ internal sealed class Connector
     private volatile Session? _session;
     private long _lastSeq;
     private string? _kickReason;
+    private TimeSpan _moveAfter; // the delay hint of the last move frame
     private CometClientState _state = CometClientState.Idle;
 
     internal Connector(Uri endpoint, HttpClient http, CometClientOptions options, IConnectorHost host, ILogger logger)
@@ -110,6 +111,7 @@ internal sealed class Connector
     {
         var failures = 0;
         var pollOnce = false;
+        var drained = false; // a 503 draining answered last: the next one waits its backoff
         while (true)
         {
             stop.ThrowIfCancellationRequested();
@@ -122,6 +124,7 @@ internal sealed class Connector
                 if (result.Kind == RunKind.Ended)
                 {
                     failures = 0;
+                    drained = false;
                     continue;
                 }
                 Log.ConnectFailed(Logger, result.Kind, result.Message);
@@ -133,7 +136,7 @@ internal sealed class Connector
                 SetState(CometClientState.Opening);
                 var run = _transports[transport.Value];
                 result = await Guarded(token => run.RunAsync(this, token), stop).ConfigureAwait(false);
-                if (result.Frames > 0) failures = 0;
+                if (result.Frames > 0) (failures, drained) = (0, false);
                 switch (result.Kind)
                 {
                     case RunKind.Ended when result.Frames > 0:
@@ -153,6 +156,8 @@ internal sealed class Connector
                     case RunKind.UnknownConnection:
                         Reset();
                         continue;
+                    case RunKind.Moved:
+                        break; // after the delay hint, below
                 }
             }
             stop.ThrowIfCancellationRequested();
@@ -163,6 +168,13 @@ internal sealed class Connector
                     return (CometStopReason.Kicked, result.Message ?? _kickReason ?? "kicked");
                 case RunKind.Refused:
                     return (CometStopReason.Refused, result.Message);
+                case RunKind.Moved:
+                    delay = result.RetryAfter ?? TimeSpan.Zero;
+                    break;
+                case RunKind.Draining when !drained:
+                    drained = true;
+                    delay = TimeSpan.FromMilliseconds(250 * Random.Shared.NextDouble()); // the balancer's next node
+                    break;
                 case RunKind.Unavailable when result.RetryAfter is { } after:
                     delay = after * (1 + 0.25 * Random.Shared.NextDouble());
                     break;
@@ -170,7 +182,7 @@ internal sealed class Connector
                     delay = Backoff.Delay(failures++, Options.RetryBase, Options.RetryMax, _session?.Resume ?? TimeSpan.Zero, Random.Shared.NextDouble());
                     break;
             }
-            if (transport is { } t) Log.RunEnded(Logger, t, result.Kind, result.Opened, result.Frames, delay.TotalMilliseconds);
+            if (transport is { } t) Log.RunEnded(Logger, t, result.Kind, result.Message, result.Opened, result.Frames, delay.TotalMilliseconds);
             SetState(CometClientState.Waiting);
             await Task.Delay(delay, stop).ConfigureAwait(false);
         }
@@ -312,6 +324,7 @@ internal sealed class Connector
             204 => new(RunKind.Ended),
             404 when !connecting => new(RunKind.UnknownConnection, Message: message),
             410 => new(RunKind.Kicked, Message: reason ?? message ?? "kicked"),
+            503 when error == "draining" => new(RunKind.Draining, Message: message),
             429 or 503 => new(RunKind.Unavailable, RetryAfter: RetryAfter(response.Headers.RetryAfter), Message: message),
             >= 400 and < 500 => new(RunKind.Refused, Message: message ?? error ?? $"HTTP {status}"),
             _ => new(RunKind.NetworkFailure, Message: $"HTTP {status}"),
@@ -386,6 +399,9 @@ internal sealed class Connector
                 return FrameKind.Superseded;
             case "reconnect":
                 return FrameKind.Reconnect;
+            case "move":
+                _moveAfter = TimeSpan.FromMilliseconds(Math.Clamp(Num(data, "after"), 0, 60000));
+                return FrameKind.Move;
             case "kicked":
                 _kickReason = Str(data, "reason") ?? "kicked";
                 return FrameKind.Kicked;
@@ -407,6 +423,7 @@ internal sealed class Connector
         FrameKind.Dying or FrameKind.Superseded => new RunResult(RunKind.Ended, opened, frames),
         FrameKind.Kicked => new RunResult(RunKind.Kicked, opened, frames, Message: _kickReason),
         FrameKind.Reconnect => new RunResult(RunKind.UnknownConnection, opened, frames),
+        FrameKind.Move => new RunResult(RunKind.Moved, opened, frames, RetryAfter: _moveAfter),
         _ => null,
     };
 

@@ -7,8 +7,8 @@ internal static partial class Log
     [LoggerMessage(1, LogLevel.Information, "Connected to {Endpoint} as {ConnectionId}, transport {Transport}")]
     internal static partial void Connected(ILogger logger, Uri endpoint, string connectionId, CometTransport transport);
 
-    [LoggerMessage(2, LogLevel.Debug, "Transport {Transport} ended: {Kind}, opened {Opened}, {Frames} frames; next try in {Delay} ms")]
-    internal static partial void RunEnded(ILogger logger, CometTransport transport, RunKind kind, bool opened, int frames, double delay);
+    [LoggerMessage(2, LogLevel.Debug, "Transport {Transport} ended: {Kind} ({Message}), opened {Opened}, {Frames} frames; next try in {Delay} ms")]
+    internal static partial void RunEnded(ILogger logger, CometTransport transport, RunKind kind, string? message, bool opened, int frames, double delay);
 
     [LoggerMessage(3, LogLevel.Information, "Transport {Previous} -> {Current}: {Reason}")]
     internal static partial void TransportChanged(ILogger logger, CometTransport? previous, CometTransport current, string reason);

@@ -37,6 +37,12 @@ internal enum RunKind
     /// <summary>Another 4xx: stop.</summary>
     Refused,
 
+    /// <summary>A <c>move</c> frame (the node drains): resume from the same position after its delay hint (RetryAfter), without backoff.</summary>
+    Moved,
+
+    /// <summary><c>503 draining</c> (the node stops): the first in a row, again at once (another node answers); then with backoff.</summary>
+    Draining,
+
     /// <summary>An SSE revival answered <c>204</c> (kicked, or superseded): ask once by long polling, which says which.</summary>
     AskByPolling,
 }
@@ -55,6 +61,7 @@ internal enum FrameKind
     Kicked,
     Reconnect,
     Superseded,
+    Move,
     Other,
     Invalid,
 }

@@ -142,6 +142,22 @@ public sealed class CometHost
     /// <summary>Reports a transport's failure (logged, and raised as an error event).</summary>
     public void ReportError(CometConnection? connection, Exception exception) => _engine.Bus.ReportError(_engine, connection, exception, null);
 
+    /// <summary>Begins the drain (<see cref="CometEngine.IsDraining"/>): the host refuses new connections from now on. False if it had begun.</summary>
+    public bool BeginDrain() => _engine.BeginDrain();
+
+    /// <summary>The connections this node holds now: what a drain tells to move.</summary>
+    public IReadOnlyList<CometConnection> HeldConnections() => _engine.HeldConnections();
+
+    /// <summary>
+    /// During the drain: tells the connection to move. Its held request ends as at its timeout (the
+    /// host writes the move notice instead of <c>dying</c> where the dialect has one) and
+    /// <see cref="WasMoved"/> says so from then on. False if it had been told, or no drain began.
+    /// </summary>
+    public bool Move(CometConnection connection) => _engine.Move(connection);
+
+    /// <summary>True if the connection <paramref name="id"/> was told to move (its requests here go elsewhere).</summary>
+    public bool WasMoved(string id) => _engine.WasMoved(id);
+
     /// <summary>Ends every connection: the host is stopping.</summary>
     public void Shutdown() => _engine.Lifecycle.Shutdown();
 }

@@ -75,6 +75,14 @@ public sealed class CometOptions
     /// <summary>The <c>retry:</c> an SSE stream announces: how long an EventSource waits before it reconnects (ms). Default 1000.</summary>
     public int SseRetry { get; set; } = 1000;
 
+    /// <summary>
+    /// When the host stops (SIGTERM), how long (ms) the node takes to tell its clients to move to
+    /// another node, each at its own moment spread over this time, so that they do not all reconnect
+    /// at once; meanwhile it answers new connections <c>503 draining</c>. Bounded by the host's
+    /// ShutdownTimeout (less a second for the rest of the shutdown). 0 ends every connection at once. Default 5000.
+    /// </summary>
+    public int DrainTime { get; set; } = 5000;
+
     /// <summary>Accept clients of the legacy dialect (comet4j-0.1.7.js), which cannot prove they own their connection id. Default false.</summary>
     public bool AllowLegacyClients { get; set; }
 
@@ -180,6 +188,7 @@ public sealed class CometOptions
         Positive(nameof(MaxMessageBytes), MaxMessageBytes);
         Positive(nameof(SendTimeout), SendTimeout);
         Positive(nameof(SseRetry), SseRetry);
+        NotNegative(nameof(DrainTime), DrainTime);
         if (MaxQueryLength < 256)
             throw Bad(nameof(MaxQueryLength), MaxQueryLength.ToString(), "a number of characters, at least 256");
         if (ParsedWorkStyle is null)

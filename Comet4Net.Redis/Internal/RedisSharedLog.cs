@@ -31,9 +31,24 @@ internal sealed class RedisSharedLog : ISharedLog, IDisposable
         LogKey = keys.Stream;
         var init = (RedisResult[])Database.ScriptEvaluate(RedisScripts.Init, [keys.Seq, keys.Epoch], [NewEpoch(), NewBase()])!;
         Epoch = (string)init[1]!;
-        _tail = new StreamTail(this, long.Parse((string)init[0]!, CultureInfo.InvariantCulture), Epoch);
+        var last = long.Parse((string)init[0]!, CultureInfo.InvariantCulture);
+        _tail = new StreamTail(this, BacklogStart(last), Epoch) { Backlog = last };
         _commit = new GroupCommit(this, _tail);
         _tail.Commit = _commit;
+    }
+
+    /// <summary>
+    /// Where this node's log begins: before the oldest entry the stream still holds (of this epoch),
+    /// so that a node that starts (a restart in a rolling deploy) serves a client whose position is
+    /// older than its start what the stream holds after it, instead of a gap notice for numbers that
+    /// are not lost. The stream is trimmed by age and count as the nodes' logs are, which bounds it.
+    /// </summary>
+    private long BacklogStart(long last)
+    {
+        var oldest = Database.StreamRange(LogKey, "-", "+", 1);
+        if (oldest.Length == 0 || (string?)oldest[0]["e"] != Epoch) return last;
+        var seq = long.Parse(((string)oldest[0].Id!).Split('-')[0], CultureInfo.InvariantCulture);
+        return seq > last ? last : seq - 1;
     }
 
     internal IDatabase Database { get; }

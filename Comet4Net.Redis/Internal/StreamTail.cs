@@ -49,10 +49,23 @@ internal sealed class StreamTail(RedisSharedLog log, long lastSeq, string epoch)
     /// <summary>The group commit whose waiting sends the loop hands the lead back to when Redis answers.</summary>
     internal GroupCommit? Commit { get; set; }
 
+    /// <summary>The last number of the stream when this node started: what it files before it serves (its backlog).</summary>
+    internal long Backlog { get; init; }
+
     internal void Start(IBackplaneReceiver receiver)
     {
         if (Interlocked.CompareExchange(ref _receiver, receiver, null) is not null)
             throw new InvalidOperationException("A RedisBackplane serves one engine.");
+        try
+        {
+            // Before the node serves anyone (the engine starts with the host): a connection opened now
+            // starts after the backlog, a client resuming from an older position gets it.
+            ReadAndFileAsync(Backlog).GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (log.Calls.Failure(e))
+        {
+            log.Calls.Log(302, "read", e); // the loop reads it when Redis answers
+        }
         _loop = Task.Run(RunAsync);
     }
 

@@ -68,6 +68,8 @@ internal static class CometErrors
         $"The application refused the subscription to '{channel}'.", $"应用拒绝订阅 '{channel}'。");
     internal static CometError CountsNotPublic(string channel) => new(403, "forbidden",
         $"Counts of '{channel}' are not public.", $"通道 '{channel}' 的人数不公开。");
+    internal static readonly CometError Draining = new(503, "draining",
+        "This server is shutting down: connect again now, another server will answer.", "该服务器正在关闭：请立即重新连接，将由另一台服务器应答。");
     internal static readonly CometError DropVetoed = new(409, "drop-vetoed", "The application kept the connection open.", "应用拒绝断开该连接。");
     internal static readonly CometError UnknownCid = new(404, "unknown-cid",
         "The server does not hold this connection (it expired, was dropped, or the server restarted): connect again.",

@@ -104,6 +104,9 @@ internal static class CometResponses
     internal static byte[] SseUnnamedSystem(string type, object? fields = null) =>
         CometFrames.SseUnnamedSystem(SystemData(type, fields), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
 
+    /// <summary>The fields of a move notice: the client resumes after this many ms (on whatever node it reaches).</summary>
+    internal static IDictionary<string, object?> MoveFields(int afterMs) => new Dictionary<string, object?> { ["after"] = afterMs };
+
     /// <summary>The fields of a gap notice.</summary>
     internal static IDictionary<string, object?> GapFields(DeliveryGap gap) =>
         new Dictionary<string, object?> { ["from"] = gap.From, ["to"] = gap.To };

@@ -53,7 +53,7 @@ public static class BrowserFixture
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(new DiagLogProvider("n" + Interlocked.Increment(ref _nodes)));
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        builder.Services.AddComet(configure, (context, _) =>
+        builder.Services.AddComet(o => { o.DrainTime = 0; configure(o); }, (context, _) => // stops at once unless a test sets DrainTime
         {
             context.RegisterChannel("news");
             context.RegisterChannel("hello");

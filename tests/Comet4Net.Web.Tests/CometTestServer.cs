@@ -34,6 +34,9 @@ internal sealed class CometTestServer : IAsyncDisposable
 
     internal HttpClient Client { get; }
 
+    /// <summary>Stops the host as SIGTERM does (drain, then the server stops); DisposeAsync after it is quick.</summary>
+    internal Task StopAsync(CancellationToken token = default) => _app.StopAsync(token);
+
     internal static async Task<CometTestServer> StartAsync(Action<CometOptions>? configure = null, Action<CometContext>? setup = null,
         Action<WebApplication>? map = null, Action<IServiceCollection>? services = null, Action<IEndpointConventionBuilder>? conventions = null,
         Action<WebApplication>? middleware = null, string? unixSocket = null)
@@ -44,6 +47,7 @@ internal sealed class CometTestServer : IAsyncDisposable
         builder.Services.AddComet(o =>
         {
             o.AllowLegacyClients = true;
+            o.DrainTime = 0; // a test server stops at once; drain tests set their own
             configure?.Invoke(o);
         }, (context, _) =>
         {

@@ -35,6 +35,9 @@ internal sealed class V2Client(HttpClient http, string path = "/conn")
         WorkStyle = (string)data["ws"]!;
     }
 
+    /// <summary>The same connection and position, its requests sent through <paramref name="other"/> (to another node).</summary>
+    internal V2Client Through(HttpClient other) => new(other, path) { Id = Id, Secret = Secret, LastSeq = LastSeq, WorkStyle = WorkStyle, ConnectData = ConnectData };
+
     internal string RevivalUrl(string? ws = null) =>
         $"{path}?cmd=revival&cid={Id}&cs={Secret}&ack={LastSeq}" + (ws is null ? "" : "&ws=" + ws);
 

@@ -248,9 +248,13 @@ public sealed class ChaosProxy : IAsyncDisposable
         context.Abort();
     }
 
+    /// <summary>Every /conn request that reached the proxy: when (ms since 1970) and its query string, in arrival order.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<(long At, string Query)> ConnRequests { get; } = new();
+
     private async Task ForwardAsync(HttpContext context)
     {
         var isConn = context.Request.Path.StartsWithSegments("/conn");
+        if (isConn) ConnRequests.Enqueue((DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), context.Request.QueryString.Value ?? ""));
         if (context.WebSockets.IsWebSocketRequest)
         {
             if (SwallowWebSockets)
@@ -471,6 +475,7 @@ public sealed class ChaosProxy : IAsyncDisposable
         using var client = await context.WebSockets.AcceptWebSocketAsync();
         using var both = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, outage);
         var chaosCut = false;
+        var nodeClosed = false;
         async Task PumpAsync(System.Net.WebSockets.WebSocket from, System.Net.WebSockets.WebSocket to, bool chaos)
         {
             var buffer = new byte[65536];
@@ -480,6 +485,7 @@ public sealed class ChaosProxy : IAsyncDisposable
                 if (result.MessageType == System.Net.WebSockets.WebSocketMessageType.Close)
                 {
                     await to.CloseOutputAsync(result.CloseStatus ?? System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, result.CloseStatusDescription, CancellationToken.None);
+                    if (chaos) nodeClosed = true; // the node closed: what it wrote before its close frame still goes out
                     return;
                 }
                 await to.SendAsync(buffer.AsMemory(0, result.Count), result.MessageType, result.EndOfMessage, both.Token);
@@ -500,7 +506,7 @@ public sealed class ChaosProxy : IAsyncDisposable
         }
         if (outage.IsCancellationRequested) Interlocked.Increment(ref _outageCuts);
         upstream.Abort();
-        if (chaosCut && !outage.IsCancellationRequested)
+        if ((chaosCut || nodeClosed) && !outage.IsCancellationRequested)
         {
             // Cut right after the message, as documented: the connection closes (no close frame) once what was
             // written has left. An abort here would drop Kestrel's unsent output, the handshake's 101 among it

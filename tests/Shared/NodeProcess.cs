@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 
 namespace Comet4Net.Tests.Shared;
@@ -94,6 +95,29 @@ internal sealed partial class NodeProcess : IAsyncDisposable
     }
 
     internal int ExitCode => _process.ExitCode;
+
+    /// <summary>SIGTERM, as a deploy stops a node (systemd, Kubernetes, docker stop): the host shuts down (and drains).</summary>
+    internal void Terminate()
+    {
+        if (kill(_process.Id, 15) != 0) throw new InvalidOperationException("kill -TERM " + _process.Id + " failed: errno " + Marshal.GetLastPInvokeError());
+    }
+
+    /// <summary>Waits for the process to end; false if it did not within <paramref name="timeout"/>.</summary>
+    internal async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    {
+        try
+        {
+            await _process.WaitForExitAsync().WaitAsync(timeout);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
 
     /// <summary>SIGKILL: the process ends at once, as in a crash or an OOM kill.</summary>
     internal void Kill() => Kill(_process);

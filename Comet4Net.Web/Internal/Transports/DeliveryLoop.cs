@@ -91,10 +91,12 @@ internal static class DeliveryLoop
                     lastWrite = host.Timestamp;
                     continue;
                 }
-                if (scope.IsEnded)
+                var moved = engine.IsDraining && v2 && host.WasMoved(connection.Id); // the node drains: after what was due, "move"
+                if (scope.IsEnded || moved)
                 {
-                    var reason = scope.Reason;
-                    if (sink.Frames.End(reason, connection, sink.Held) is { } last) await SendAsync(host, sink, sink.WriteAsync(last), 0, last.Length);
+                    var reason = moved ? EndReason.Timeout : scope.Reason;
+                    var last = moved && reason is EndReason.Timeout or EndReason.None ? sink.Frames.Move(DrainService.MoveAfter()) : sink.Frames.End(reason, connection, sink.Held);
+                    if (last is not null) await SendAsync(host, sink, sink.WriteAsync(last), 0, last.Length);
                     await sink.EndAsync(reason);
                     return;
                 }

@@ -30,6 +30,11 @@ internal abstract class FrameWriter
     /// </summary>
     internal abstract byte[]? End(EndReason reason, CometConnection connection, bool held);
 
+    /// <summary>
+    /// The last frame of an answer whose node drains (see <see cref="DrainService"/>): move, resuming
+    /// after <paramref name="afterMs"/> ms; null where the dialect has none (legacy: its answer ends as at its timeout).
+    /// </summary>
+    internal virtual byte[]? Move(int afterMs) => null;
 }
 
 /// <summary>The writers of one engine, made once (a writer keeps no state of a request).</summary>
@@ -73,6 +78,7 @@ internal sealed class V2Frames(CometEngine engine) : FrameWriter
     internal override byte[] Frame(CometMessage message) => CometFrames.V2(message);
     internal override byte[]? Gap(DeliveryGap gap) => CometResponses.V2System(engine, "gap", CometResponses.GapFields(gap));
     internal override byte[]? Heartbeat() => CometResponses.V2System(engine, "hb");
+    internal override byte[]? Move(int afterMs) => CometResponses.V2System(engine, "move", CometResponses.MoveFields(afterMs));
 
     internal override byte[]? End(EndReason reason, CometConnection connection, bool held) => reason switch
     {
@@ -97,6 +103,7 @@ internal sealed class SseFrames(CometEngine engine, bool named) : FrameWriter
     internal override byte[]? Gap(DeliveryGap gap) => System("gap", CometResponses.GapFields(gap));
     // Named events: a comment line. Unnamed (the bundled client): a c4j frame its onmessage sees, so it can tell a buffering proxy from a quiet stream.
     internal override byte[]? Heartbeat() => named ? Beat : System("hb");
+    internal override byte[]? Move(int afterMs) => System("move", CometResponses.MoveFields(afterMs));
 
     /// <summary>The stream's first bytes: the reconnect delay, and the connect event when the stream is also the connect answer.</summary>
     internal byte[] Preamble(string? connectData)
