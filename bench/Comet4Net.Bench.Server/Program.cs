@@ -62,6 +62,13 @@ switch (server)
         break;
 }
 app.MapGet("/bench/ping", () => "ok");
+// What the GC holds now (the heap-dump probe of the bench prints it): committed, live after the last collection, fragmentation, allocated so far.
+app.MapGet("/bench/gc", () =>
+{
+    var info = GC.GetGCMemoryInfo();
+    return $"committed {info.TotalCommittedBytes >> 20} MB, heap {info.HeapSizeBytes >> 20} MB, fragmented {info.FragmentedBytes >> 20} MB, " +
+           $"allocated {GC.GetTotalAllocatedBytes() >> 20} MB, gen0/1/2 collections {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}";
+});
 app.MapPost("/bench/broadcast", (int count, int rate) =>
 {
     var services = app.Services; // not the request's: the broadcast outlives the request

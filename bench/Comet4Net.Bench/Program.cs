@@ -109,6 +109,21 @@ internal static class Scenario
         await Task.Delay(quick ? 1000 : 2000);
         var idle = (server.Memory().Rss - before) / (double)Math.Max(1, crowd.ReadyCount);
         var subscribers = crowd.ReadyCount;
+        if (Environment.GetEnvironmentVariable("BENCH_GCDUMP") is { Length: > 0 } dumpDir)
+        {
+            // A heap dump of the idle server (dotnet-gcdump on PATH), then this run stops: the dump's full collection would skew the rest.
+            using (var http = new HttpClient()) Console.WriteLine($"   {kind} N={n}: GC {await http.GetStringAsync($"http://127.0.0.1:{server.Port}/bench/gc")}");
+            File.WriteAllText(Path.Combine(dumpDir, $"{kind}-{n}.smaps"), File.ReadAllText($"/proc/{server.Pid}/smaps"));
+            var file = Path.Combine(dumpDir, $"{kind}-{n}.gcdump");
+            using var dump = Process.Start("dotnet-gcdump", $"collect -p {server.Pid} -o \"{file}\"")!;
+            await dump.WaitForExitAsync();
+            var afterDump = (server.Memory().Rss - before) / (double)Math.Max(1, subscribers);
+            var status = File.ReadAllLines($"/proc/{server.Pid}/status").Where(l => l.StartsWith("Threads") || l.StartsWith("RssAnon") || l.StartsWith("RssFile"));
+            Console.WriteLine($"   {kind} N={n}: {subscribers} idle, {idle / 1024:F1} KB/conn, {afterDump / 1024:F1} KB/conn after the dump's collection, " +
+                              $"{string.Join(", ", status.Select(l => string.Join(' ', l.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))))}, heap dump {file}");
+            stop.Cancel();
+            return new Result(kind, n, connectPerSecond, idle, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        }
 
         // (a) fan-out at a fixed rate: ~50,000 deliveries a second whatever N.
         var seconds = quick ? 2 : 5;

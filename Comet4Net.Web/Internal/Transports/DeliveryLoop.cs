@@ -29,38 +29,38 @@ internal static class DeliveryLoop
     /// </summary>
     internal static async Task RunAsync(CometEngine engine, CometConnection connection, HttpContext http, long ack, FrameSink sink, string? epoch = null)
     {
+        // Every local here lives in the loop's state for as long as the answer is held: what the
+        // engine or the scope already keep (the host, the attached request) is read from them instead.
         var v2 = connection.Dialect == CometDialect.V2;
-        var host = engine.Host;
         if (v2) Acknowledge(connection, ack);
         using var scope = await RequestScope.StartAsync(engine, connection, http, sink.Timed);
         try
         {
-            if (!await SendAsync(host, sink, sink.OpenAsync(scope), 0, sink.OpenBytes)) return;
-            var request = scope.Request;
-            var cursor = v2 ? request.CursorAfter(ack) : request.LegacyCursor;
-            var first = v2 && request.EpochGap(ack, epoch, ref cursor) is { } epochGap ? sink.Frames.Gap(epochGap) : null;
-            var heartbeat = host.Options.Heartbeat;
+            if (!await SendAsync(engine.Host, sink, sink.OpenAsync(scope), 0, sink.OpenBytes)) return;
+            var cursor = v2 ? scope.Request.CursorAfter(ack) : scope.Request.LegacyCursor;
+            var first = v2 && scope.Request.EpochGap(ack, epoch, ref cursor) is { } epochGap ? sink.Frames.Gap(epochGap) : null;
+            var heartbeat = engine.Host.Options.Heartbeat;
             var heartbeatEvery = sink.Held && heartbeat > 0 && sink.Frames.HasHeartbeat
                 ? TimeSpan.FromMilliseconds(heartbeat / 2.0) : TimeSpan.MaxValue;
-            var lastWrite = host.Timestamp;
+            var lastWrite = engine.Host.Timestamp;
             while (true)
             {
                 var signals = scope.Signals();
                 while (sink.TryTakeReply(out var reply))
                 {
-                    var sent = await SendAsync(host, sink, sink.WriteAsync(reply.Frame), 0, reply.Frame.Length);
+                    var sent = await SendAsync(engine.Host, sink, sink.WriteAsync(reply.Frame), 0, reply.Frame.Length);
                     reply.Sent.TrySetResult(sent);
                     if (!sent) return;
-                    lastWrite = host.Timestamp;
+                    lastWrite = engine.Host.Timestamp;
                 }
-                if (!v2) cursor = request.LegacyCursor;
+                if (!v2) cursor = scope.Request.LegacyCursor;
                 var batch = t_batch ??= [];
                 batch.Clear();
                 byte[]? gapFrame = null;
                 if (!sink.HoldsDeliveries)
                 {
                     var before = cursor;
-                    var gap = request.Collect(ref cursor, batch, sink.MaxBatch);
+                    var gap = scope.Request.Collect(ref cursor, batch, sink.MaxBatch);
                     if (sink.HoldsDeliveries)
                     {
                         // A command started while this was read: what it caused waits for its reply.
@@ -85,26 +85,26 @@ internal static class DeliveryLoop
                     var write = sink.WriteAsync(gapFrame, batch, bytes);
                     batch.Clear();
                     first = null;
-                    if (!await SendAsync(host, sink, write, count, bytes)) return;
-                    if (!v2) request.Commit(cursor);
+                    if (!await SendAsync(engine.Host, sink, write, count, bytes)) return;
+                    if (!v2) scope.Request.Commit(cursor);
                     if (!sink.Held) return;
-                    lastWrite = host.Timestamp;
+                    lastWrite = engine.Host.Timestamp;
                     continue;
                 }
-                var moved = engine.IsDraining && v2 && host.WasMoved(connection.Id); // the node drains: after what was due, "move"
+                var moved = engine.IsDraining && v2 && engine.Host.WasMoved(connection.Id); // the node drains: after what was due, "move"
                 if (scope.IsEnded || moved)
                 {
                     var reason = moved ? EndReason.Timeout : scope.Reason;
                     var last = moved && reason is EndReason.Timeout or EndReason.None ? sink.Frames.Move(DrainService.MoveAfter()) : sink.Frames.End(reason, connection, sink.Held);
-                    if (last is not null) await SendAsync(host, sink, sink.WriteAsync(last), 0, last.Length);
+                    if (last is not null) await SendAsync(engine.Host, sink, sink.WriteAsync(last), 0, last.Length);
                     await sink.EndAsync(reason);
                     return;
                 }
-                if (host.Elapsed(lastWrite) >= heartbeatEvery)
+                if (engine.Host.Elapsed(lastWrite) >= heartbeatEvery)
                 {
                     var beat = sink.Frames.Heartbeat()!;
-                    if (!await SendAsync(host, sink, sink.WriteAsync(beat), 0, beat.Length)) return;
-                    lastWrite = host.Timestamp;
+                    if (!await SendAsync(engine.Host, sink, sink.WriteAsync(beat), 0, beat.Length)) return;
+                    lastWrite = engine.Host.Timestamp;
                 }
                 await scope.WaitAsync(signals, heartbeat: heartbeatEvery != TimeSpan.MaxValue);
             }

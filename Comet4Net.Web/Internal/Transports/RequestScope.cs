@@ -1,6 +1,7 @@
 using Comet4Net.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using System.Threading.Tasks.Sources;
 
 namespace Comet4Net.Web.Internal.Transports;
 
@@ -17,16 +18,18 @@ internal enum EndReason
 /// <summary>
 /// One request attached to a connection for its lifetime: the timeout, the client going away and a
 /// newer request taking over all end it; <see cref="WaitAsync"/> wakes on any of them or on new
-/// messages. Detaches (raising Dying) when disposed.
+/// messages. Detaches (raising Dying) when disposed. The scope is itself what the loop awaits (one
+/// reusable completion, no task or task source per wait).
 /// </summary>
-internal sealed class RequestScope : IDisposable
+internal sealed class RequestScope : IDisposable, IValueTaskSource
 {
     private readonly AttachedRequest _request;
     private readonly CancellationTokenRegistration _aborted;
     private readonly HttpContext _context;
     private readonly Action _wakeAction;      // runs the writer inline: for shared signals, whose continuations already run on the pool
     private readonly Action _wakeLaterAction; // queues the writer: for wake-ups from a sender's or a timer's thread
-    private TaskCompletionSource? _wake;
+    private ManualResetValueTaskSourceCore<bool> _wake; // continuations inline: see WaitAsync
+    private int _armed; // 1 while a wait is pending and not yet woken
     private Task? _onBroadcast, _onHeartbeat;
     private int _closedByClient;
     private int _poked;
@@ -81,20 +84,20 @@ internal sealed class RequestScope : IDisposable
     /// per wait: <c>Task.WhenAny</c> over shared tasks would add and then remove a continuation on
     /// every wake, which costs O(connections) per connection on each broadcast.
     /// </summary>
-    internal Task WaitAsync((Task Broadcast, long Private) signals, bool heartbeat)
+    internal ValueTask WaitAsync((Task Broadcast, long Private) signals, bool heartbeat)
     {
         // Continuations run inline: the broadcast and heartbeat signals complete on pool threads
         // (one work item per waiter, not two); other wake-ups go through WakeLater.
-        var wake = new TaskCompletionSource();
-        Volatile.Write(ref _wake, wake);
+        _wake.Reset();
+        Volatile.Write(ref _armed, 1);
         Register(ref _onBroadcast, signals.Broadcast);
         var beat = heartbeat ? _request.HeartbeatSignal : null;
         if (beat is not null) Register(ref _onHeartbeat, beat);
         // A signal that fired before this wake was published woke the previous one: look again.
         if (signals.Broadcast.IsCompleted || _request.PrivateVersion != signals.Private || beat?.IsCompleted == true || IsEnded
             || Interlocked.Exchange(ref _poked, 0) == 1)
-            wake.TrySetResult();
-        return wake.Task;
+            Wake();
+        return new ValueTask(this, _wake.Version);
     }
 
     private void Register(ref Task? registered, Task signal)
@@ -104,7 +107,18 @@ internal sealed class RequestScope : IDisposable
         signal.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_wakeAction);
     }
 
-    private void Wake() => Volatile.Read(ref _wake)?.TrySetResult();
+    // Only the first wake-up of a wait completes it; the others (and those between waits) find it done.
+    private void Wake()
+    {
+        if (Interlocked.Exchange(ref _armed, 0) == 1) _wake.SetResult(true);
+    }
+
+    void IValueTaskSource.GetResult(short token) => _wake.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _wake.GetStatus(token);
+
+    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _wake.OnCompleted(continuation, state, token, flags);
 
     /// <summary>Ends the request from the server side (a WebSocket that the client closed).</summary>
     internal void End()

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.WebSockets;
 using System.Text;
 using Comet4Net.Web.Internal.Commands;
@@ -14,32 +15,70 @@ namespace Comet4Net.Web.Internal.Transports;
 /// </summary>
 internal static class WebSocketReader
 {
-    internal static async Task RunAsync(CometEngine engine, CometConnection connection, WebSocket socket, RequestScope scope, WebSocketSink sink,
-        IReadOnlyDictionary<string, IConnectionCommand> commands)
+    /// <summary>
+    /// ManagedWebSocket reads a frame's header into a 14-byte buffer, which after a frame whose payload
+    /// is shorter may already hold the start of the next one: after such a message the next is
+    /// received at once, never waited for with a zero-byte read of the stream (it may never come).
+    /// </summary>
+    private const int ShortFrame = 14;
+
+    /// <summary>Starts reading the client's messages (once the socket is open).</summary>
+    internal static void Start(WebSocketSink sink) => _ = RunAsync(sink, resumed: false);
+
+    /// <summary>Bytes arrived for an idle socket (its zero-byte read completed): read what came.</summary>
+    internal static void Resume(WebSocketSink sink) => _ = RunAsync(sink, resumed: true);
+
+    /// <summary>
+    /// Receives and runs the client's messages. While the socket is idle (and its stream is known) no
+    /// call of this runs: a zero-byte read of the stream is pending, and <see cref="Resume"/> runs when
+    /// bytes arrive. The receive buffer is rented for those messages only.
+    /// </summary>
+    private static async Task RunAsync(WebSocketSink sink, bool resumed)
     {
-        var limit = engine.Context.Options.MaxQueryLength;
-        var buffer = new byte[64]; // an ack fits; grows (up to MaxQueryLength) only for a longer command
+        var socket = sink.Socket;
+        var scope = sink.Scope;
+        var limit = sink.Engine.Context.Options.MaxQueryLength;
+        byte[]? buffer = null;
+        var ended = true;
         try
         {
+            if (resumed) sink.TakePeek().GetAwaiter().GetResult(); // throws if the read failed (the connection went away)
+            var waitForBytes = !resumed;
             while (socket.State == WebSocketState.Open)
             {
+                if (waitForBytes && sink.Transport is { } transport)
+                {
+                    var peek = transport.ReadAsync(Memory<byte>.Empty);
+                    if (!peek.IsCompleted)
+                    {
+                        ended = false;
+                        sink.Park(peek);
+                        return;
+                    }
+                    peek.GetAwaiter().GetResult();
+                }
+                buffer ??= ArrayPool<byte>.Shared.Rent(64); // an ack fits; grows (up to MaxQueryLength) only for a longer command
                 var count = 0;
                 ValueWebSocketReceiveResult result;
                 do
                 {
-                    if (count == buffer.Length)
+                    if (count == Math.Min(buffer.Length, limit))
                     {
-                        if (buffer.Length >= limit)
+                        if (count >= limit)
                         {
                             await WebSocketSink.CloseAsync(socket, WebSocketCloseStatus.MessageTooBig, CometErrors.SocketTooBig(limit).English);
                             return;
                         }
-                        Array.Resize(ref buffer, Math.Min(limit, buffer.Length * 4));
+                        var larger = ArrayPool<byte>.Shared.Rent(Math.Min(limit, buffer.Length * 4));
+                        buffer.AsSpan(0, count).CopyTo(larger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = larger;
                     }
-                    result = await socket.ReceiveAsync(buffer.AsMemory(count), CancellationToken.None);
+                    result = await socket.ReceiveAsync(buffer.AsMemory(count, Math.Min(buffer.Length, limit) - count), CancellationToken.None);
                     count += result.Count;
                 } while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
                 if (result.MessageType == WebSocketMessageType.Close) return;
+                waitForBytes = result.Count >= ShortFrame;
                 var message = result.MessageType == WebSocketMessageType.Text ? Parse(buffer.AsSpan(0, count)) : null;
                 if (message?["cmd"] is not { Type: JTokenType.String } cmdToken)
                 {
@@ -47,17 +86,17 @@ internal static class WebSocketReader
                     return;
                 }
                 var cmd = (string)cmdToken!;
-                if (!commands.TryGetValue(cmd, out var command))
+                if (!sink.Commands.TryGetValue(cmd, out var command))
                 {
                     await WebSocketSink.CloseAsync(socket, WebSocketCloseStatus.InvalidPayloadData, CometErrors.SocketUnknownCommand.English);
                     return;
                 }
                 var id = message["id"] is { Type: JTokenType.Integer or JTokenType.String } value ? value.ToString() : null;
-                var reply = new SocketReply(engine, socket, scope, sink, id, command.Replies);
+                var reply = new SocketReply(sink.Engine, socket, scope, sink, id, command.Replies);
                 sink.CommandStarts();
                 try
                 {
-                    await command.ExecuteAsync(CommandRequest.FromSocket(cmd, message, reply), connection);
+                    await command.ExecuteAsync(CommandRequest.FromSocket(cmd, message, reply), sink.Connection);
                 }
                 finally
                 {
@@ -69,9 +108,18 @@ internal static class WebSocketReader
         catch (Exception e) when (e is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException)
         {
         }
+        catch (Exception e)
+        {
+            sink.ReaderFailed(e); // FinishAsync throws it, as an awaited reader's failure did
+        }
         finally
         {
-            scope.End(); // the client closed, or broke the rules: the loop stops
+            if (buffer is not null) ArrayPool<byte>.Shared.Return(buffer);
+            if (ended)
+            {
+                scope.End(); // the client closed, or broke the rules: the loop stops
+                sink.ReaderEnded();
+            }
         }
     }
 

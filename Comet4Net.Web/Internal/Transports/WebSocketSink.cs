@@ -19,7 +19,12 @@ internal sealed class WebSocketSink(CometEngine engine, CometConnection connecti
     private static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(2);
 
     private WebSocket? _socket;
-    private Task? _reading;
+    private RequestScope? _scope;
+    private ValueTask<int> _peek;     // the idle socket's zero-byte read
+    private Action? _onReadable;      // made when the socket first goes idle, reused
+    private TaskCompletionSource? _readerDone; // made only when the loop ends before the reader
+    private bool _readerEnded;
+    private Exception? _readerError;
     private List<SinkReply>? _replies; // made on the first command: an idle socket keeps none
     private bool _finished;
     private volatile bool _commandRunning;
@@ -28,14 +33,51 @@ internal sealed class WebSocketSink(CometEngine engine, CometConnection connecti
     internal override bool Timed => false;
     internal override int MaxBatch => 500;
 
-    private WebSocket Socket => _socket!;
+    internal WebSocket Socket => _socket!;
+
+    /// <summary>The stream below the socket, if this server upgraded the request (see <see cref="WebSocketAccept"/>).</summary>
+    internal Stream? Transport { get; private set; }
+
+    internal RequestScope Scope => _scope!;
+    internal CometEngine Engine => engine;
+    internal CometConnection Connection => connection;
+    internal IReadOnlyDictionary<string, IConnectionCommand> Commands => commands;
 
     internal override async ValueTask<bool> OpenAsync(RequestScope scope)
     {
-        // No keep-alive pings of the socket's own (a timer per socket): the v2 heartbeats keep it alive.
-        _socket = await http.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { KeepAliveInterval = TimeSpan.Zero });
-        _reading = WebSocketReader.RunAsync(engine, connection, _socket, scope, this, commands);
+        (_socket, Transport) = await WebSocketAccept.AcceptAsync(http);
+        _scope = scope;
+        WebSocketReader.Start(this);
         return true;
+    }
+
+    /// <summary>The reader waits for bytes: <see cref="WebSocketReader.Resume"/> runs when they come.</summary>
+    internal void Park(ValueTask<int> peek)
+    {
+        _peek = peek;
+        peek.GetAwaiter().UnsafeOnCompleted(_onReadable ??= () => WebSocketReader.Resume(this));
+    }
+
+    /// <summary>The completed zero-byte read, once.</summary>
+    internal ValueTask<int> TakePeek()
+    {
+        var peek = _peek;
+        _peek = default;
+        return peek;
+    }
+
+    internal void ReaderFailed(Exception e) => _readerError = e;
+
+    /// <summary>The reader is done for good (the client closed, broke the rules or went away).</summary>
+    internal void ReaderEnded()
+    {
+        TaskCompletionSource? done;
+        lock (this)
+        {
+            _readerEnded = true;
+            done = _readerDone;
+        }
+        done?.TrySetResult();
     }
 
     internal override ValueTask<bool> WriteAsync(byte[]? gap, List<CometMessage> batch, long bytes)
@@ -85,7 +127,11 @@ internal sealed class WebSocketSink(CometEngine engine, CometConnection connecti
     internal override ValueTask EndAsync(EndReason reason) =>
         new(CloseAsync(Socket, reason == EndReason.Dropped ? WebSocketCloseStatus.PolicyViolation : WebSocketCloseStatus.NormalClosure));
 
-    internal override void Abort() => _socket?.Abort();
+    internal override void Abort()
+    {
+        _socket?.Abort();
+        http.Abort(); // the socket's stream is Kestrel's: its pending read ends with the connection
+    }
 
     internal override bool HoldsDeliveries => _commandRunning;
 
@@ -142,7 +188,9 @@ internal sealed class WebSocketSink(CometEngine engine, CometConnection connecti
         }
         if (_socket is null) return;
         using var socket = _socket;
-        if (_reading is { IsCompleted: false } reading)
+        Task reading;
+        lock (this) reading = _readerEnded ? Task.CompletedTask : (_readerDone ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        if (!reading.IsCompleted)
         {
             try
             {
@@ -150,10 +198,11 @@ internal sealed class WebSocketSink(CometEngine engine, CometConnection connecti
             }
             catch (TimeoutException)
             {
-                socket.Abort();
+                Abort();
             }
         }
-        if (_reading is not null) await _reading;
+        await reading;
+        if (_readerError is { } error) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
     }
 
     internal static async Task CloseAsync(WebSocket socket, WebSocketCloseStatus status, string? reason = null)
