@@ -84,8 +84,9 @@ internal sealed class RedisNodeDirectory(ICometBackplane backplane, CometContext
                 {
                     await ReportAsync().ConfigureAwait(false);
                 }
-                catch (Exception e) when (e is RedisException or TimeoutException)
+                catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
                 {
+                    if (e is ObjectDisposedException) return; // the host stops: the backplane closed its connection first
                     // Redis away: the summary ages out and the dashboard says so; the backplane logs the outage.
                     if (logger is not null && logger.IsEnabled(LogLevel.Debug)) logger.LogDebug(e, "The node summary was not written to Redis.");
                 }
@@ -103,7 +104,7 @@ internal sealed class RedisNodeDirectory(ICometBackplane backplane, CometContext
         if (_loop is { } loop) await loop.WaitAsync(cancellationToken).ConfigureAwait(false);
         // Leaves the list at once rather than after the lifetime.
         try { Redis.Multiplexer.GetDatabase().HashDelete(NodesKey, context.Engine.NodeId, CommandFlags.FireAndForget); }
-        catch (RedisException) { }
+        catch (Exception e) when (e is RedisException or ObjectDisposedException) { } // Redis away, or the backplane already closed it: the summary ages out
     }
 
     public void Dispose() => _stop.Dispose();
