@@ -28,7 +28,7 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
         ArgumentNullException.ThrowIfNull(options);
         if (string.IsNullOrWhiteSpace(options.Configuration))
             throw new CometConfigurationException("Redis", "Comet:Redis is empty: set it to a StackExchange.Redis configuration string such as 127.0.0.1:6379.");
-        var keys = new RedisKeys(options.Prefix);
+        var keys = Keys = new RedisKeys(options.Prefix);
         var log = (ILogger?)logger ?? NullLogger.Instance;
         time ??= TimeProvider.System;
         ConfigurationOptions config;
@@ -76,6 +76,9 @@ public sealed partial class RedisBackplane : ICometBackplane, IDisposable
 
     /// <inheritdoc />
     public ISharedLog Log => _log;
+
+    /// <summary>The backplane's key names (hash-tagged for a Redis Cluster).</summary>
+    internal RedisKeys Keys { get; }
 
     /// <inheritdoc />
     public ISessionStore Sessions { get; }

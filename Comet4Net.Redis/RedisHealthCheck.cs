@@ -59,7 +59,7 @@ internal sealed class RedisHealthCheck(ICometBackplane backplane, IOptions<Redis
             return HealthCheckResult.Unhealthy("Redis is not connected (Comet:Redis): this node serves its own clients only.", data: data);
         var db = redis.Multiplexer.GetDatabase();
         var ping = db.PingAsync();
-        var head = db.StringGetAsync(redis.Options.Prefix + "seq");
+        var head = db.StringGetAsync(redis.Keys.Seq);
         try
         {
             await Task.WhenAll(ping, head).WaitAsync(settings.PingTimeout, time).ConfigureAwait(false);

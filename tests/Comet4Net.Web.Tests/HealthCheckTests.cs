@@ -51,7 +51,7 @@ public sealed class HealthCheckTests
     /// <summary>A JSON writer for /health/detail: each check's status and description.</summary>
     private static Task WriteDetailAsync(Microsoft.AspNetCore.Http.HttpContext http, HealthReport report) =>
         Microsoft.AspNetCore.Http.HttpResponseWritingExtensions.WriteAsync(http.Response,
-            new JObject(report.Entries.Select(e => new JProperty(e.Key, new JObject { ["status"] = e.Value.Status.ToString(), ["description"] = e.Value.Description }))).ToString());
+            new JObject(report.Entries.Select(e => new JProperty(e.Key, new JObject { ["status"] = e.Value.Status.ToString(), ["description"] = e.Value.Description, ["data"] = JObject.FromObject(e.Value.Data) }))).ToString());
 
     private static void MapHealth(WebApplication app)
     {
@@ -127,6 +127,16 @@ public sealed class HealthCheckTests
         Assert.AreEqual((HttpStatusCode.OK, "Healthy"), await HealthAsync(node.Client));
         var detail = JObject.Parse((await HealthAsync(node.Client, "/health/detail")).Text);
         StringAssert.StartsWith((string?)detail["comet-redis"]?["description"], "Redis answers", detail.ToString());
+        // The log's head is read from the shared counter (its hash-tagged key): after three sends it is at least 3.
+        for (var i = 0; i < 3; i++) await node.Engine.SendToAllAsync("news", i);
+        var headBy = DateTime.UtcNow.AddSeconds(5); // the check keeps its answer for 1 s
+        while (true)
+        {
+            detail = JObject.Parse((await HealthAsync(node.Client, "/health/detail")).Text);
+            if (((long?)detail["comet-redis"]?["data"]?["logHead"] ?? 0) >= 3) break;
+            if (DateTime.UtcNow > headBy) Assert.Fail("the check's log head never reached the three sends: " + detail);
+            await Task.Delay(100);
+        }
 
         // Frozen (SIGSTOP: the socket open, no answer): Unhealthy within 5 s; the engine's own check stays Healthy.
         redis.Freeze();
