@@ -3,6 +3,7 @@ using Comet4Net;
 using Comet4Net.Backplane;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Comet4Net.Web.Internal;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -76,12 +77,18 @@ internal sealed class CometOptionsValidator : IValidateOptions<CometOptions>
     }
 }
 
-/// <summary>Puts ASP.NET Core's WebSocket middleware in front of the app, so that <c>/conn</c> can be upgraded (the websocket work style).</summary>
+/// <summary>
+/// Puts ASP.NET Core's WebSocket middleware in front of the app for HTTP/2 requests (a websocket over
+/// extended CONNECT). HTTP/1.1 upgrades of <c>/conn</c> are answered by Comet4Net itself
+/// (Internal/Transports/WebSocketAccept.cs): the middleware would leave its feature with every
+/// HTTP/1.1 request, held answers included.
+/// </summary>
 internal sealed class CometWebSocketsStartupFilter : IStartupFilter
 {
     public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
     {
-        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
+        app.UseWhen(static http => HttpProtocol.IsHttp2(http.Request.Protocol),
+            branch => branch.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) }));
         next(app);
     };
 }

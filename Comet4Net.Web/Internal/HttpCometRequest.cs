@@ -50,7 +50,8 @@ internal sealed class HttpCometRequest : ICometRequest
     /// <summary>The client's address as ASP.NET Core sees it (UseForwardedHeaders rewrites it behind a trusted proxy).</summary>
     internal static string ClientAddress(HttpContext context)
     {
-        var ip = context.Connection.RemoteIpAddress;
+        // The feature, not context.Connection: that object would stay with the request's connection for its life.
+        var ip = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpConnectionFeature>()?.RemoteIpAddress;
         if (ip is null) return "unknown";
         if (ip.IsIPv4MappedToIPv6) ip = ip.MapToIPv4();
         return ip.ToString();

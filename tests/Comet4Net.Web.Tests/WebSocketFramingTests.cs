@@ -16,6 +16,15 @@ public sealed class WebSocketFramingTests
 {
     private static async Task<(TcpClient Tcp, NetworkStream Stream, V2Client Client)> OpenAsync(CometTestServer server)
     {
+        var (tcp, stream, client, answer) = await HandshakeAsync(server, "13");
+        StringAssert.StartsWith(answer, "HTTP/1.1 101");
+        // RFC 6455 §1.3's own example key and answer.
+        StringAssert.Contains(answer, "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        return (tcp, stream, client);
+    }
+
+    private static async Task<(TcpClient Tcp, NetworkStream Stream, V2Client Client, string Answer)> HandshakeAsync(CometTestServer server, string version)
+    {
         var client = new V2Client(server.Client);
         using var conn = await server.Client.GetAsync("/conn?cmd=conn&cv=2.0.0&ws=websocket");
         Assert.AreEqual(HttpStatusCode.OK, conn.StatusCode);
@@ -25,7 +34,7 @@ public sealed class WebSocketFramingTests
         await tcp.ConnectAsync(uri.Host, uri.Port);
         var stream = tcp.GetStream();
         var head = $"GET {client.RevivalUrl("websocket")} HTTP/1.1\r\nHost: {uri.Authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+                   $"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: {version}\r\n\r\n";
         await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
         var answer = new StringBuilder();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
@@ -35,10 +44,17 @@ public sealed class WebSocketFramingTests
             if (await stream.ReadAsync(one, cts.Token) == 0) Assert.Fail("closed during the handshake: " + answer);
             answer.Append((char)one[0]);
         }
-        StringAssert.StartsWith(answer.ToString(), "HTTP/1.1 101");
-        // RFC 6455 §1.3's own example key and answer.
-        StringAssert.Contains(answer.ToString(), "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
-        return (tcp, stream, client);
+        return (tcp, stream, client, answer.ToString());
+    }
+
+    [TestMethod]
+    [Timeout(30000, CooperativeCancellation = true)]
+    public async Task An_upgrade_of_another_WebSocket_version_is_refused_with_400()
+    {
+        await using var server = await CometTestServer.StartAsync();
+        var (tcp, _, _, answer) = await HandshakeAsync(server, "8");
+        using var _tcp = tcp;
+        StringAssert.StartsWith(answer, "HTTP/1.1 400");
     }
 
     /// <summary>A masked client frame (payloads under 126 bytes).</summary>

@@ -49,7 +49,7 @@ internal sealed class RevivalCommand(CometContext context, ConnectionLookup look
         FrameSink sink;
         if (style == CometWorkStyle.WebSocket)
         {
-            if (!http.WebSockets.IsWebSocketRequest) return r.Reply.ErrorAsync(CometErrors.WebSocketNeedsUpgrade);
+            if (!WebSocketAccept.IsWebSocketRequest(http)) return r.Reply.ErrorAsync(CometErrors.WebSocketNeedsUpgrade);
             if (!OriginAllowed(http, context.Options)) return r.Reply.ErrorAsync(CometErrors.OriginRefused(http.Request.Headers.Origin.ToString()));
             sink = new WebSocketSink(engine, connection, http, frames, socketCommands);
         }

@@ -12,19 +12,46 @@ namespace Comet4Net.Web.Internal.Transports;
 /// upgrade is answered here, so the socket's stream is known: <see cref="WebSocketReader"/> then waits
 /// for the client's bytes with a zero-byte read of it while the socket is idle, instead of a pending
 /// receive (the socket's and Kestrel's read states, about 700 bytes per socket), and rents its buffer
-/// only when a message arrives. Another upgrade (HTTP/2's extended CONNECT) goes through ASP.NET Core's
-/// middleware, and its reader keeps a receive pending.
+/// only when a message arrives. HTTP/2's extended CONNECT goes through ASP.NET Core's middleware
+/// (added for HTTP/2 requests only), and its reader keeps a receive pending.
 /// </summary>
 internal static class WebSocketAccept
 {
+    /// <summary>
+    /// An RFC 6455 opening handshake on HTTP/1.1 (GET, <c>Connection: Upgrade</c>, <c>Upgrade: websocket</c>,
+    /// version 13, a key of 16 bytes), or what ASP.NET Core's middleware says of another protocol's
+    /// (it runs for HTTP/2 requests only: on HTTP/1.1 its feature would stay with every held answer).
+    /// </summary>
+    internal static bool IsWebSocketRequest(HttpContext http)
+    {
+        if (http.Features.Get<IHttpWebSocketFeature>() is { } feature) return feature.IsWebSocketRequest;
+        var request = http.Request;
+        if (!HttpMethods.IsGet(request.Method) || http.Features.Get<IHttpUpgradeFeature>() is not { IsUpgradableRequest: true }) return false;
+        var headers = request.Headers;
+        Span<byte> key = stackalloc byte[16];
+        return HasToken(headers.Connection, "Upgrade") && HasToken(headers.Upgrade, "websocket") && headers.SecWebSocketVersion == "13"
+               && Convert.TryFromBase64String(headers.SecWebSocketKey.ToString(), key, out var length) && length == 16;
+    }
+
+    private static bool HasToken(Microsoft.Extensions.Primitives.StringValues values, string token)
+    {
+        foreach (var value in values)
+        {
+            var text = value.AsSpan();
+            foreach (var part in text.Split(','))
+                if (text[part].Trim().Equals(token, StringComparison.OrdinalIgnoreCase)) return true;
+        }
+        return false;
+    }
+
     /// <summary>The socket, and the stream below it when this accept upgraded the request itself (null otherwise).</summary>
     internal static async ValueTask<(WebSocket Socket, Stream? Transport)> AcceptAsync(HttpContext http)
     {
         // No keep-alive pings of the socket's own (a timer per socket): the v2 heartbeats keep it alive.
-        var upgrade = http.Features.Get<IHttpUpgradeFeature>();
+        if (http.Features.Get<IHttpWebSocketFeature>() is { } feature)
+            return (await feature.AcceptAsync(new WebSocketAcceptContext { KeepAliveInterval = TimeSpan.Zero }), null);
+        var upgrade = http.Features.Get<IHttpUpgradeFeature>()!;
         var key = http.Request.Headers.SecWebSocketKey.ToString();
-        if (upgrade is not { IsUpgradableRequest: true } || !HttpMethods.IsGet(http.Request.Method) || key.Length == 0)
-            return (await http.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { KeepAliveInterval = TimeSpan.Zero }), null);
         var headers = http.Response.Headers;
         headers.Connection = "Upgrade";
         headers.Upgrade = "websocket";
