@@ -83,6 +83,7 @@ public sealed class RollingDeployBrowserTests
             proxy.Enabled = false;
             proxy.BlockWebSockets = false;
             proxy.FailTimeout = TimeSpan.FromSeconds(10); // nginx's default: a node that refuses is taken out, the request passed on
+            proxy.PassOn503 = true; // samples/nginx-cluster.conf: proxy_next_upstream error timeout http_503 (a draining node's 503 goes to the next)
             proxy.Targets = nodes.Select(n => new Uri(n.BaseUrl)).ToArray();
             pages = await OpenPagesAsync(proxy.Url, 3);
             var clients = pages.Count;

@@ -63,6 +63,13 @@ public sealed class ChaosProxy : IAsyncDisposable
     /// </summary>
     public TimeSpan FailTimeout { get; set; }
 
+    /// <summary>
+    /// <c>proxy_next_upstream ... http_503</c>, as the shipped samples/nginx-cluster.conf has it (README,
+    /// "Rolling deploys"): a GET (or WebSocket upgrade) that a node answers 503 (draining) is sent to the
+    /// next target instead, once per target. Default false: the 503 reaches the client.
+    /// </summary>
+    public bool PassOn503 { get; set; }
+
     /// <summary>Requests that found their target refusing connections and were sent to the next one.</summary>
     public int PassedOn => Volatile.Read(ref _passedOn);
 
@@ -337,6 +344,13 @@ public sealed class ChaosProxy : IAsyncDisposable
             try
             {
                 response = await _upstream.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, aborted);
+                if (PassOn503 && response.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable && resendable && request.Content is null
+                    && attempt < (Targets?.Length ?? 1))
+                {
+                    response.Dispose();
+                    Interlocked.Increment(ref _passedOn); // a draining node: the next one takes the request, as nginx does with http_503
+                    continue;
+                }
                 break;
             }
             catch (Exception e) when (!context.RequestAborted.IsCancellationRequested && !outage.IsCancellationRequested
@@ -459,6 +473,11 @@ public sealed class ChaosProxy : IAsyncDisposable
             {
                 upstream.Dispose();
                 Interlocked.Increment(ref _passedOn); // an upgrade is a GET: nginx passes it to the next node too
+            }
+            catch (Exception) when (PassOn503 && !outage.IsCancellationRequested && (int)upstream.HttpStatusCode == 503 && attempt < (Targets?.Length ?? 1))
+            {
+                upstream.Dispose();
+                Interlocked.Increment(ref _passedOn); // a draining node's 503 to the upgrade: the next node, as nginx does with http_503
             }
             catch (Exception)
             {
