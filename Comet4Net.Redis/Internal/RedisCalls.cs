@@ -49,27 +49,14 @@ internal sealed partial class RedisCalls(IConnectionMultiplexer redis, ILogger l
     internal bool Skip() => Stopping && (_gaveUp || !redis.IsConnected);
 
     /// <summary>Makes a call on <paramref name="key"/>; a failure (or a call skipped while stopping) is logged and the node goes on.</summary>
-    internal void Try(RedisKey key, Action action, string what)
-    {
-        if (Skip(key))
-        {
-            Failed(what, null);
-            return;
-        }
-        try
-        {
-            action();
-        }
-        catch (Exception e) when (Failure(e))
-        {
-            Failed(what, e);
-        }
-    }
+    internal void Try(RedisKey key, Action action, string what) => Run(Skip(key), action, what);
 
     /// <summary>As <see cref="Try(RedisKey, Action, string)"/> for calls that name no key or many (pub/sub, batches).</summary>
-    internal void Try(Action action, string what)
+    internal void Try(Action action, string what) => Run(Skip(), action, what);
+
+    private void Run(bool skip, Action action, string what)
     {
-        if (Skip())
+        if (skip)
         {
             Failed(what, null);
             return;
