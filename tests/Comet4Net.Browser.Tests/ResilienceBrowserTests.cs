@@ -2,6 +2,7 @@ using Comet4Net.Tests.Shared;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
+using Page = Comet4Net.Browser.Tests.ChaosPage;
 
 namespace Comet4Net.Browser.Tests;
 
@@ -19,25 +20,7 @@ public sealed class ResilienceBrowserTests
 
     public TestContext TestContext { get; set; } = null!;
 
-    private sealed record Page(string Style, IBrowserContext Context, IPage Tab, string CId);
-
-    private async Task<List<Page>> OpenPagesAsync(string baseUrl, int perStyle)
-    {
-        var pages = new List<Page>();
-        foreach (var style in Styles)
-        {
-            for (var i = 0; i < perStyle; i++)
-            {
-                var context = await BrowserFixture.Browser.NewContextAsync();
-                var tab = await context.NewPageAsync();
-                tab.SetDefaultTimeout(30000);
-                await tab.GotoAsync(baseUrl + "/test/chaos.html?ws=" + style);
-                await tab.WaitForFunctionAsync("() => !!window.cId");
-                pages.Add(new Page(style, context, tab, await tab.EvaluateAsync<string>("() => window.cId")));
-            }
-        }
-        return pages;
-    }
+    private static Task<List<Page>> OpenPagesAsync(string baseUrl, int perStyle) => ChaosPage.OpenAsync(baseUrl, Styles, perStyle);
 
     /// <summary>Message i: to each page's connection by id when i % 4 == 0, a broadcast otherwise.</summary>
     private static void Send(CometEngine engine, List<Page> pages, int i)

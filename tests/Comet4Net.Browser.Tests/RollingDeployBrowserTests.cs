@@ -2,6 +2,7 @@ using Comet4Net.Tests.Shared;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
+using Page = Comet4Net.Browser.Tests.ChaosPage;
 
 namespace Comet4Net.Browser.Tests;
 
@@ -20,25 +21,7 @@ public sealed class RollingDeployBrowserTests
 
     public TestContext TestContext { get; set; } = null!;
 
-    private sealed record Page(string Style, IBrowserContext Context, IPage Tab, string CId);
-
-    private async Task<List<Page>> OpenPagesAsync(string baseUrl, int perStyle)
-    {
-        var pages = new List<Page>();
-        foreach (var style in Styles)
-        {
-            for (var i = 0; i < perStyle; i++)
-            {
-                var context = await BrowserFixture.Browser.NewContextAsync();
-                var tab = await context.NewPageAsync();
-                tab.SetDefaultTimeout(30000);
-                await tab.GotoAsync(baseUrl + "/test/chaos.html?ws=" + style);
-                await tab.WaitForFunctionAsync("() => !!window.cId");
-                pages.Add(new Page(style, context, tab, await tab.EvaluateAsync<string>("() => window.cId")));
-            }
-        }
-        return pages;
-    }
+    private static Task<List<Page>> OpenPagesAsync(string baseUrl, int perStyle) => ChaosPage.OpenAsync(baseUrl, Styles, perStyle);
 
     /// <summary>A reconnect, as the proxy sees it: a new connection, or a revival that opens a held transport (a long poll's revivals are its polling, not counted).</summary>
     private static bool IsReconnect(string query) =>
