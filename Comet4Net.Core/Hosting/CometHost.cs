@@ -129,9 +129,6 @@ public sealed class CometHost
     /// <summary>Counts a write that went out: <paramref name="frames"/> messages, <paramref name="bytes"/> in all.</summary>
     public void AddWritten(int frames, long bytes) => _engine.Counters.AddWritten(frames, bytes);
 
-    /// <summary>Counts a limit that was hit (a write given up after SendTimeout).</summary>
-    public void AddLimitHit() => _engine.Counters.AddLimitHit();
-
     /// <summary>Counts a write given up after SendTimeout: a limit hit, and a send timeout (<c>comet.send.timeouts</c>).</summary>
     public void AddSendTimeout()
     {
