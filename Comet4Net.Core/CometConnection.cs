@@ -140,7 +140,7 @@ public sealed class CometConnection
 
     internal PendingQueue Pending { get; } = new();
 
-    private Action? _waker;
+    private object? _waker; // an Action or an IRequestWaker
     private long _privateVersion;
 
     /// <summary>Grows by one whenever a private message arrives or the connection is dropped.</summary>
@@ -149,13 +149,17 @@ public sealed class CometConnection
     /// <summary>The attached request's wake-up, called when a private message arrives (no task per connection to leak continuations on).</summary>
     internal void SetWaker(Action waker) => Volatile.Write(ref _waker, waker);
 
+    internal void SetWaker(Hosting.IRequestWaker waker) => Volatile.Write(ref _waker, waker);
+
     internal void ClearWaker(Action waker) => Interlocked.CompareExchange(ref _waker, null, waker);
+
+    internal void ClearWaker(Hosting.IRequestWaker waker) => Interlocked.CompareExchange(ref _waker, null, waker);
 
     /// <summary>Tells the attached request, if any, that something is there for this connection alone.</summary>
     internal void WakePrivate()
     {
         Interlocked.Increment(ref _privateVersion);
-        Volatile.Read(ref _waker)?.Invoke();
+        Connections.Attachment.Run(Volatile.Read(ref _waker));
     }
 
     /// <summary>Where a legacy connection is in the log (it cannot tell us, so the server keeps it).</summary>

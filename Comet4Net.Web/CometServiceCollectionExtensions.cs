@@ -42,6 +42,7 @@ public static class CometServiceCollectionExtensions
         services.TryAddSingleton<CometDispatcher>();
         services.TryAddEnumerable(ServiceDescriptor.Transient<IStartupFilter, CometWebSocketsStartupFilter>());
         services.TryAddSingleton<ClientScriptMarker>();
+        if (!FileLimitGate.Installed(services)) FileLimitGate.Install(services); // before the limits, which read it
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>, CometKestrelLimits>());
         services.AddHostedService<CometHostedService>();
         if (!services.Any(d => d.ServiceType == typeof(CometHealthCheck)))

@@ -11,7 +11,7 @@ namespace Comet4Net.Connections;
 internal sealed class Attachment(object? native)
 {
     private int _ended, _superseded, _timedOut;
-    private Action? _onEnd;
+    private object? _onEnd; // an Action or an IRequestWaker
 
     internal object? Native { get; } = native;
 
@@ -26,10 +26,22 @@ internal sealed class Attachment(object? native)
     internal bool TimedOut => Volatile.Read(ref _timedOut) == 1;
 
     /// <summary>Runs <paramref name="action"/> when the attachment ends (at once if it already has; it may run twice: keep it idempotent).</summary>
-    internal void OnEnd(Action action)
+    internal void OnEnd(Action action) => OnEnd((object)action);
+
+    /// <summary>Wakes <paramref name="waker"/> when the attachment ends (as <see cref="OnEnd(Action)"/>).</summary>
+    internal void OnEnd(Hosting.IRequestWaker waker) => OnEnd((object)waker);
+
+    private void OnEnd(object action)
     {
         Interlocked.Exchange(ref _onEnd, action);
-        if (IsEnded) action();
+        if (IsEnded) Run(action);
+    }
+
+    /// <summary>Calls a wake-up given as an <see cref="Action"/> or an <see cref="Hosting.IRequestWaker"/>.</summary>
+    internal static void Run(object? wake)
+    {
+        if (wake is Hosting.IRequestWaker waker) waker.Wake();
+        else (wake as Action)?.Invoke();
     }
 
     /// <summary>A newer request took over.</summary>
@@ -49,6 +61,6 @@ internal sealed class Attachment(object? native)
 
     internal void End()
     {
-        if (Interlocked.Exchange(ref _ended, 1) == 0) Volatile.Read(ref _onEnd)?.Invoke();
+        if (Interlocked.Exchange(ref _ended, 1) == 0) Run(Volatile.Read(ref _onEnd));
     }
 }

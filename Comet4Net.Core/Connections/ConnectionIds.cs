@@ -10,7 +10,7 @@ internal static class ConnectionIds
     {
         Span<byte> bytes = stackalloc byte[16];
         RandomNumberGenerator.Fill(bytes);
-        return Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        return System.Buffers.Text.Base64Url.EncodeToString(bytes); // 22 characters, no padding
     }
 
     /// <summary>True if <paramref name="id"/> has the shape of an id (it may still be unknown).</summary>

@@ -20,9 +20,9 @@ internal static class FrameEncoder
     }
 
     /// <summary>The JSON object every frame carries: {"channel":…,"data":…,"time":…}, with seq first in v2.</summary>
-    internal static string FrameJson(long? seq, string channel, string dataJson, long time, string? eventName = null, string? from = null, bool history = false)
+    internal static string FrameJson(long? seq, string channel, string dataJson, long time, string? eventName = null, string? from = null, bool history = false, bool newline = false)
     {
-        var sb = new StringBuilder(dataJson.Length + channel.Length + 64);
+        var sb = new StringBuilder(dataJson.Length + channel.Length + 64 + (from?.Length ?? 0) + (eventName?.Length ?? 0));
         sb.Append('{');
         if (seq is { } s) sb.Append("\"seq\":").Append(s).Append(',');
         sb.Append("\"channel\":").Append(JsonConvert.ToString(channel));
@@ -32,6 +32,7 @@ internal static class FrameEncoder
         if (from is not null) sb.Append(",\"from\":").Append(JsonConvert.ToString(from));
         if (history) sb.Append(",\"history\":true");
         sb.Append('}');
+        if (newline) sb.Append('\n');
         return sb.ToString();
     }
 
@@ -66,11 +67,11 @@ internal static class FrameEncoder
 
     /// <summary>v2 frame: one line of JSON ended by '\n'; history frames say so.</summary>
     internal static byte[] V2(CometMessage m, bool history) =>
-        Encoding.UTF8.GetBytes(FrameJson(m.Seq, m, history) + "\n");
+        Encoding.UTF8.GetBytes(FrameJson(m.Seq, m.Channel, m.DataJson, m.Time, m.Event, m.From, history, newline: true));
 
     /// <summary>v2 system frame on channel c4j (no seq).</summary>
     internal static byte[] V2System(string dataJson, long time) =>
-        Encoding.UTF8.GetBytes(FrameJson(null, CometProtocol.SystemChannel, dataJson, time) + "\n");
+        Encoding.UTF8.GetBytes(FrameJson(null, CometProtocol.SystemChannel, dataJson, time, newline: true));
 
     /// <summary>SSE event: id, event and one data line. JSON has no raw newline, so one line is enough.</summary>
     internal static byte[] Sse(long seq, string channel, string dataJson) =>

@@ -42,6 +42,9 @@ public readonly struct AttachedRequest
     /// <summary>Runs <paramref name="action"/> when the request ends (at once if it has; it may run twice: keep it idempotent).</summary>
     public void OnEnd(Action action) => _attachment.OnEnd(action);
 
+    /// <summary>Wakes <paramref name="waker"/> when the request ends (at once if it has; it may be woken twice).</summary>
+    public void OnEnd(IRequestWaker waker) => _attachment.OnEnd(waker);
+
     /// <summary>
     /// Sets the connection's wake-up: called (on the sender's thread: keep it short) when a private
     /// message arrives or the connection is dropped. One per connection; the last set wins.
@@ -50,6 +53,12 @@ public readonly struct AttachedRequest
 
     /// <summary>Clears the wake-up if it is still <paramref name="waker"/>.</summary>
     public void ClearWaker(Action waker) => Connection.ClearWaker(waker);
+
+    /// <summary>Sets the connection's wake-up to <paramref name="waker"/> (no delegate per request; see <see cref="SetWaker(Action)"/>).</summary>
+    public void SetWaker(IRequestWaker waker) => Connection.SetWaker(waker);
+
+    /// <summary>Clears the wake-up if it is still <paramref name="waker"/>.</summary>
+    public void ClearWaker(IRequestWaker waker) => Connection.ClearWaker(waker);
 
     /// <summary>Completes at the next broadcast this node receives. Take it before looking for work, so that no pulse is missed.</summary>
     public Task BroadcastSignal => _engine.Delivery.BroadcastSignal.WaitTask;

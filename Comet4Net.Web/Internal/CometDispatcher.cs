@@ -58,11 +58,28 @@ internal sealed partial class CometDispatcher
         return false;
     }
 
-    private async Task RunAsync(HttpContext http, bool jsonp)
+    // A held answer's delivery loop handles its own failures, so it goes back to ASP.NET Core as it
+    // is: no state machine of the dispatcher's stays with each held request.
+    private Task RunAsync(HttpContext http, bool jsonp)
+    {
+        Task task;
+        try
+        {
+            task = DispatchAsync(http, jsonp);
+        }
+        catch (Exception e)
+        {
+            return ObserveAsync(http, Task.FromException(e));
+        }
+        var held = DeliveryLoop.IsHeldLoop(task); // also forgets the loop this thread started
+        return task.IsCompletedSuccessfully || held ? task : ObserveAsync(http, task);
+    }
+
+    private async Task ObserveAsync(HttpContext http, Task task)
     {
         try
         {
-            await DispatchAsync(http, jsonp);
+            await task;
         }
         catch (Exception e) when (e is OperationCanceledException or IOException && http.RequestAborted.IsCancellationRequested)
         {
@@ -117,7 +134,7 @@ internal sealed partial class CometDispatcher
         foreach (var pair in new QueryStringEnumerable(http.Request.QueryString.Value))
         {
             var name = pair.DecodeName();
-            if (name.Length > 0) parameters.TryAdd(name.ToString(), pair.DecodeValue().ToString());
+            if (name.Length > 0) parameters.TryAdd(KnownStrings.Of(name.Span), KnownStrings.Of(pair.DecodeValue().Span));
         }
         return parameters;
     }

@@ -11,14 +11,25 @@ namespace Comet4Net.Web.Internal;
 /// left Kestrel's connection limits unset (unlimited), they are set to what the file limit allows:
 /// past it a new connection is accepted and closed at once, and everyone else is served.
 /// </summary>
-internal sealed partial class CometKestrelLimits(ILogger<CometKestrelLimits> logger, IOptionsMonitor<CometOptions> comet) : IPostConfigureOptions<KestrelServerOptions>
+/// <remarks>
+/// Where Comet4Net could wrap Kestrel's transport (<see cref="FileLimitGate"/>, the usual case), the gate
+/// counts connections at accept and Kestrel's own limit stays as the application set it; otherwise
+/// Kestrel's <c>MaxConcurrentConnections</c> is set.
+/// </remarks>
+internal sealed partial class CometKestrelLimits(ILogger<CometKestrelLimits> logger, IOptionsMonitor<CometOptions> comet, FileLimitGate? gate = null)
+    : IPostConfigureOptions<KestrelServerOptions>
 {
     public void PostConfigure(string? name, KestrelServerOptions options)
     {
         if (FileLimit.Read() is not { } files) return;
         var within = FileLimit.ConnectionsWithin(files);
         var limits = options.Limits;
-        if (limits.MaxConcurrentConnections is null)
+        if (gate is not null)
+        {
+            if (gate.Limit != within) LogLimited(logger, files, within);
+            gate.Limit = within;
+        }
+        else if (limits.MaxConcurrentConnections is null)
         {
             limits.MaxConcurrentConnections = within;
             LogLimited(logger, files, within);
@@ -29,7 +40,7 @@ internal sealed partial class CometKestrelLimits(ILogger<CometKestrelLimits> log
     }
 
     [LoggerMessage(EventId = 911, Level = LogLevel.Information,
-        Message = "Comet4Net: the open-file limit is {Files}, so Kestrel takes at most {Connections} connections at a time (Limits.MaxConcurrentConnections; raise ulimit -n to hold more)")]
+        Message = "Comet4Net: the open-file limit is {Files}, so the server takes at most {Connections} connections at a time (raise ulimit -n to hold more)")]
     private static partial void LogLimited(ILogger logger, long files, long connections);
 
     [LoggerMessage(EventId = 912, Level = LogLevel.Warning,

@@ -36,10 +36,7 @@ internal static class CometResponses
         NoCache(response);
         if (retryAfterSeconds > 0) response.Headers.RetryAfter = retryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         response.ContentType = JsonContentType;
-        var body = new Dictionary<string, object?> { ["error"] = code, ["message"] = message };
-        if (extra is IDictionary<string, object?> more)
-            foreach (var (k, v) in more) body[k] = v;
-        var bytes = Encoding.UTF8.GetBytes(JsonConvert.SerializeObject(body));
+        var bytes = Encoding.UTF8.GetBytes(SystemJson.Object("error", code, "message", message, extra as IDictionary<string, object?>));
         response.ContentLength = bytes.Length;
         try
         {
@@ -89,10 +86,7 @@ internal static class CometResponses
     /// <summary>The data of a v2 system frame, as JSON.</summary>
     internal static string SystemData(string type, object? fields = null)
     {
-        var body = new Dictionary<string, object?> { ["type"] = type };
-        if (fields is IDictionary<string, object?> more)
-            foreach (var (k, v) in more) body[k] = v;
-        return JsonConvert.SerializeObject(body);
+        return SystemJson.Object("type", type, fields as IDictionary<string, object?>);
     }
 
     internal static byte[] V2System(CometEngine engine, string type, object? fields = null) =>

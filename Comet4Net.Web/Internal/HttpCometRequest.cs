@@ -19,7 +19,7 @@ internal sealed class HttpCometRequest : ICometRequest
     internal HttpCometRequest(HttpContext context, IReadOnlyDictionary<string, string> parameters)
     {
         Method = context.Request.Method;
-        Path = context.Request.PathBase.Add(context.Request.Path).Value ?? "/";
+        Path = KnownStrings.Path(context.Request.PathBase.Add(context.Request.Path).Value ?? "/");
         QueryParameters = parameters.Count == 0 ? PairDictionary.Empty : new PairDictionary(parameters, StringComparison.Ordinal);
         var cookies = context.Request.Cookies;
         _cookies = cookies.Count == 0 ? PairDictionary.Empty : new PairDictionary(cookies, StringComparison.Ordinal);
@@ -54,6 +54,6 @@ internal sealed class HttpCometRequest : ICometRequest
         var ip = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpConnectionFeature>()?.RemoteIpAddress;
         if (ip is null) return "unknown";
         if (ip.IsIPv4MappedToIPv6) ip = ip.MapToIPv4();
-        return ip.ToString();
+        return KnownStrings.Address(ip);
     }
 }

@@ -22,9 +22,18 @@ internal sealed class PairDictionary : IReadOnlyDictionary<string, string>
         var list = new List<KeyValuePair<string, string>>();
         foreach (var pair in pairs)
         {
-            if (!list.Exists(p => string.Equals(p.Key, pair.Key, comparison))) list.Add(pair);
+            if (!Contains(list, pair.Key, comparison)) list.Add(pair);
         }
         _pairs = list.ToArray();
+    }
+
+    private static bool Contains(List<KeyValuePair<string, string>> list, string key, StringComparison comparison)
+    {
+        foreach (var (k, _) in list)
+        {
+            if (string.Equals(k, key, comparison)) return true;
+        }
+        return false;
     }
 
     public bool TryGetValue(string key, [MaybeNullWhen(false)] out string value)

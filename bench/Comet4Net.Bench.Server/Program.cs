@@ -63,6 +63,8 @@ switch (server)
 }
 app.MapGet("/bench/ping", () => "ok");
 // What the GC holds now (the heap-dump probe of the bench prints it): committed, live after the last collection, fragmentation, allocated so far.
+using var allocations = Environment.GetEnvironmentVariable("BENCH_ALLOC") == "1" ? new BenchAllocations() : null;
+app.MapGet("/bench/allocs", (bool? reset) => allocations?.Report(reset ?? false) ?? "BENCH_ALLOC=1 was not set\n");
 app.MapGet("/bench/gc", () =>
 {
     var info = GC.GetGCMemoryInfo();

@@ -99,6 +99,8 @@ internal static class Scenario
         }
         await Task.Delay(500);
         GC.Collect();
+        var allocs = Environment.GetEnvironmentVariable("BENCH_ALLOC") == "1"; // the server counts allocation samples by type (BenchAllocations)
+        if (allocs) using (var http = new HttpClient()) await http.GetStringAsync($"http://127.0.0.1:{server.Port}/bench/allocs?reset=true");
 
         // (c) connect storm, then (b) idle memory.
         var before = server.Memory().Rss;
@@ -113,6 +115,7 @@ internal static class Scenario
         {
             // A heap dump of the idle server (dotnet-gcdump on PATH), then this run stops: the dump's full collection would skew the rest.
             using (var http = new HttpClient()) Console.WriteLine($"   {kind} N={n}: GC {await http.GetStringAsync($"http://127.0.0.1:{server.Port}/bench/gc")}");
+            if (allocs) using (var http = new HttpClient()) File.WriteAllText(Path.Combine(dumpDir, $"{kind}-{n}.allocs"), await http.GetStringAsync($"http://127.0.0.1:{server.Port}/bench/allocs"));
             File.WriteAllText(Path.Combine(dumpDir, $"{kind}-{n}.smaps"), File.ReadAllText($"/proc/{server.Pid}/smaps"));
             var file = Path.Combine(dumpDir, $"{kind}-{n}.gcdump");
             using var dump = Process.Start("dotnet-gcdump", $"collect -p {server.Pid} -o \"{file}\"")!;

@@ -95,7 +95,7 @@ internal sealed class ConnectCommand(CometContext context, FrameWriters writers)
             return;
         }
 
-        var fields = new Dictionary<string, object?>
+        var fields = new Dictionary<string, object?>(12)
         {
             ["cId"] = connection.Id,
             ["cs"] = CometHost.SecretOf(connection),

@@ -21,13 +21,12 @@ internal enum EndReason
 /// messages. Detaches (raising Dying) when disposed. The scope is itself what the loop awaits (one
 /// reusable completion, no task or task source per wait).
 /// </summary>
-internal sealed class RequestScope : IDisposable, IValueTaskSource
+internal sealed class RequestScope : IDisposable, IValueTaskSource, IRequestWaker
 {
     private readonly AttachedRequest _request;
     private readonly CancellationTokenRegistration _aborted;
     private readonly HttpContext _context;
     private readonly Action _wakeAction;      // runs the writer inline: for shared signals, whose continuations already run on the pool
-    private readonly Action _wakeLaterAction; // queues the writer: for wake-ups from a sender's or a timer's thread
     private ManualResetValueTaskSourceCore<bool> _wake; // continuations inline: see WaitAsync
     private int _armed; // 1 while a wait is pending and not yet woken
     private Task? _onBroadcast, _onHeartbeat;
@@ -43,10 +42,9 @@ internal sealed class RequestScope : IDisposable, IValueTaskSource
     {
         _context = context;
         _wakeAction = Wake;
-        _wakeLaterAction = WakeLater;
         _request = engine.Host.Attach(connection, context, timeout, tookOver);
-        _request.SetWaker(_wakeLaterAction);
-        _request.OnEnd(_wakeLaterAction);
+        _request.SetWaker(this); // IRequestWaker.Wake queues the writer: for wake-ups from a sender's or a timer's thread
+        _request.OnEnd(this);
         _aborted = context.RequestAborted.UnsafeRegister(static s => ((RequestScope)s!).WakeLater(), this);
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
     }
@@ -134,6 +132,8 @@ internal sealed class RequestScope : IDisposable, IValueTaskSource
         WakeLater();
     }
 
+    void IRequestWaker.Wake() => WakeLater();
+
     private void WakeLater()
     {
         ThreadPool.UnsafeQueueUserWorkItem(static s => s.Wake(), this, preferLocal: false);
@@ -141,7 +141,7 @@ internal sealed class RequestScope : IDisposable, IValueTaskSource
 
     public void Dispose()
     {
-        _request.ClearWaker(_wakeLaterAction);
+        _request.ClearWaker((IRequestWaker)this);
         _aborted.Dispose();
         _request.Detach();
     }
