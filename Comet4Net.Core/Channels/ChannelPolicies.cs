@@ -18,6 +18,7 @@ internal sealed partial class ChannelPolicies(CometEngine engine)
 {
     private ICometChannelAuthorizer? _authorizer;
     private int _warnedWaiting;
+    private int _warnedNoAuthorizer;
 
     /// <summary>What evaluates policies (the host sets it); null: every guarded channel is refused.</summary>
     internal ICometChannelAuthorizer? Authorizer
@@ -102,7 +103,7 @@ internal sealed partial class ChannelPolicies(CometEngine engine)
     {
         if (Authorizer is not { } authorizer)
         {
-            NoAuthorizer(engine.Logger, policy, channel);
+            if (Interlocked.Exchange(ref _warnedNoAuthorizer, 1) == 0) NoAuthorizer(engine.Logger, policy, channel);
             return ValueTask.FromResult(false);
         }
         try
@@ -134,7 +135,7 @@ internal sealed partial class ChannelPolicies(CometEngine engine)
     internal static string? UserIdOf(ClaimsPrincipal user) =>
         user.Identity is { IsAuthenticated: true } ? user.FindFirst(ClaimTypes.NameIdentifier)?.Value : null;
 
-    [LoggerMessage(EventId = 210, Level = LogLevel.Error, Message = "Comet channel '{Channel}' is guarded by policy '{Policy}' but no authorizer is set (AddAuthorization); refused")]
+    [LoggerMessage(EventId = 210, Level = LogLevel.Error, Message = "Comet channel '{Channel}' is guarded by policy '{Policy}' but no authorizer is set (AddAuthorization); refused (logged once)")]
     private static partial void NoAuthorizer(ILogger logger, string policy, string channel);
 
     [LoggerMessage(EventId = 211, Level = LogLevel.Error, Message = "Comet policy '{Policy}' failed for channel '{Channel}'; refused")]
