@@ -310,6 +310,22 @@ public sealed class ChannelPolicyTests
         StringAssert.Contains(unknown.Message, "ChannelOptions.Policy of channel 'typo' is 'admin', which is not a registered authorization policy");
     }
 
+    [TestMethod]
+    public void A_connection_keeps_its_users_claims_and_not_the_handlers_extras()
+    {
+        Assert.IsNull(Internal.ConnectionUser.Keep(new ClaimsPrincipal(new ClaimsIdentity())), "an anonymous request keeps nothing");
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, "bob"), new Claim(ClaimTypes.Role, "admin")], "Bearer")
+        {
+            BootstrapContext = new string('t', 2000), // say, the raw token a handler left on its identity
+        };
+        var kept = Internal.ConnectionUser.Keep(new ClaimsPrincipal(identity))!;
+        Assert.AreEqual("bob", kept.Identity!.Name);
+        Assert.IsTrue(kept.Identity.IsAuthenticated);
+        Assert.IsTrue(kept.IsInRole("admin"));
+        Assert.IsNull(((ClaimsIdentity)kept.Identity).BootstrapContext);
+        Assert.AreNotSame(identity, kept.Claims.First().Subject, "the claims refer to the copy, not the request's identity");
+    }
+
     /// <summary>Authorizes a channel named <c>room.&lt;the user's name&gt;</c>: the resource is the channel's name.</summary>
     private sealed class OwnRoom : AuthorizationHandler<OwnRoom, string>, IAuthorizationRequirement
     {
