@@ -99,11 +99,15 @@ public sealed class CometContext
             _channels = [.. _channels, channel];
             Volatile.Write(ref _channelOptions, new Dictionary<string, ChannelOptions>(_channelOptions, StringComparer.Ordinal) { [channel] = options });
             if (options.RequireSubscription) HasPrivateChannels = true;
+            if (options.Policy is not null) HasChannelPolicies = true;
         }
     }
 
     /// <summary>True once a channel with <see cref="ChannelOptions.RequireSubscription"/> was registered.</summary>
     internal bool HasPrivateChannels { get; private set; }
+
+    /// <summary>True once a channel with its own <see cref="ChannelOptions.Policy"/> was registered.</summary>
+    internal bool HasChannelPolicies { get; private set; }
 
     /// <summary>The options of a registered channel, or null if it is not registered.</summary>
     public ChannelOptions? GetChannelOptions(string channel) =>

@@ -45,6 +45,7 @@ public sealed partial class CometEngine
         {
             return SessionUnavailable();
         }
+        session = await Policies.FilterAsync(session, secret, request).ConfigureAwait(false); // without the channels a policy refuses now
         var result = ResumeFound(session, secret, request, style, ack);
         if (result.Connection is { } connection) await Lifecycle.SaveSessionAsync(connection).ConfigureAwait(false);
         return result;

@@ -107,10 +107,11 @@ internal sealed class CometHostedService(IServiceProvider services, IHostApplica
     private CancellationTokenRegistration _stopping;
     private DrainService? _drain;
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         var context = services.GetRequiredService<CometContext>();
         foreach (var setup in services.GetServices<CometSetup>()) setup.Run(context, services);
+        await ChannelPolicyAuthorizer.StartAsync(context, services); // channels guarded by policies: checked before anything is served
         _scheduler = new CometScheduler(context.Engine);
         _scheduler.Start();
         _drain = new DrainService(context, services.GetRequiredService<IOptions<HostOptions>>().Value,
@@ -118,7 +119,6 @@ internal sealed class CometHostedService(IServiceProvider services, IHostApplica
         // SIGTERM: from this moment no new connections (503 draining); the drain runs in StoppingAsync,
         // before the server stops, so that it can still answer and tell its clients to move.
         _stopping = lifetime.ApplicationStopping.Register(_drain.Begin);
-        return Task.CompletedTask;
     }
 
     public Task StoppingAsync(CancellationToken cancellationToken) => _drain?.DrainAsync(cancellationToken) ?? Task.CompletedTask;

@@ -14,6 +14,8 @@ internal sealed class ChannelAccess(CometEngine engine)
     internal bool AllowsImplicit(CometConnection connection, string channel)
     {
         if (engine.Context.HasPrivateChannels && engine.Context.GetChannelOptions(channel) is { RequireSubscription: true }) return false;
+        if (engine.Policies.Active) return connection.ImplicitChannels.GetOrAdd(channel, static (ch, s) => s.engine.Policies.AllowsNow(s.connection, ch)
+            && (!s.engine.Bus.HasSubscribeListeners || s.engine.Bus.Fire(new SubscribeEvent(s.engine, s.connection, ch))), (engine, connection));
         if (!engine.Bus.HasSubscribeListeners) return true;
         return connection.ImplicitChannels.GetOrAdd(channel, static (ch, s) => s.engine.Bus.Fire(new SubscribeEvent(s.engine, s.connection, ch)),
             (engine, connection));

@@ -67,7 +67,7 @@ internal sealed class ConnectionLifecycle
         var connection = new CometConnection(engine, ConnectionIds.NewId(), ConnectionIds.NewId(), dialect, style, clientVersion, request,
             start, start == last ? log.Published : log.PositionAfter(start), engine.Timestamp)
         {
-            UserId = userId,
+            UserId = userId ?? ChannelPolicies.UserIdOf(request.User), // a token's user, else ASP.NET Core's; a before-connect listener may set another
         };
         if (subscribe is not null)
         {

@@ -12,7 +12,7 @@ namespace Comet4Net.Hosting;
 /// Every call answers with an outcome, never a transport status: the host maps outcomes to its own
 /// answers. No call holds a thread while the backplane answers.
 /// </remarks>
-public sealed class CometHost
+public sealed partial class CometHost
 {
     private readonly CometEngine _engine;
 
@@ -47,9 +47,10 @@ public sealed class CometHost
     public async ValueTask<ConnectResult> ConnectAsync(ICometRequest request, CometDialect dialect, CometWorkStyle style, string clientVersion,
         long? resumeAfter = null, IReadOnlyCollection<string>? subscribe = null)
     {
-        var result = _engine.Lifecycle.Connect(request, dialect, style, clientVersion, resumeAfter, subscribe, deferSave: true);
+        var (allowed, refused) = await _engine.Policies.SplitAsync(request.User, subscribe).ConfigureAwait(false); // channels guarded by policies
+        var result = _engine.Lifecycle.Connect(request, dialect, style, clientVersion, resumeAfter, allowed, deferSave: true);
         if (result.Connection is { } connection) await _engine.Lifecycle.SaveSessionAsync(connection).ConfigureAwait(false);
-        return result;
+        return Channels.ChannelPolicies.WithRefused(result, refused);
     }
 
     /// <summary>

@@ -31,6 +31,13 @@ public sealed class ChannelOptions
     /// <summary>Clients may ask how many connections and users are subscribed (<c>JS.Engine.count</c>).</summary>
     public bool AllowCount { get; init; }
 
+    /// <summary>
+    /// The ASP.NET Core authorization policy a connection's user must satisfy to receive, subscribe to,
+    /// publish on or count this channel (null: <see cref="CometOptions.ChannelPolicy"/>, the default;
+    /// empty: none, even when there is a default). See README, "Channels guarded by policies".
+    /// </summary>
+    public string? Policy { get; init; }
+
     internal void Validate(string channel)
     {
         if (HistoryCount is < 0 or > 100000)

@@ -138,6 +138,12 @@ public sealed class CometOptions
     /// <summary>Refuse (InvalidToken) a <c>conn</c> without a valid <c>token</c>. Needs <see cref="TokenKey"/>. Default false.</summary>
     public bool RequireToken { get; set; }
 
+    /// <summary>
+    /// The ASP.NET Core authorization policy guarding every channel that names none of its own
+    /// (<see cref="ChannelOptions.Policy"/>), registered or not. Default: none.
+    /// </summary>
+    public string? ChannelPolicy { get; set; }
+
     /// <summary>What happens when a connection's kept private messages pass their limit: <c>gap</c> (drop the oldest, tell the client) or <c>drop</c> (end the connection). Default <c>gap</c>.</summary>
     public string OverflowPolicy
     {

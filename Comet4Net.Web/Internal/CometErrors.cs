@@ -66,6 +66,8 @@ internal static class CometErrors
         $"Pages from {CometResponses.Sanitize(origin)} may not open a WebSocket here (Comet:AllowedOrigins).", "不允许该来源打开 WebSocket。");
     internal static CometError SubscriptionRefused(string channel) => new(403, "refused",
         $"The application refused the subscription to '{channel}'.", $"应用拒绝订阅 '{channel}'。");
+    internal static CometError PolicyRefused(string channel) => new(403, "refused",
+        $"The connection's user is not authorized for '{channel}' (the channel's policy).", $"当前用户无权使用通道 '{channel}'（通道的授权策略）。");
     internal static CometError CountsNotPublic(string channel) => new(403, "forbidden",
         $"Counts of '{channel}' are not public.", $"通道 '{channel}' 的人数不公开。");
     internal static readonly CometError Draining = new(503, "draining",

@@ -14,7 +14,7 @@ internal sealed class HttpCometRequest : ICometRequest
     // order) cost a fraction of dictionaries.
     private readonly PairDictionary _cookies;
     private readonly PairDictionary _headers;
-    private ClaimsPrincipal? _user;
+    private readonly ClaimsPrincipal? _user;
 
     internal HttpCometRequest(HttpContext context, IReadOnlyDictionary<string, string> parameters)
     {
@@ -25,7 +25,7 @@ internal sealed class HttpCometRequest : ICometRequest
         _cookies = cookies.Count == 0 ? PairDictionary.Empty : new PairDictionary(cookies, StringComparison.Ordinal);
         _headers = new PairDictionary(context.Request.Headers.Select(h => KeyValuePair.Create(h.Key, h.Value.ToString())), StringComparison.OrdinalIgnoreCase);
         // An anonymous request's principal is made on first use, not kept for every connection.
-        if (context.Features.Get<Microsoft.AspNetCore.Http.Features.Authentication.IHttpAuthenticationFeature>()?.User is { } user) _user = user;
+        _user = ConnectionUser.Keep(context.Features.Get<Microsoft.AspNetCore.Http.Features.Authentication.IHttpAuthenticationFeature>()?.User);
         ClientIp = ClientAddress(context);
         _native = context;
     }
@@ -35,7 +35,7 @@ internal sealed class HttpCometRequest : ICometRequest
     public string Method { get; }
     public string Path { get; }
     public IReadOnlyDictionary<string, string> QueryParameters { get; }
-    public ClaimsPrincipal User => _user ??= new ClaimsPrincipal(new ClaimsIdentity());
+    public ClaimsPrincipal User => _user ?? new ClaimsPrincipal(new ClaimsIdentity()); // anonymous: made when asked, never kept
     public string ClientIp { get; }
     /// <summary>The request's <c>HttpContext</c> while the <c>conn</c> request runs; null afterwards (nothing keeps a finished request alive).</summary>
     public object? Native => Volatile.Read(ref _native);

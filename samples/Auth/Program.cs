@@ -12,10 +12,12 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 var builder = WebApplication.CreateBuilder(args);
 builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme)
     .AddCookie(o => o.Events.OnRedirectToLogin = c => { c.Response.StatusCode = 401; return Task.CompletedTask; });
-builder.Services.AddAuthorization();
+// 3. A channel guarded by a policy: only the user signed in as "admin" receives or posts on "staff".
+builder.Services.AddAuthorizationBuilder().AddPolicy("admins", p => p.RequireUserName("admin"));
 builder.Services.AddComet(null, (context, _) =>
 {
     context.RegisterChannel("whisper");
+    context.RegisterChannel("staff", new ChannelOptions { Policy = "admins", AllowPublish = true });
     // Every connection must belong to a user: from the token (already on the connection) or the cookie.
     context.Engine.On<BeforeConnectEvent>(e =>
     {

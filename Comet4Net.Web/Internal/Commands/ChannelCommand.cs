@@ -25,7 +25,15 @@ internal abstract class ChannelCommand(CometContext context, ConnectionLookup lo
     {
         if (connection.Dialect != CometDialect.V2) return r.Reply.ErrorAsync(CometErrors.V2Only(Name));
         if (!CometContext.IsValidChannelName(r.Channel)) return r.Reply.ErrorAsync(CometErrors.ChannelName);
+        if (Name != "unsub" && Engine.Host.ChannelPolicy(r.Channel!) is not null) return RunIfAuthorizedAsync(r, connection, r.Channel!);
         return RunAsync(r, connection, r.Channel!);
+    }
+
+    /// <summary>A channel guarded by a policy: sub, pub and count only for a user it authorizes (403 refused otherwise).</summary>
+    private async Task RunIfAuthorizedAsync(CommandRequest r, CometConnection connection, string channel)
+    {
+        if (await Engine.Host.AuthorizeChannelAsync(connection, channel)) await RunAsync(r, connection, channel);
+        else await r.Reply.ErrorAsync(CometErrors.PolicyRefused(channel));
     }
 
     protected abstract Task RunAsync(CommandRequest r, CometConnection connection, string channel);
