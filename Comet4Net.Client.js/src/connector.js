@@ -24,10 +24,7 @@
     this.forceStyle = ''; this.jsonp = false; this.jsonpPrefix = ''; this.subs = null; this._retries = 0;
     this._list = []; this._at = 0; this._t = null; this._req = null; this._timer = null; this._up = null;
     this._ts = {}; this._worked = {}; this._misses = 0; this._ups = 0; this._recheck = this._rechecking = false;
-    var self = this;
-    var leave = function () { self._drop(); };
-    JS.on(window, 'pagehide', leave);
-    JS.on(window, 'beforeunload', leave);
+    wake(this); // the page's lifecycle: leaving, offline and online, frozen, shown again (wake.js)
   }
   Connector.State = STATE; Connector.Reason = REASON;
   Connector.prototype = new Observable();
@@ -86,6 +83,7 @@
       this._abort();
       if (!this.running) return;
       this.state = STATE.RECONNECTING;
+      if (this._offline()) return; // no retry (and no backoff growth) until the browser says online (wake.js)
       if (delay === undefined) delay = this._backoff(this._retries++);
       this._timer = setTimeout(function () { if (self.running) { if (self.cId) self._revive(); else self._connect(); } }, delay);
     },
@@ -172,6 +170,7 @@
         },
         lines: function (lines) {
           if (!now()) return;
+          self._heard = +new Date(); // the last sign of life, which a wake-up checks (wake.js)
           arm(t.silence(self), REASON.BUFFERED);
           var before = self.lastSeq;
           for (var i = 0; i < lines.length && now(); i++) {

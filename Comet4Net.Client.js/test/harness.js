@@ -101,7 +101,7 @@ function load(file, options) {
     if (!crash) (listeners.pagehide || []).forEach((f) => f({}));
     if (options.tabs) options.tabs.close(tab);
   };
-  return { JS: window.JS, window, context, close, tab, requests, xhrs, beacons, fetches, sources, sockets, source, next, pending, fire: (name) => (listeners[name] || []).forEach((f) => f({})) };
+  return { JS: window.JS, window, context, close, tab, requests, xhrs, beacons, fetches, sources, sockets, source, next, pending, fire: (name, e) => (listeners[name] || []).forEach((f) => f(e || {})) };
 }
 
 // The browser the tabs share: BroadcastChannel messages and lock grants are queued, delivered by settle().

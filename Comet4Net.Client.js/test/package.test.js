@@ -96,7 +96,7 @@ test('in a page, the ES module sets window.JS, hooks pagehide on the window and 
     const mod = await import(pathToFileURL(path.join(root, 'dist', 'comet4j.mjs')).href + '?page');
     assert.equal(window.JS, mod.default);
     assert.notEqual(globalThis.JS, mod.default, 'in a page the module uses window, not a host of its own');
-    assert.deepEqual([...new Set(listeners)].sort(), ['beforeunload', 'pagehide'], 'the page-leaving hooks are on the window');
+    assert.deepEqual([...new Set(listeners)].sort(), ['offline', 'online', 'pagehide', 'pageshow'], 'the page-leaving and wake-up hooks are on the window');
     mod.Engine.on('news', () => {});
     mod.Engine.start('/conn');
     assert.equal(mod.Engine.running, true);

@@ -57,6 +57,7 @@ conn.wsOpenTimeout = 3000;
 const state: 'connected' | string = conn.getState() === JS.Connector.State.CONNECTED ? conn.state : '';
 Engine.on('transport', (info, e) => { info.name === 'websocket' && info.previous !== 'lpool' && info.reason === 'open-timeout'; e.getConnector(); });
 conn.on('transport', (info) => info.reason === JS.Connector.Reason.UPGRADE);
+conn.on('wake', (reason, c) => { reason === 'online' && c.getState() === 'reconnecting'; });
 Engine.start('/conn', '', { wsOpenTimeout: 5000, upgradeAfter: 10000 });
 conn.on('beforeConnect', (url) => url !== '/nowhere');
 conn.on('message', (channel, data, time, c, frame) => { frame.channel === channel; });

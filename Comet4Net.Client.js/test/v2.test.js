@@ -398,7 +398,7 @@ for (const file of ['dist/comet4j.js', 'dist/comet4j.min.js']) {
 
   t('with neither sendBeacon nor fetch the drop is an asynchronous request', () => {
     const c = connected(null, null, { beacon: false });
-    c.fire('beforeunload');
+    c.fire('pagehide');
     const drop = c.xhrs.find((x) => /cmd=drop/.test(x.url));
     assert.ok(drop);
     assert.equal(drop.async, true);

@@ -143,6 +143,8 @@ export interface ConnectorEvents {
   revival: (url: string, cId: string, conn: Connector) => ListenerResult;
   gap: (info: GapInfo, conn: Connector) => ListenerResult;
   transport: (info: TransportInfo, conn: Connector) => ListenerResult;
+  /** The page woke up (the network came back, a frozen or hidden tab resumed, a return from the back-forward cache) and the connection, not live, resumes at once. */
+  wake: (reason: 'online' | 'resume' | 'visible' | 'pageshow', conn: Connector) => ListenerResult;
 }
 
 export type ConnectorListeners = { [K in keyof ConnectorEvents]?: ConnectorEvents[K] };
