@@ -6,7 +6,7 @@ namespace Comet4Net.Web.Internal.Commands;
 /// <summary>
 /// <c>cmd=pub&amp;…&amp;idem=KEY</c> (on HTTP, JSON-P or a socket's <c>{"cmd":"pub",…,"idem":"KEY"}</c>): a publish with an
 /// idempotency key, appended once within Comet:IdempotencyWindow. The answer waits for the message's number:
-/// <c>{"ok":true,"seq":S,"delivered":N}</c>, and for a repeat <c>{"ok":true,"seq":S,"dup":true}</c> with the
+/// <c>{"ok":true,"seq":S,"delivered":N}</c>, and for a repeat <c>{"ok":true,"seq":S,"delivered":0,"dup":true}</c> with the
 /// first one's number. A bad key is <c>400</c>; a message dropped while it waited for Redis is <c>503</c> (send it again).
 /// </summary>
 internal static class PublishOnce
@@ -27,7 +27,7 @@ internal static class PublishOnce
             return;
         }
         await r.Reply.FieldsAsync(result.Duplicate
-            ? new Dictionary<string, object?> { ["ok"] = true, ["seq"] = result.Seq, ["dup"] = true }
+            ? new Dictionary<string, object?> { ["ok"] = true, ["seq"] = result.Seq, ["delivered"] = 0, ["dup"] = true }
             : new Dictionary<string, object?> { ["ok"] = true, ["seq"] = result.Seq, ["delivered"] = result.Delivered });
     }
 }
