@@ -81,6 +81,9 @@ public sealed class RedisIdempotencyTests
             using var redisClient = await ConnectionMultiplexer.ConnectAsync(configuration);
             var stream = await redisClient.GetDatabase().StreamRangeAsync("{" + prefix + "log}:stream");
             Assert.HasCount(keys + 1, stream, "one entry per key");
+            var ttl = await redisClient.GetDatabase().KeyTimeToLiveAsync("{" + prefix + "log}:once:u3:ann|room|k0");
+            Assert.IsNotNull(ttl, "the key expires in Redis");
+            Assert.IsTrue(ttl > TimeSpan.FromSeconds(30) && ttl <= TimeSpan.FromSeconds(60), $"with the window (60 s): {ttl}");
             foreach (var (node, listener) in listeners)
             {
                 var data = Read(node.Engine, listener).Select(m => m.DataJson).ToList();
