@@ -346,16 +346,31 @@ public sealed class CometClient : IAsyncDisposable, IConnectorHost
 
     /// <summary>
     /// Publishes <paramref name="data"/> (serialised with <see cref="JsonOptions"/>) on a channel the server opened
-    /// to clients (<c>cmd=pub</c>). Throws <see cref="CometCommandException"/> if the server refuses.
+    /// to clients (<c>cmd=pub</c>), exactly once: with a new idempotency key, sent again with it until the server
+    /// answers (see <see cref="PublishAsync(string, object?, string?, string?, CancellationToken)"/>). Throws
+    /// <see cref="CometCommandException"/> if the server refuses.
     /// </summary>
-    public async Task<CometPublishResult> PublishAsync(string channel, object? data, string? eventName = null, CancellationToken cancellationToken = default)
+    public Task<CometPublishResult> PublishAsync(string channel, object? data, string? eventName = null, CancellationToken cancellationToken = default) =>
+        PublishAsync(channel, data, eventName, null, cancellationToken);
+
+    /// <summary>
+    /// Publishes exactly once with the idempotency key <paramref name="idempotencyKey"/> (1 to 64 characters of
+    /// A-Z a-z 0-9 - _ . :; null: a new random one). A publish whose answer is lost (a cut, a timeout, a 5xx, the
+    /// connection lost and made anew) is sent again with the same key, with backoff, until the server answers;
+    /// the server appends a key once within its window and answers a repeat with the first one's number
+    /// (<see cref="CometPublishResult.Duplicate"/>). Ends with <see cref="CometCommandException"/> when the server
+    /// refuses (400, 403, 413), <see cref="CometClientException"/> when the client stops, or on cancellation.
+    /// </summary>
+    public async Task<CometPublishResult> PublishAsync(string channel, object? data, string? eventName, string? idempotencyKey, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(channel);
         var json = JsonSerializer.Serialize(data, JsonOptions);
-        var form = new List<(string, string?)> { ("cmd", "pub"), ("channel", channel), ("event", eventName), ("data", json) };
-        var body = await CommandAsync([], form, cancellationToken).ConfigureAwait(false);
+        var key = idempotencyKey ?? Convert.ToBase64String(Guid.NewGuid().ToByteArray()).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var form = new List<(string, string?)> { ("cmd", "pub"), ("channel", channel), ("event", eventName), ("data", json), ("idem", key) };
+        var body = await CommandAsync([], form, cancellationToken, untilAnswered: true).ConfigureAwait(false);
         using var doc = JsonDocument.Parse(body);
-        return new CometPublishResult(Connector.Num(doc.RootElement, "seq"), (int)Connector.Num(doc.RootElement, "delivered"));
+        var duplicate = doc.RootElement.TryGetProperty("dup", out var dup) && dup.ValueKind == JsonValueKind.True;
+        return new CometPublishResult(Connector.Num(doc.RootElement, "seq"), (int)Connector.Num(doc.RootElement, "delivered"), duplicate);
     }
 
     /// <summary>How many connections and users listen on <paramref name="channel"/> (<c>cmd=count</c>, where the server allows it).</summary>
@@ -371,7 +386,7 @@ public sealed class CometClient : IAsyncDisposable, IConnectorHost
     /// A channel command for the connection (over HTTP, whatever the transport), once there is one; retried
     /// with backoff when the network fails, up to <see cref="CometClientOptions.CommandAttempts"/> times.
     /// </summary>
-    private async Task<string> CommandAsync(List<(string, string?)> query, List<(string, string?)>? form, CancellationToken cancellationToken)
+    private async Task<string> CommandAsync(List<(string, string?)> query, List<(string, string?)>? form, CancellationToken cancellationToken, bool untilAnswered = false)
     {
         if (_loop is null) throw new InvalidOperationException("Start the client first.");
         for (var attempt = 0; ; attempt++)
@@ -402,7 +417,7 @@ public sealed class CometClient : IAsyncDisposable, IConnectorHost
             }
             var (error, message, _) = Connector.ErrorOf(body);
             var retryable = status is 0 or 404 or 408 or 429 or >= 500;
-            if (!retryable || attempt + 1 >= _options.CommandAttempts)
+            if (!retryable || !untilAnswered && attempt + 1 >= _options.CommandAttempts)
                 throw new CometCommandException(status, error, message ?? (status == 0 ? "the network failed: " + body : $"HTTP {status}"));
             var delay = retryAfter ?? Backoff.Delay(attempt, _options.RetryBase, _options.RetryMax, session.Resume, Random.Shared.NextDouble());
             await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
@@ -498,8 +513,12 @@ public sealed class CometClient : IAsyncDisposable, IConnectorHost
     }
 }
 
-/// <summary>What the server answered a publish: the message's sequence number and how many connections receive its channel.</summary>
-public sealed record CometPublishResult(long Seq, int Delivered);
+/// <summary>
+/// What the server answered a publish: the message's sequence number and how many connections receive its channel;
+/// <paramref name="Duplicate"/>: the server had appended this key already (an answer that was lost), <paramref name="Seq"/> is that
+/// first message's and <paramref name="Delivered"/> 0.
+/// </summary>
+public sealed record CometPublishResult(long Seq, int Delivered, bool Duplicate = false);
 
 /// <summary>How many connections and users listen on a channel.</summary>
 public sealed record CometChannelCount(string Channel, int Connections, int Users);

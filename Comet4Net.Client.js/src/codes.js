@@ -23,7 +23,7 @@
   };
 
   /** The status a command reply's error stands for, as an HTTP answer would say it. */
-  var REPLY_STATUS = { refused: 403, forbidden: 403, 'bad-request': 400, 'too-large': 413 };
+  var REPLY_STATUS = { refused: 403, forbidden: 403, 'bad-request': 400, 'too-large': 413, unavailable: 503 };
 
   /** Answers to a revival: what each HTTP status means to the connector. */
   var HTTP = {

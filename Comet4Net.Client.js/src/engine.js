@@ -196,11 +196,13 @@
     isMaster: function () { return !!(this._bc ? this._master : this.running); },
     getConnector: function () { return this.connector; },
     getId: function () { return this.connector.cId; },
-    /** Publishes on a channel the server opened to clients; callback(err, {seq, delivered}). options: {event}. */
+    /**
+     * Publishes on a channel the server opened to clients, exactly once (publish.js: an idempotency key, sent
+     * again until answered or refused); callback(err, {seq, delivered}, with dup: true for a repeat). options: {event, key}.
+     */
     send: function (channel, data, options, callback) {
       if (isFunction(options)) { callback = options; options = null; }
-      this._cmd({ cmd: 'pub', channel: channel, event: options && options.event, data: JSON.stringify(data === undefined ? null : data) },
-        function (err, x) { if (callback) callback(err, err ? null : parse(x.responseText)); }, true);
+      publish(this, channel, data, options, callback);
     },
     /** How many connections and users listen on a channel (if the server allows it); fn(err, {connections, users}). */
     count: function (channel, fn) {

@@ -216,7 +216,7 @@ for (const file of ['dist/comet4j.js', 'dist/comet4j.min.js', 'dist/comet4j.umd.
     let report, counted;
     c.JS.Engine.send('room', { text: 'hi' }, { event: 'say' }, (err, r) => { report = r; });
     const pub = c.requests.find((r) => r.method === 'POST');
-    assert.match(pub.body, /cmd=pub&channel=room&event=say&data=%7B%22text%22%3A%22hi%22%7D&cid=C{22}&cs=S{22}/);
+    assert.match(pub.body, /cmd=pub&channel=room&event=say&data=%7B%22text%22%3A%22hi%22%7D&idem=[A-Za-z0-9_-]{22}&cid=C{22}&cs=S{22}/);
     pub.respond(200, JSON.stringify({ ok: true, seq: 5, delivered: 3 }));
     assert.equal(report.delivered, 3);
     c.JS.Engine.count('room', (err, n) => { counted = n; });

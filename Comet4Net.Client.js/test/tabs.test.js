@@ -107,7 +107,7 @@ for (const file of ['dist/comet4j.js', 'dist/comet4j.min.js']) {
     g.E.count('secret', (err) => { failed = err; });
     await b.settle();
     const pub = a.requests.find((r) => r.method === 'POST');
-    assert.match(pub.body, /cmd=pub&channel=room&event=say&data=%7B%22text%22%3A%22hi%22%7D&cid=C{22}&cs=S{22}&room=1/);
+    assert.match(pub.body, /cmd=pub&channel=room&event=say&data=%7B%22text%22%3A%22hi%22%7D&idem=[A-Za-z0-9_-]{22}&cid=C{22}&cs=S{22}&room=1/);
     pub.respond(200, JSON.stringify({ ok: true, seq: 20, delivered: 3 }));
     const counts = a.requests.filter((r) => r.query.cmd === 'count');
     counts[0].respond(200, JSON.stringify({ channel: 'room', connections: 1, users: 1 }));

@@ -124,7 +124,9 @@ for (const file of ['dist/comet4j.js', 'dist/comet4j.min.js']) {
     assert.deepEqual(history, ['h:old', 'live']);
     let report = null;
     c.JS.Engine.send('room', { text: 'hi' }, (err, r) => { report = r; });
-    assert.deepEqual(so.sent[so.sent.length - 1], { id: 2, cmd: 'pub', channel: 'room', data: '{"text":"hi"}' });
+    const pub = so.sent[so.sent.length - 1];
+    assert.match(pub.idem, /^[A-Za-z0-9_-]{22}$/, 'an idempotency key');
+    assert.deepEqual(pub, { id: 2, cmd: 'pub', channel: 'room', data: '{"text":"hi"}', idem: pub.idem });
     so.message(JSON.stringify({ channel: 'c4j', data: { type: 'reply', id: 2, ok: true, seq: 12, delivered: 3 } }) + '\n');
     assert.equal(report.delivered, 3);
     let counted = null;

@@ -63,11 +63,16 @@ export interface CommandErrorInfo {
   message: string;
 }
 
-/** What `send` reports: the message's sequence number and how many connections receive its channel. */
+/**
+ * What `send` reports: the message's sequence number and how many connections receive its channel; for a
+ * message the server had already appended (its answer was lost and the client sent it again with the same
+ * key) `dup: true`, the first one's number and `delivered: 0` (nothing was sent this time).
+ */
 export interface SendReport {
   ok: boolean;
   seq: number;
   delivered: number;
+  dup?: boolean;
 }
 
 /** What `count` reports for a channel that allows it. */
@@ -80,6 +85,11 @@ export interface CountReport {
 export interface SendOptions {
   /** Publishes as an event within the channel (listeners of `channel.event` receive it). */
   event?: string;
+  /**
+   * The idempotency key (1 to 64 characters of A-Z a-z 0-9 - _ . :); default: a new random one. The client sends
+   * the message again with it until the server answers or refuses; the server appends it once within its window.
+   */
+  key?: string;
 }
 
 /** An XMLHttpRequest-like answer to a command: the request itself, or on a WebSocket the reply frame. */

@@ -43,6 +43,20 @@ public sealed class CometMessage
             Trace = m.TraceParent is null ? null : Diagnostics.TraceLink.Parse(m.TraceParent, m.TraceState),
         };
 
+    /// <summary>
+    /// What a shared log answers an append whose idempotency key it saw within the window: the first
+    /// message's number, not appended again (<see cref="IsDuplicate"/>; no receiver gets it).
+    /// </summary>
+    public static CometMessage Repeated(long seq, OutgoingMessage m)
+    {
+        var repeated = Sequenced(seq, m);
+        repeated.IsDuplicate = true;
+        return repeated;
+    }
+
+    /// <summary>True for <see cref="Repeated"/>: a publish with a key seen within the window, answered with the first one's number.</summary>
+    public bool IsDuplicate { get; private set; }
+
     /// <summary>The trace context it carries here (its send's, then its arrival's on this node), or null: set only while traced.</summary>
     internal Diagnostics.TraceLink? Trace { get; set; }
 

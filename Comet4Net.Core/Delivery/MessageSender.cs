@@ -18,10 +18,11 @@ internal sealed class MessageSender(CometEngine engine, ISharedLog log, LocalDel
     /// Appends a broadcast (already serialised). It takes its place in the send order before this
     /// returns; the task completes with it numbered (number 0: dropped while it waited for the backplane).
     /// </summary>
-    internal ValueTask<CometMessage> Broadcast(string channel, string? eventName, string json, string? from)
+    internal ValueTask<CometMessage> Broadcast(string channel, string? eventName, string json, string? from, string? idempotencyKey = null)
     {
         var (traceParent, traceState) = CometTracing.CurrentContext();
-        return Appended(log.AppendAsync(new OutgoingMessage(channel, json, engine.NowMs, null, eventName, from, TraceParent: traceParent, TraceState: traceState)));
+        return Appended(log.AppendAsync(new OutgoingMessage(channel, json, engine.NowMs, null, eventName, from, TraceParent: traceParent, TraceState: traceState,
+            IdempotencyKey: idempotencyKey, IdempotencyWindow: idempotencyKey is null ? 0 : Options.IdempotencyWindow)));
     }
 
     /// <summary>

@@ -14,5 +14,8 @@ namespace Comet4Net.Delivery;
 /// <param name="Origin">The node that sent it (its engine's <c>NodeId</c>); other nodes deliver a message for a user to their own connections of that user.</param>
 /// <param name="TraceParent">The W3C <c>traceparent</c> of the send (null unless an activity was current): a backplane carries it, so every node's spans join the sender's trace.</param>
 /// <param name="TraceState">The W3C <c>tracestate</c> that goes with <paramref name="TraceParent"/>, or null.</param>
+/// <param name="IdempotencyKey">A publish's idempotency key, already scoped (who and which channel), or null: a log shared by several
+/// nodes appends a message with a key it saw within <paramref name="IdempotencyWindow"/> ms only once (see <see cref="CometMessage.IsDuplicate"/>).</param>
+/// <param name="IdempotencyWindow">How long, in milliseconds, the log keeps <paramref name="IdempotencyKey"/>.</param>
 public sealed record OutgoingMessage(string Channel, string DataJson, long Time, string[]? TargetIds = null, string? Event = null, string? From = null,
-    string? TargetUser = null, string? Origin = null, string? TraceParent = null, string? TraceState = null);
+    string? TargetUser = null, string? Origin = null, string? TraceParent = null, string? TraceState = null, string? IdempotencyKey = null, long IdempotencyWindow = 0);

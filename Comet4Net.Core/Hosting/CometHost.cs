@@ -127,6 +127,13 @@ public sealed partial class CometHost
     public PublishResult Publish(CometConnection connection, string channel, string? eventName, JToken? data) =>
         _engine.Publish(connection, channel, eventName, data);
 
+    /// <summary>
+    /// A client's publish with an idempotency key (<c>cmd=pub&amp;idem=…</c>, checked by the host with <see cref="Delivery.IdempotencyKeys.IsValid"/>):
+    /// appended once within Comet:IdempotencyWindow; a repeat is answered with the first one's number and <see cref="PublishResult.Duplicate"/>.
+    /// </summary>
+    public Task<PublishResult> PublishOnceAsync(CometConnection connection, string channel, string? eventName, JToken? data, string idempotencyKey) =>
+        _engine.Publishing.PublishOnceAsync(connection, channel, eventName, data, idempotencyKey);
+
     /// <summary>Counts a write that went out: <paramref name="frames"/> messages, <paramref name="bytes"/> in all.</summary>
     public void AddWritten(int frames, long bytes) => _engine.Counters.AddWritten(frames, bytes);
 

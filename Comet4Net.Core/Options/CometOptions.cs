@@ -107,6 +107,12 @@ public sealed class CometOptions
     /// <summary>Largest message (serialised data) accepted by SendTo/SendToAll, in bytes. Default 1 MiB.</summary>
     public int MaxMessageBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>How long a publish's idempotency key is remembered (a second publish with it is not appended again). Default 300000 (5 minutes).</summary>
+    public int IdempotencyWindow { get; set; } = 300000;
+
+    /// <summary>Most idempotency keys one node remembers; past it the oldest go first (on Redis the keys expire after the window). Default 100000.</summary>
+    public int MaxIdempotencyKeys { get; set; } = 100000;
+
     /// <summary>Longest query string accepted on <c>/conn</c>, in characters. Default 4096.</summary>
     public int MaxQueryLength { get; set; } = 4096;
 
@@ -192,6 +198,8 @@ public sealed class CometOptions
         Positive(nameof(MaxPendingMessages), MaxPendingMessages);
         Positive(nameof(MaxPendingBytes), MaxPendingBytes);
         Positive(nameof(MaxMessageBytes), MaxMessageBytes);
+        Positive(nameof(IdempotencyWindow), IdempotencyWindow);
+        Positive(nameof(MaxIdempotencyKeys), MaxIdempotencyKeys);
         Positive(nameof(SendTimeout), SendTimeout);
         Positive(nameof(SseRetry), SseRetry);
         NotNegative(nameof(DrainTime), DrainTime);

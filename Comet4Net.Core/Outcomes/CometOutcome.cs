@@ -51,4 +51,5 @@ public readonly record struct ConnectResult(CometConnection? Connection, CometOu
 /// <param name="Message">Why it was refused, for a person to read.</param>
 /// <param name="Seq">The message's sequence number.</param>
 /// <param name="Delivered">How many connections receive the channel.</param>
-public readonly record struct PublishResult(CometOutcome Outcome, string? Message, long Seq = 0, int Delivered = 0);
+/// <param name="Duplicate">A publish whose idempotency key was seen within the window: not appended again; <paramref name="Seq"/> is the first one's.</param>
+public readonly record struct PublishResult(CometOutcome Outcome, string? Message, long Seq = 0, int Delivered = 0, bool Duplicate = false);

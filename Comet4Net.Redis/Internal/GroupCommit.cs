@@ -62,6 +62,7 @@ internal sealed partial class GroupCommit(RedisSharedLog log, StreamTail tail)
         internal string Id { get; } = id;
         internal Batch? Batch { get; } = batch;
         internal long Seq;
+        internal bool Repeat; // an idempotency key seen within the window: not appended, Seq is the first one's
     }
 
     /// <summary>Sends not handed to Redis yet: waiting for Redis to come back, or queued behind the batch in flight.</summary>
@@ -101,7 +102,9 @@ internal sealed partial class GroupCommit(RedisSharedLog log, StreamTail tail)
         return Result(send);
     }
 
-    private static CometMessage Result(Send send) => CometMessage.Sequenced(Volatile.Read(ref send.Seq), send.Message);
+    private static CometMessage Result(Send send) => Volatile.Read(ref send.Repeat)
+        ? CometMessage.Repeated(Volatile.Read(ref send.Seq), send.Message)
+        : CometMessage.Sequenced(Volatile.Read(ref send.Seq), send.Message);
 
     private string NewId() => log.NodeName + ":" + (++_sends).ToString(CultureInfo.InvariantCulture);
 
@@ -177,7 +180,7 @@ internal sealed partial class GroupCommit(RedisSharedLog log, StreamTail tail)
                 return false;
             }
         }
-        (string Epoch, long[] Seqs)? appended = null;
+        (string Epoch, long[] Seqs, bool[] Repeats)? appended = null;
         try
         {
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -205,10 +208,14 @@ internal sealed partial class GroupCommit(RedisSharedLog log, StreamTail tail)
             for (var i = marker; i < fromWaiting; i++) _waiting.Dequeue();
             _lost -= lost;
         }
-        for (var i = 0; i < batch.Count; i++) Volatile.Write(ref batch[i].Seq, result.Seqs[i]);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            Volatile.Write(ref batch[i].Repeat, result.Repeats[i]);
+            Volatile.Write(ref batch[i].Seq, result.Seqs[i]);
+        }
         try
         {
-            await tail.FileAppendedAsync(batch.Select(s => (s.Seq, s.Message)).ToList(), result.Epoch).ConfigureAwait(false);
+            await tail.FileAppendedAsync(batch.Where(s => !s.Repeat).Select(s => (s.Seq, s.Message)).ToList(), result.Epoch).ConfigureAwait(false);
         }
         finally
         {

@@ -27,6 +27,7 @@ internal sealed class RedisKeys
         Epoch = log + "epoch";
         Stream = log + "stream";
         SentPrefix = log + "sent:";
+        OncePrefix = log + "once:";
         UserPrefix = "{" + prefix + "users}:user:";
         Users = "{" + prefix + "users}:online";
         Wake = RedisChannel.Literal(prefix + "wake");
@@ -58,6 +59,11 @@ internal sealed class RedisKeys
     internal RedisChannel Control { get; }
 
     internal RedisKey Sent(string sendId) => SentPrefix + sendId;
+
+    /// <summary>The start of an idempotency key's key (the first publish's number, kept for the window); in the log's slot, checked in the append script.</summary>
+    internal string OncePrefix { get; }
+
+    internal RedisKey Once(string scopedKey) => OncePrefix + scopedKey;
 
     internal RedisKey User(string userId) => UserPrefix + userId;
 

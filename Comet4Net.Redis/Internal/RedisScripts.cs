@@ -27,24 +27,36 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// Group commit. KEYS: seq, epoch, stream, then each send's id key. ARGV: a new epoch, the base of
-    /// a new log, max stream length, the wake channel, this node's name, then each send's payload (as
-    /// many as id keys). Takes the next number for each send in turn, appends it with that number as its
-    /// stream id, and wakes the nodes once with "last id node"; a send already appended (a retry)
-    /// gets its number again. Returns {epoch, seq of each send}.
+    /// Group commit. KEYS: seq, epoch, stream, then two per send: its id key and its idempotency key (the
+    /// id key again for a send without one). ARGV: a new epoch, the base of a new log, max stream length,
+    /// the wake channel, this node's name, then two per send: its payload and how long (ms) its
+    /// idempotency key is kept. Takes the next number for each send in turn, appends it with that number
+    /// as its stream id, and wakes the nodes once with "last id node"; a send already appended (a retry)
+    /// gets its number again; a send whose idempotency key holds a number (a repeat within the window, from
+    /// any node) is not appended and gets "d" and that number. The check and the append are one step.
+    /// Returns {epoch, seq (or "d" seq) of each send}.
     /// </summary>
     internal const string Append = StartLog + """
         local result = {epoch}
         local last = nil
-        for i = 4, #KEYS do
-          local done = redis.call('GET', KEYS[i])
+        for i = 1, (#KEYS - 3) / 2 do
+          local sent, once = KEYS[2 + 2 * i], KEYS[3 + 2 * i]
+          local done = redis.call('GET', sent)
+          if not done and once ~= sent then
+            local first = redis.call('GET', once)
+            if first then
+              done = 'd' .. first
+              redis.call('SET', sent, done, 'EX', 60)
+            end
+          end
           if done then
             result[#result + 1] = done
           else
             local seq = string.format('%.0f', redis.call('INCR', KEYS[1]))
             last = seq .. '-0'
-            redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], last, 'p', ARGV[i + 2], 'e', epoch)
-            redis.call('SET', KEYS[i], seq, 'EX', 60)
+            redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], last, 'p', ARGV[4 + 2 * i], 'e', epoch)
+            redis.call('SET', sent, seq, 'EX', 60)
+            if once ~= sent then redis.call('SET', once, seq, 'PX', ARGV[5 + 2 * i]) end
             result[#result + 1] = seq
           end
         end

@@ -113,11 +113,14 @@ internal sealed class RedisSharedLog : ISharedLog, IDisposable
         return dash > 0 && long.TryParse(text[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out var seq) ? seq : 0;
     }
 
-    /// <summary>Appends sends in one script call (group commit). Returns the log's epoch and each send's number, in order.</summary>
-    internal async Task<(string Epoch, long[] Seqs)> AppendScriptAsync(IReadOnlyList<(OutgoingMessage Message, string SendId)> sends)
+    /// <summary>
+    /// Appends sends in one script call (group commit). Returns the log's epoch and each send's number, in
+    /// order, and whether it was a repeat of an idempotency key (not appended; the number is the first one's).
+    /// </summary>
+    internal async Task<(string Epoch, long[] Seqs, bool[] Repeats)> AppendScriptAsync(IReadOnlyList<(OutgoingMessage Message, string SendId)> sends)
     {
-        var keys = new RedisKey[3 + sends.Count];
-        var args = new RedisValue[5 + sends.Count];
+        var keys = new RedisKey[3 + 2 * sends.Count];
+        var args = new RedisValue[5 + 2 * sends.Count];
         keys[0] = _keys.Seq;
         keys[1] = _keys.Epoch;
         keys[2] = _keys.Stream;
@@ -128,13 +131,22 @@ internal sealed class RedisSharedLog : ISharedLog, IDisposable
         args[4] = NodeName;
         for (var i = 0; i < sends.Count; i++)
         {
-            keys[3 + i] = _keys.Sent(sends[i].SendId);
-            args[5 + i] = MessageCodec.Encode(sends[i].Message);
+            var (message, sendId) = sends[i];
+            keys[3 + 2 * i] = _keys.Sent(sendId);
+            keys[4 + 2 * i] = message.IdempotencyKey is { } once ? _keys.Once(once) : keys[3 + 2 * i];
+            args[5 + 2 * i] = MessageCodec.Encode(message);
+            args[6 + 2 * i] = Math.Max(1, message.IdempotencyWindow);
         }
         var result = (RedisResult[])(await Database.ScriptEvaluateAsync(RedisScripts.Append, keys, args).ConfigureAwait(false))!;
         var seqs = new long[sends.Count];
-        for (var i = 0; i < seqs.Length; i++) seqs[i] = long.Parse((string)result[1 + i]!, CultureInfo.InvariantCulture);
-        return ((string)result[0]!, seqs);
+        var repeats = new bool[sends.Count];
+        for (var i = 0; i < seqs.Length; i++)
+        {
+            var text = (string)result[1 + i]!;
+            repeats[i] = text.StartsWith('d');
+            seqs[i] = long.Parse(repeats[i] ? text.AsSpan(1) : text, CultureInfo.InvariantCulture);
+        }
+        return ((string)result[0]!, seqs, repeats);
     }
 
     /// <inheritdoc />

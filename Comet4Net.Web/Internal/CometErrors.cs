@@ -50,6 +50,9 @@ internal static class CometErrors
     internal static readonly CometError ChannelName = Bad($"'channel' must be a channel name: {NameRule}", "channel 参数格式错误。");
     internal static readonly CometError EventName = Bad($"'event' must be a name: {NameRule}", "event 参数格式错误。");
     internal static CometError BadData(string detail) => Bad("'data' is not valid JSON: " + detail, "data 不是有效的 JSON：" + detail);
+    internal static readonly CometError BadIdempotencyKey = Bad(
+        $"'idem' (the publish's idempotency key) must be 1 to {Delivery.IdempotencyKeys.MaxLength} characters from A-Z a-z 0-9 - _ . :",
+        $"idem（发布的幂等键）必须是 1 到 {Delivery.IdempotencyKeys.MaxLength} 个字符，取自 A-Z a-z 0-9 - _ . :。");
     internal static readonly CometError BadHistory = Bad("'history' must be a number from 0 to 1000.", "history 必须是 0 到 1000 的数字。");
     internal static CometError V2Only(string cmd) => Bad($"cmd={cmd} is for v2 clients.", $"cmd={cmd} 仅用于 v2 客户端。");
     internal static readonly CometError WebSocketNeedsUpgrade = Bad(

@@ -81,6 +81,9 @@ internal sealed record CommandRequest(
                 case "data":
                     p[name] = value.Type == JTokenType.String ? (string)value! : value.ToString(Formatting.None);
                     break;
+                case "idem": // a key of another type is kept as a bad one (400), never dropped: the publish would lose its guarantee
+                    p[name] = value.Type == JTokenType.String ? (string)value! : "?";
+                    break;
                 case "history" or "seq":
                     p[name] = value.Type == JTokenType.Integer ? value.ToString(Formatting.None) : "?";
                     break;

@@ -183,6 +183,46 @@ public sealed class ChaosProxy : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Share of client publishes (<c>cmd=pub</c> over HTTP, in the query or a form body; on a socket, the reply to
+    /// a <c>pub</c>) whose answer is lost: the request reaches the server, which appends the message, but the
+    /// client's connection is cut instead of the answer, as a network that fails at the worst moment. Applies
+    /// only while <see cref="Enabled"/>. Counted in <see cref="PubCuts"/>. Default 0 (off).
+    /// </summary>
+    public double PubCutRate { get; set; }
+
+    /// <summary>Publish answers cut by <see cref="PubCutRate"/>.</summary>
+    public int PubCuts => Volatile.Read(ref _pubCuts);
+
+    private int _pubCuts;
+    private static readonly object PubCutKey = new();
+
+    private bool RollPubCut()
+    {
+        var rate = PubCutRate;
+        if (rate <= 0) return false;
+        lock (_sync) return _random.NextDouble() < rate;
+    }
+
+    /// <summary>True for a /conn publish: cmd=pub in the query, or in a form body (read, then rewound for forwarding).</summary>
+    private static async Task<bool> IsPubAsync(HttpContext context)
+    {
+        if (context.Request.Query["cmd"] == "pub") return true;
+        if (!HttpMethods.IsPost(context.Request.Method) || context.Request.ContentLength is not (> 0 and < 1_000_000)) return false;
+        context.Request.EnableBuffering();
+        using var reader = new StreamReader(context.Request.Body, leaveOpen: true);
+        var body = await reader.ReadToEndAsync();
+        context.Request.Body.Position = 0;
+        return body.Split('&').Contains("cmd=pub");
+    }
+
+    /// <summary>True for a socket message that is the reply to a pub (the only reply with "delivered").</summary>
+    private static bool IsPubReply(byte[] buffer, int count)
+    {
+        var text = System.Text.Encoding.UTF8.GetString(buffer, 0, count);
+        return text.Contains("\"type\":\"reply\"", StringComparison.Ordinal) && text.Contains("\"delivered\":", StringComparison.Ordinal);
+    }
+
     public int Cuts => Volatile.Read(ref _cuts);
     public int Delays => Volatile.Read(ref _delays);
     public int Requests => Volatile.Read(ref _requests);
@@ -277,6 +317,7 @@ public sealed class ChaosProxy : IAsyncDisposable
             return;
         }
         var chaos = isConn && Enabled;
+        if (chaos && PubCutRate > 0 && await IsPubAsync(context) && RollPubCut()) context.Items[PubCutKey] = true;
         var (cut, cutAfter, delay) = chaos ? Roll() : (false, 0, 0);
         if (isConn) Interlocked.Increment(ref _requests);
         // Taken before Outage is read: an outage that begins after the check cancels this token.
@@ -371,6 +412,12 @@ public sealed class ChaosProxy : IAsyncDisposable
         }
         using (response)
         {
+            if (context.Items.ContainsKey(PubCutKey))
+            {
+                Interlocked.Increment(ref _pubCuts); // the server answered (the message is appended): the client never hears it
+                context.Abort();
+                return;
+            }
             context.Response.StatusCode = (int)response.StatusCode;
             foreach (var (name, value) in response.Headers)
                 if (!name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase)) context.Response.Headers[name] = value.ToArray();
@@ -506,6 +553,12 @@ public sealed class ChaosProxy : IAsyncDisposable
                     await to.CloseOutputAsync(result.CloseStatus ?? System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, result.CloseStatusDescription, CancellationToken.None);
                     if (chaos) nodeClosed = true; // the node closed: what it wrote before its close frame still goes out
                     return;
+                }
+                if (chaos && result.EndOfMessage && Enabled && PubCutRate > 0 && IsPubReply(buffer, result.Count) && RollPubCut())
+                {
+                    Interlocked.Increment(ref _pubCuts);
+                    chaosCut = true;
+                    return; // the reply to a pub is lost with the connection
                 }
                 await to.SendAsync(buffer.AsMemory(0, result.Count), result.MessageType, result.EndOfMessage, both.Token);
                 if (chaos && result.EndOfMessage && Enabled && RollChunkCut())

@@ -27,6 +27,7 @@ internal sealed class PublishCommand(CometContext context, ConnectionLookup look
                 return r.Reply.ErrorAsync(CometErrors.BadData(e.Message));
             }
         }
+        if (r.Get(PublishOnce.Parameter) is { } key) return PublishOnce.RunAsync(Engine, r, connection, channel, eventName, data, key);
         var result = Engine.Host.Publish(connection, channel, eventName, data);
         if (result.Outcome != CometOutcome.Ok) return r.Reply.OutcomeAsync(result.Outcome, result.Message!);
         return r.Reply.FieldsAsync(new Dictionary<string, object?> { ["ok"] = true, ["seq"] = result.Seq, ["delivered"] = result.Delivered });
