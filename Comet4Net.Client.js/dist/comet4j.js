@@ -1,4 +1,4 @@
-/* Comet4Net client 2.0.0 src-sha256:2bc801dd7a9a46ba */
+/* Comet4Net client 2.0.0 src-sha256:39b41b2765e28c5d */
 /*
  * Comet4Net browser client: the JS.Engine API of Comet4J's comet4j.js, on the v2 dialect (docs/protocol.md):
  * acknowledged, gap-free delivery across reconnects over WebSocket, streaming, Server-Sent Events or long
@@ -800,11 +800,11 @@
       var current = function () { return self.running && self.cId === cId && self._refreshing === job; };
       var fail = function (why) { if (current()) self.stop(why); };
       var send = function (token) {
+        self.param = withToken(self.param, token); // the page's param carries the token: the refresh's own and every later request's
         self.command({ cmd: 'refresh', token: token }, function (err, x) {
           if (!current()) return;
           var status = x ? x.status : 0, body = x && parse(x.responseText) || {};
           if (err && (!status || status === 408 || status === 429 || status >= 500)) { setTimeout(function () { if (current()) send(token); }, self._backoff(tries++)); return; }
-          self.param = withToken(self.param, token);
           self._refreshing = null;
           if (status === 404) return self._reset(); // the server forgot the connection: a new one, with this token
           if (err) return self.stop((body.error || 'token-refused') + ': ' + (body.message || err.message));
@@ -1071,6 +1071,7 @@
           self._subscribed = {};
           for (var i = 0, subs = self._channels(); i < subs.length; i++) self._subscribed[subs[i]] = 1;
           c._revive();
+          if (isFunction(options.token)) { c.tokenFn = options.token; c._refresh(false); } // token.js: this tab keeps the token fresh from now on
           c.fireEvent('transport', { name: c.workStyle, previous: '', reason: REASON.TAKEOVER }, c);
           self._state();
         } else c.start(url, param, options);

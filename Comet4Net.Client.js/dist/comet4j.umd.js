@@ -1,4 +1,4 @@
-/* Comet4Net client 2.0.0 src-sha256:2bc801dd7a9a46ba */
+/* Comet4Net client 2.0.0 src-sha256:39b41b2765e28c5d */
 (function () {
 // Built from src/ by build.js: edit the sources, then npm run build.
 var __c4jGlobal = typeof window !== 'undefined' ? window : globalThis;
@@ -809,11 +809,11 @@ var __c4jHost = typeof __c4jGlobal.addEventListener === 'function' ? __c4jGlobal
       var current = function () { return self.running && self.cId === cId && self._refreshing === job; };
       var fail = function (why) { if (current()) self.stop(why); };
       var send = function (token) {
+        self.param = withToken(self.param, token); // the page's param carries the token: the refresh's own and every later request's
         self.command({ cmd: 'refresh', token: token }, function (err, x) {
           if (!current()) return;
           var status = x ? x.status : 0, body = x && parse(x.responseText) || {};
           if (err && (!status || status === 408 || status === 429 || status >= 500)) { setTimeout(function () { if (current()) send(token); }, self._backoff(tries++)); return; }
-          self.param = withToken(self.param, token);
           self._refreshing = null;
           if (status === 404) return self._reset(); // the server forgot the connection: a new one, with this token
           if (err) return self.stop((body.error || 'token-refused') + ': ' + (body.message || err.message));
@@ -1080,6 +1080,7 @@ var __c4jHost = typeof __c4jGlobal.addEventListener === 'function' ? __c4jGlobal
           self._subscribed = {};
           for (var i = 0, subs = self._channels(); i < subs.length; i++) self._subscribed[subs[i]] = 1;
           c._revive();
+          if (isFunction(options.token)) { c.tokenFn = options.token; c._refresh(false); } // token.js: this tab keeps the token fresh from now on
           c.fireEvent('transport', { name: c.workStyle, previous: '', reason: REASON.TAKEOVER }, c);
           self._state();
         } else c.start(url, param, options);

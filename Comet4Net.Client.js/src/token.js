@@ -54,11 +54,11 @@
       var current = function () { return self.running && self.cId === cId && self._refreshing === job; };
       var fail = function (why) { if (current()) self.stop(why); };
       var send = function (token) {
+        self.param = withToken(self.param, token); // the page's param carries the token: the refresh's own and every later request's
         self.command({ cmd: 'refresh', token: token }, function (err, x) {
           if (!current()) return;
           var status = x ? x.status : 0, body = x && parse(x.responseText) || {};
           if (err && (!status || status === 408 || status === 429 || status >= 500)) { setTimeout(function () { if (current()) send(token); }, self._backoff(tries++)); return; }
-          self.param = withToken(self.param, token);
           self._refreshing = null;
           if (status === 404) return self._reset(); // the server forgot the connection: a new one, with this token
           if (err) return self.stop((body.error || 'token-refused') + ': ' + (body.message || err.message));
