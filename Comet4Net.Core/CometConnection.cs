@@ -103,6 +103,9 @@ public sealed class CometConnection
 
     internal bool Registered { get; set; }
 
+    /// <summary>When the v2 connection's signed token expires (unix milliseconds; 0: no token, or legacy); moved by a refresh (<see cref="Connections.TokenExpiry"/>).</summary>
+    internal long TokenExpires;
+
     /// <summary>The channels a v2 client listens on, each with the sequence number its subscription starts after; null: every channel.</summary>
     internal Channels.ChannelStarts? Subscriptions { get; set; }
 

@@ -115,6 +115,7 @@ public sealed partial class CometEngine
                 attachment.TimeOut();
                 ended++;
             }
+            else if (TokenExpiry.EndIfExpired(this, connection)) ended++;
         }
         return ended;
     }

@@ -49,6 +49,7 @@
         else if (d.type === 'kicked') this.stop(d.reason || 'kicked', true);
         else if (d.type === 'reconnect') this._reset();
         else if (d.type === 'reply') this._reply(d);
+        else if (d.type === 'token-expired') this._refresh(true); // token.js: a new token, then a revival from the same position
         return d.type; // conn, hb, dying, superseded, move (done above): nothing to do here (a finished answer is followed by a revival)
       }
       if (f.seq !== undefined && !f.history) {

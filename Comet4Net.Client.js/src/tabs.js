@@ -25,6 +25,7 @@
           self._subscribed = {};
           for (var i = 0, subs = self._channels(); i < subs.length; i++) self._subscribed[subs[i]] = 1;
           c._revive();
+          if (isFunction(options.token)) { c.tokenFn = options.token; c._refresh(false); } // token.js: this tab keeps the token fresh from now on
           c.fireEvent('transport', { name: c.workStyle, previous: '', reason: REASON.TAKEOVER }, c);
           self._state();
         } else c.start(url, param, options);

@@ -25,6 +25,12 @@ export interface StartOptions {
   retryMax?: number;
   /** Tabs of the same origin share one connection: one tab (the master, `JS.Engine.isMaster()`) holds it and hands frames to the others. */
   shareTabs?: boolean;
+  /**
+   * Asked for a new signed token before the connection's token expires (and when the server says `token-expired`):
+   * return it, a promise of it, or call `done(token)`. Sent as `cmd=refresh`; the connection goes on without reconnecting.
+   * A refresh the server refuses, or a callback that fails or gives nothing, stops the engine with the reason.
+   */
+  token?: (done: (token: string) => void) => string | PromiseLike<string> | void;
 }
 
 /** The fourth argument of `on`/`addListener` for a channel. */

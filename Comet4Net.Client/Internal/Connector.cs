@@ -43,6 +43,7 @@ internal sealed class Connector
     private string? _kickReason;
     private TimeSpan _moveAfter; // the delay hint of the last move frame
     private CometClientState _state = CometClientState.Idle;
+    private readonly TokenRefresher _tokens;
 
     internal Connector(Uri endpoint, HttpClient http, CometClientOptions options, IConnectorHost host, ILogger logger)
     {
@@ -52,6 +53,7 @@ internal sealed class Connector
         Logger = logger;
         _host = host;
         _forced = CometTransports.Parse(options.Transport);
+        _tokens = new TokenRefresher(this);
         _transports = new()
         {
             [CometTransport.WebSocket] = new WebSocketTransport(),
@@ -135,7 +137,8 @@ internal sealed class Connector
                 pollOnce = false;
                 SetState(CometClientState.Opening);
                 var run = _transports[transport.Value];
-                result = await Guarded(token => run.RunAsync(this, token), stop).ConfigureAwait(false);
+                using (var linked = _tokens.Link(stop)) result = await Guarded(_ => run.RunAsync(this, linked.Token), stop).ConfigureAwait(false);
+                if (_tokens.Refused is { } refused) return (CometStopReason.Refused, refused); // a refresh in the background was refused
                 if (result.Frames > 0) (failures, drained) = (0, false);
                 switch (result.Kind)
                 {
@@ -156,6 +159,12 @@ internal sealed class Connector
                     case RunKind.UnknownConnection:
                         Reset();
                         continue;
+                    case RunKind.TokenExpired: // token-expired: a new token, then a revival from the same position
+                        result = await _tokens.RefreshAsync(stop).ConfigureAwait(false);
+                        if (result.Kind == RunKind.Ended) continue;
+                        if (result.Kind == RunKind.UnknownConnection) Reset();
+                        if (result.Kind == RunKind.UnknownConnection) continue;
+                        break;
                     case RunKind.Moved:
                         break; // after the delay hint, below
                 }
@@ -254,6 +263,7 @@ internal sealed class Connector
             _order = TransportOrder.For(_forced, session.ServerChoice);
             Interlocked.Exchange(ref _lastSeq, session.StartSeq);
             _session = session;
+            _tokens.Schedule(Num(d, "ttl"), stop); // a connection made with a signed token: refreshed before it expires
             Log.Connected(Logger, Endpoint, session.ConnectionId, _order.Current);
             _host.Started(session, _order.Current);
             if (previous != _order.Current) _host.TransportChanged(previous, _order.Current, previous is null ? "connected" : "new connection");
@@ -399,6 +409,8 @@ internal sealed class Connector
                 return FrameKind.Superseded;
             case "reconnect":
                 return FrameKind.Reconnect;
+            case "token-expired":
+                return FrameKind.TokenExpired;
             case "move":
                 _moveAfter = TimeSpan.FromMilliseconds(Math.Clamp(Num(data, "after"), 0, 60000));
                 return FrameKind.Move;
@@ -423,6 +435,7 @@ internal sealed class Connector
         FrameKind.Dying or FrameKind.Superseded => new RunResult(RunKind.Ended, opened, frames),
         FrameKind.Kicked => new RunResult(RunKind.Kicked, opened, frames, Message: _kickReason),
         FrameKind.Reconnect => new RunResult(RunKind.UnknownConnection, opened, frames),
+        FrameKind.TokenExpired => new RunResult(RunKind.TokenExpired, opened, frames),
         FrameKind.Move => new RunResult(RunKind.Moved, opened, frames, RetryAfter: _moveAfter),
         _ => null,
     };

@@ -43,6 +43,9 @@ internal enum RunKind
     /// <summary><c>503 draining</c> (the node stops): the first in a row, again at once (another node answers); then with backoff.</summary>
     Draining,
 
+    /// <summary>A <c>token-expired</c> frame: the connection's signed token expired; refresh it (<see cref="TokenRefresher"/>), then revive.</summary>
+    TokenExpired,
+
     /// <summary>An SSE revival answered <c>204</c> (kicked, or superseded): ask once by long polling, which says which.</summary>
     AskByPolling,
 }
@@ -62,6 +65,7 @@ internal enum FrameKind
     Reconnect,
     Superseded,
     Move,
+    TokenExpired,
     Other,
     Invalid,
 }

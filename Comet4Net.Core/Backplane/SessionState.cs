@@ -14,6 +14,7 @@ namespace Comet4Net.Backplane;
 /// <param name="Style">The work style it used, for a client that resumes without naming one.</param>
 /// <param name="Away">True once the connection was dropped (away longer than ConnExpires, or its node stopped): coming back connects it again, with Comet4J's events.</param>
 /// <param name="Holder">The node that served the client last (its engine's NodeId): the one that reports its drop.</param>
+/// <param name="TokenExpires">When the connection's signed token expires (unix milliseconds; 0: none): a resume on any node keeps it.</param>
 /// <param name="Kicked">The reason given when the connection was kicked: the session is kept only so that a client coming back to any node is told so (and not resumed).</param>
 public sealed record SessionState(
     string Id,
@@ -25,4 +26,5 @@ public sealed record SessionState(
     CometWorkStyle Style = CometWorkStyle.Stream,
     bool Away = false,
     string? Holder = null,
-    string? Kicked = null);
+    string? Kicked = null,
+    long TokenExpires = 0);

@@ -4,7 +4,7 @@ namespace Comet4Net.Connections;
 
 /// <summary>
 /// Who may open a connection: the node's and each client address's connection limits, and the
-/// signed token that names the user. A slot taken by <see cref="Admit"/> is given back with <see cref="Release"/>.
+/// signed token that names the user. A slot taken by <c>Admit</c> is given back with <see cref="Release"/>.
 /// </summary>
 internal sealed class Admission(CometOptions options, CometTokens? tokens, Diagnostics.EngineCounters counters)
 {
@@ -18,10 +18,12 @@ internal sealed class Admission(CometOptions options, CometTokens? tokens, Diagn
     /// <summary>
     /// Takes a slot for <paramref name="request"/>'s client and (unless <paramref name="checkToken"/>
     /// is false: a resumed session proved who it is with its secret) reads its token. On anything but Ok no slot is held.
+    /// <paramref name="tokenExpires"/>: when the token read expires (unix milliseconds); 0 without one.
     /// </summary>
-    internal ConnectResult Admit(ICometRequest request, out string? userId, bool checkToken = true)
+    internal ConnectResult Admit(ICometRequest request, out string? userId, out long tokenExpires, bool checkToken = true)
     {
         userId = null;
+        tokenExpires = 0;
         if (Interlocked.Increment(ref _held) > options.MaxConnections)
         {
             Interlocked.Decrement(ref _held);
@@ -42,7 +44,7 @@ internal sealed class Admission(CometOptions options, CometTokens? tokens, Diagn
         var token = request.Query("token");
         if (token is not null)
         {
-            if (tokens.TryValidate(token, out var user, out var why))
+            if (tokens.TryValidate(token, out var user, out tokenExpires, out var why))
             {
                 userId = user;
                 return new ConnectResult(null, CometOutcome.Ok, null);
@@ -55,6 +57,9 @@ internal sealed class Admission(CometOptions options, CometTokens? tokens, Diagn
         return new ConnectResult(null, CometOutcome.InvalidToken, options.Text(
             "A token is required: pass token=… (issued by the application) to JS.Engine.start.", "需要令牌（token）。"));
     }
+
+    /// <summary>Admits as the overload above, without the token's expiry.</summary>
+    internal ConnectResult Admit(ICometRequest request, out string? userId, bool checkToken = true) => Admit(request, out userId, out _, checkToken);
 
     /// <summary>Gives back the slot of a connection from <paramref name="ip"/>.</summary>
     internal void Release(string ip)

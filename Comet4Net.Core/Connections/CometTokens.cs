@@ -38,8 +38,12 @@ public sealed class CometTokens
     }
 
     /// <summary>Checks a token. On success <paramref name="userId"/> is its user; otherwise <paramref name="error"/> says why.</summary>
-    public bool TryValidate(string? token, out string userId, out string error)
+    public bool TryValidate(string? token, out string userId, out string error) => TryValidate(token, out userId, out _, out error);
+
+    /// <summary>Checks a token as <see cref="TryValidate(string?, out string, out string)"/>; <paramref name="expires"/> is when it expires (unix milliseconds).</summary>
+    public bool TryValidate(string? token, out string userId, out long expires, out string error)
     {
+        expires = 0;
         userId = "";
         error = "";
         if (string.IsNullOrEmpty(token) || token.Length > 1024)
@@ -71,17 +75,18 @@ public sealed class CometTokens
             error = "The token's signature is wrong.";
             return false;
         }
-        if (!long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var expires))
+        if (!long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) || seconds > 100_000_000_000)
         {
             error = "The token is malformed.";
             return false;
         }
-        if (_time.GetUtcNow().ToUnixTimeSeconds() >= expires)
+        if (_time.GetUtcNow().ToUnixTimeSeconds() >= seconds)
         {
             error = "The token has expired.";
             return false;
         }
         userId = Encoding.UTF8.GetString(user);
+        expires = seconds * 1000;
         return true;
     }
 

@@ -58,7 +58,7 @@ internal sealed class ConnectionLifecycle
     internal ConnectResult Connect(ICometRequest request, CometDialect dialect, CometWorkStyle style, string clientVersion,
         long? resumeAfter = null, IReadOnlyCollection<string>? subscribe = null, bool deferSave = false)
     {
-        var admitted = admission.Admit(request, out var userId);
+        var admitted = admission.Admit(request, out var userId, out var tokenExpires);
         if (admitted.Outcome != CometOutcome.Ok) return admitted;
 
         var log = engine.Delivery.Log;
@@ -68,6 +68,7 @@ internal sealed class ConnectionLifecycle
             start, start == last ? log.Published : log.PositionAfter(start), engine.Timestamp)
         {
             UserId = userId ?? ChannelPolicies.UserIdOf(request.User), // a token's user, else ASP.NET Core's; a before-connect listener may set another
+            TokenExpires = dialect == CometDialect.V2 ? tokenExpires : 0, // the legacy dialect does not change: no refresh, no expiry
         };
         if (subscribe is not null)
         {
@@ -87,13 +88,14 @@ internal sealed class ConnectionLifecycle
     internal ConnectResult Resume(SessionState session, ICometRequest request, CometWorkStyle style, long ack, bool deferSave = false)
     {
         var handOver = backplane.Sessions.SharesSessions && !session.Away;
-        var admitted = admission.Admit(request, out _, checkToken: false);
+        var admitted = admission.Admit(request, out _, out _, checkToken: false);
         if (admitted.Outcome != CometOutcome.Ok) return admitted;
         var log = engine.Delivery.Log;
         var connection = new CometConnection(engine, session.Id, session.Secret, session.Dialect, style, "resumed", request,
             session.StartSeq, log.PositionAfter(session.StartSeq), engine.Timestamp)
         {
             UserId = session.UserId,
+            TokenExpires = session.TokenExpires,
         };
         if (session.Subscriptions is { } kept) connection.Subscriptions = ChannelStarts.From(kept);
         var overflow = 0;

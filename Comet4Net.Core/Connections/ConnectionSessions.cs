@@ -69,6 +69,6 @@ internal sealed class ConnectionSessions(CometEngine engine, ConnectionRegistry 
     {
         var subscriptions = connection.Subscriptions is { } s ? new Dictionary<string, long>(s, StringComparer.Ordinal) : null;
         return new SessionState(connection.Id, connection.Secret, connection.UserId, connection.Dialect,
-            connection.StartSeq, subscriptions, connection.Style, away, engine.NodeId);
+            connection.StartSeq, subscriptions, connection.Style, away, engine.NodeId, TokenExpires: Interlocked.Read(ref connection.TokenExpires));
     }
 }

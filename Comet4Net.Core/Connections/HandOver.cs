@@ -72,6 +72,7 @@ internal sealed class HandOver(CometEngine engine, ConnectionRegistry registry, 
     /// <summary>If another node served the connection since this copy was made, this copy takes the subscriptions its session says.</summary>
     private void Adopt(CometConnection connection, SessionState? session)
     {
+        if (session is not null) TokenExpiry.Adopt(connection, session.TokenExpires); // refreshed on another node
         if (session is null || session.Holder == engine.NodeId || SameSubscriptions(connection, session)) return;
         lock (connection.Sync)
         {

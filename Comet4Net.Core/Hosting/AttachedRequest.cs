@@ -36,6 +36,9 @@ public readonly struct AttachedRequest
     /// <summary>True if the request ended at its deadline (<c>Comet:Timeout</c>).</summary>
     public bool TimedOut => _attachment.TimedOut;
 
+    /// <summary>True once the connection's token has expired: the host ends the request with <c>token-expired</c> and delivers nothing more.</summary>
+    public bool TokenExpired => Connection.TokenExpires != 0 && TokenExpiry.Expired(_engine, Connection);
+
     /// <summary>True while this is the connection's attached request (no newer one, not dropped).</summary>
     public bool IsCurrent => Connection.IsCurrent(_attachment);
 

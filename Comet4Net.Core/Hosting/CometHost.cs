@@ -111,6 +111,24 @@ public sealed partial class CometHost
         return new AttachedRequest(_engine, connection, attachment);
     }
 
+    /// <summary>When the connection's signed token expires (unix milliseconds), or 0: no token (or a legacy connection).</summary>
+    public static long TokenExpiresOf(CometConnection connection) => Interlocked.Read(ref connection.TokenExpires);
+
+    /// <summary>True once the connection's token has expired: nothing is delivered to it until a refresh.</summary>
+    public bool TokenExpired(CometConnection connection) => TokenExpiry.Expired(_engine, connection);
+
+    /// <summary>
+    /// A client's <c>refresh</c>: <paramref name="token"/> is checked like a connect's and must name the
+    /// connection's user; on Ok the expiry moves, saved (without holding a thread) before this returns.
+    /// </summary>
+    public async ValueTask<TokenRefreshResult> RefreshTokenAsync(CometConnection connection, CometTokens tokens, string? token)
+    {
+        var result = TokenExpiry.Refresh(_engine, tokens, connection, token);
+        if (result.Outcome == CometOutcome.Ok && _engine.Backplane.Sessions.SharesSessions && connection.State != ConnectionState.Dropped)
+            await _engine.Lifecycle.SaveSessionAsync(connection).ConfigureAwait(false);
+        return result;
+    }
+
     /// <summary>A client's <c>drop</c>. False if a before-drop listener kept the connection.</summary>
     public bool Drop(CometConnection connection) => _engine.Lifecycle.Drop(connection, Events.DropReason.Client);
 

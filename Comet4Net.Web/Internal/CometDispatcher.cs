@@ -30,11 +30,12 @@ internal sealed partial class CometDispatcher
             new PublishCommand(context, lookup), new CountCommand(context, lookup),
         ];
         // A socket carries the channel commands and acks, run by the same classes as their HTTP forms.
-        var socketCommands = new Dictionary<string, IConnectionCommand>(StringComparer.Ordinal) { ["ack"] = new AckCommand() };
+        var refresh = new RefreshCommand(context, lookup);
+        var socketCommands = new Dictionary<string, IConnectionCommand>(StringComparer.Ordinal) { ["ack"] = new AckCommand(), [refresh.Name] = refresh };
         foreach (var command in channelCommands) socketCommands[command.Name] = command;
         ICometCommand[] commands =
         [
-            new ConnectCommand(context, writers), new RevivalCommand(context, lookup, writers, socketCommands), new DropCommand(context, lookup),
+            new ConnectCommand(context, writers), new RevivalCommand(context, lookup, writers, socketCommands), new DropCommand(context, lookup), refresh,
             .. channelCommands,
         ];
         foreach (var command in commands) _commands[command.Name] = command;

@@ -15,8 +15,8 @@ internal sealed record CometError(int Status, string Code, string English, strin
 /// </summary>
 internal static class CometErrors
 {
-    private const string Commands = "conn, revival, drop, sub, unsub, pub or count";
-    private const string CommandsZh = "conn、revival、drop、sub、unsub、pub 或 count";
+    private const string Commands = "conn, revival, drop, sub, unsub, pub, count or refresh";
+    private const string CommandsZh = "conn、revival、drop、sub、unsub、pub、count 或 refresh";
     private const string NameRule = "1 to 64 characters from A-Z a-z 0-9 _ . -";
 
     private static CometError Bad(string english, string chinese) => new(400, "bad-request", english, chinese);
@@ -80,6 +80,13 @@ internal static class CometErrors
         "The server does not hold this connection (it expired, was dropped, or the server restarted): connect again.",
         "服务器没有该连接（已过期、已断开或服务器已重启），请重新连接。");
 
+    // Token refresh (cmd=refresh; TokenRefresh)
+    internal static readonly CometError TokenExpired = new(401, "token-expired",
+        "The connection's token has expired: send cmd=refresh with a new token, then revive from your position.", "连接的令牌已过期：请用新令牌发送 cmd=refresh，然后从原位置恢复。");
+    internal static readonly CometError RefreshNoTokens = Bad(
+        "This server does not use signed tokens (Comet:TokenKey is not set): there is nothing to refresh.", "此服务器未使用签名令牌（未设置 Comet:TokenKey），无需刷新。");
+    internal static readonly CometError RefreshMissingToken = Bad("The parameter 'token' is missing: cmd=refresh sends the new token.", "缺少参数 token（cmd=refresh 需要新令牌）。");
+
     // JSON-P
     internal static CometError JsonpGetOnly(string method) => Bad(
         $"JSON-P (the '{Jsonp.Parameter}' parameter) is GET only; {CometResponses.Sanitize(method)} requests use plain JSON without it.", "JSON-P（callback 参数）只能用 GET。");
@@ -101,7 +108,7 @@ internal static class CometErrors
     // On a socket: these close it (status 1007 or 1009) with the English text as the reason.
     internal static readonly CometError SocketBadMessage = Bad(
         "Expected a text message {\"cmd\":\"ack\",\"seq\":N} or a channel command.", "应为文本消息 {\"cmd\":\"ack\",\"seq\":N} 或通道命令。");
-    internal static readonly CometError SocketUnknownCommand = Bad("Unknown cmd: expected ack, sub, unsub, pub or count.", "未知的 cmd（应为 ack、sub、unsub、pub 或 count）。");
+    internal static readonly CometError SocketUnknownCommand = Bad("Unknown cmd: expected ack, sub, unsub, pub, count or refresh.", "未知的 cmd（应为 ack、sub、unsub、pub、count 或 refresh）。");
     internal static readonly CometError BadSeq = Bad("'seq' must be a whole number, 0 or more.", "seq 必须是非负整数。");
     internal static CometError SocketTooBig(int limit) => new(400, "too-large", $"A message is longer than {limit} bytes.", $"消息超过 {limit} 字节。");
 

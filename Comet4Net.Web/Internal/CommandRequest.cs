@@ -75,7 +75,7 @@ internal sealed record CommandRequest(
             if (value is null) continue;
             switch (name)
             {
-                case "channel" or "event" when value.Type == JTokenType.String:
+                case "channel" or "event" or "token" when value.Type == JTokenType.String:
                     p[name] = (string)value!;
                     break;
                 case "data":

@@ -25,6 +25,7 @@ internal abstract class ChannelCommand(CometContext context, ConnectionLookup lo
     {
         if (connection.Dialect != CometDialect.V2) return r.Reply.ErrorAsync(CometErrors.V2Only(Name));
         if (!CometContext.IsValidChannelName(r.Channel)) return r.Reply.ErrorAsync(CometErrors.ChannelName);
+        if (Engine.Host.TokenExpired(connection)) return r.Reply.ErrorAsync(CometErrors.TokenExpired);
         if (Name != "unsub" && Engine.Host.ChannelPolicy(r.Channel!) is not null) return RunIfAuthorizedAsync(r, connection, r.Channel!);
         return RunAsync(r, connection, r.Channel!);
     }

@@ -109,6 +109,7 @@ internal sealed class ConnectCommand(CometContext context, FrameWriters writers)
             ["v"] = 2,
         };
         if (refused is not null) fields["refused"] = refused; // named in sub= but refused by a subscribe listener
+        TokenRefresh.AddExpiry(fields, Engine, connection); // a connection made with a signed token: when it expires
         var connectData = CometResponses.SystemData("conn", fields);
         if (style == CometWorkStyle.Sse)
         {

@@ -74,6 +74,11 @@ internal static class DeliveryLoop
                         if (!sent) return;
                         lastWrite = engine.Host.Timestamp;
                     }
+                    if (v2 && scope.Request.TokenExpired) // nothing is delivered past the token's expiry: the client refreshes, then revives
+                    {
+                        await TokenRefresh.EndExpiredAsync(engine.Host, sink, connection, SendAsync);
+                        return;
+                    }
                     if (!v2) cursor = scope.Request.LegacyCursor;
                     var batch = t_batch ??= [];
                     batch.Clear();

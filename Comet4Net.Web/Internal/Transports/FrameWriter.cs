@@ -84,6 +84,7 @@ internal sealed class V2Frames(CometEngine engine) : FrameWriter
     {
         EndReason.Timeout => CometResponses.V2System(engine, "dying"),
         EndReason.Superseded => held ? CometResponses.V2System(engine, "superseded") : null,
+        EndReason.TokenExpired => CometResponses.V2System(engine, TokenRefresh.ExpiredType, TokenRefresh.ExpiredFields(engine)),
         EndReason.Dropped => CometResponses.KickedFields(connection) is { } kicked ? CometResponses.V2System(engine, "kicked", kicked) : held ? null : [],
         _ => null,
     };
@@ -119,6 +120,7 @@ internal sealed class SseFrames(CometEngine engine, bool named) : FrameWriter
     {
         EndReason.Timeout => System("dying"),
         EndReason.Superseded => System("superseded"),
+        EndReason.TokenExpired => System(TokenRefresh.ExpiredType, TokenRefresh.ExpiredFields(engine)),
         EndReason.Dropped when CometResponses.KickedFields(connection) is { } kicked => System("kicked", kicked),
         _ => null,
     };

@@ -13,6 +13,7 @@ internal enum EndReason
     ClientGone,
     Superseded,
     Dropped,
+    TokenExpired, // the connection's signed token expired: a v2 answer ends with token-expired (TokenRefresh)
 }
 
 /// <summary>

@@ -125,7 +125,8 @@ internal sealed class WebSocketSink(CometEngine engine, CometConnection connecti
     }
 
     internal override ValueTask EndAsync(EndReason reason) =>
-        new(CloseAsync(Socket, reason == EndReason.Dropped ? WebSocketCloseStatus.PolicyViolation : WebSocketCloseStatus.NormalClosure));
+        new(CloseAsync(Socket, reason is EndReason.Dropped or EndReason.TokenExpired ? WebSocketCloseStatus.PolicyViolation : WebSocketCloseStatus.NormalClosure,
+            reason == EndReason.TokenExpired ? TokenRefresh.ExpiredType : null));
 
     internal override void Abort()
     {
