@@ -20,13 +20,15 @@ internal static class FrameEncoder
     }
 
     /// <summary>The JSON object every frame carries: {"channel":…,"data":…,"time":…}, with seq first in v2.</summary>
-    internal static string FrameJson(long? seq, string channel, string dataJson, long time, string? eventName = null, string? from = null, bool history = false)
+    internal static string FrameJson(long? seq, string channel, string dataJson, long time, string? eventName = null, string? from = null, bool history = false,
+        string? deltaFields = null)
     {
         var sb = new StringBuilder(dataJson.Length + channel.Length + 64);
         sb.Append('{');
         if (seq is { } s) sb.Append("\"seq\":").Append(s).Append(',');
         sb.Append("\"channel\":").Append(JsonConvert.ToString(channel));
         if (eventName is not null) sb.Append(",\"event\":").Append(JsonConvert.ToString(eventName));
+        if (deltaFields is not null) sb.Append(',').Append(deltaFields); // a delta form: "d":0, or "d":1,"b":base
         sb.Append(",\"data\":").Append(dataJson);
         sb.Append(",\"time\":").Append(time);
         if (from is not null) sb.Append(",\"from\":").Append(JsonConvert.ToString(from));
@@ -36,7 +38,7 @@ internal static class FrameEncoder
     }
 
     internal static string FrameJson(long? seq, CometMessage m, bool history = false) =>
-        FrameJson(seq, m.Channel, m.DataJson, m.Time, m.Event, m.From, history);
+        FrameJson(seq, m.Channel, m.DataJson, m.Time, m.Event, m.From, history, m.DeltaFields);
 
     /// <summary>Legacy frame: '&lt;' + encodeURIComponent(json) + '&gt;'.</summary>
     internal static byte[] LegacyFromJson(string json)
