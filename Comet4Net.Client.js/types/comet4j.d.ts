@@ -25,6 +25,8 @@ export interface StartOptions {
   retryMax?: number;
   /** Tabs of the same origin share one connection: one tab (the master, `JS.Engine.isMaster()`) holds it and hands frames to the others. */
   shareTabs?: boolean;
+  /** Ask for Fossil deltas (`delta=fossil`) on channels the server registered with `Delta = true`: listeners still get the whole data. */
+  delta?: boolean;
 }
 
 /** The fourth argument of `on`/`addListener` for a channel. */
@@ -286,6 +288,8 @@ export interface Comet4NetJS {
   /** A DOM listener, called with `this` = scope (default: the element). */
   on(el: EventTarget, name: string, fn: (e: Event) => unknown, scope?: unknown): void;
   un(el: EventTarget, name: string, fn: (e: Event) => unknown): void;
+  /** The client's Fossil delta apply: the text that `delta` (one character per byte) makes of `base`; throws on a wrong base or a bad delta. */
+  Delta: { apply(base: string, delta: string): string };
   AJAX: Ajax;
   Observable: new () => Observable;
   Connector: {
