@@ -62,6 +62,8 @@ internal enum FrameKind
     Reconnect,
     Superseded,
     Move,
+    /// <summary>A delta frame that cannot be rebuilt: revive at once from the position (the server sends it whole).</summary>
+    Resync,
     Other,
     Invalid,
 }
