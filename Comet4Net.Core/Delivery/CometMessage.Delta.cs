@@ -8,65 +8,79 @@ namespace Comet4Net.Delivery;
 /// previous broadcast of the channel in the log, its base) and its two forms for clients that asked for
 /// deltas, each a message of its own whose frames are encoded once and shared by every such client:
 /// the full data as a JSON string (<c>"d":0</c>) and the Fossil delta against the base (<c>"d":1,"b":base</c>).
+/// Everything is in one object that only messages of delta channels and their forms have: other
+/// messages pay one null reference.
 /// </summary>
 public sealed partial class CometMessage
 {
-    private string? _deltaBase;   // the base's data, until the delta is made (then let go)
-    private CometMessage? _fullForm;
-    private CometMessage? _deltaForm;
-    private volatile bool _deltaMade;
+    private DeltaParts? _delta;
 
-    /// <summary>-1: not in a delta chain; 0: the first of its chain (no base); otherwise the base's sequence number.</summary>
-    internal long DeltaBaseSeq { get; private set; } = -1;
-
-    /// <summary>For a delta form, the fields said before <c>data</c> (<c>"d":1,"b":6</c> or <c>"d":0</c>); null for a plain message.</summary>
-    internal string? DeltaFields { get; private init; }
-
-    /// <summary>For a delta form, the message it is a form of (its named SSE event is the original's: full data).</summary>
-    private CometMessage? DeltaOriginal { get; init; }
-
-    /// <summary>Puts the message in its channel's chain, after the broadcast <paramref name="baseSeq"/> whose data is <paramref name="baseData"/> (0, null: the first).</summary>
-    internal void JoinChain(long baseSeq, string? baseData)
+    private sealed class DeltaParts
     {
-        _deltaBase = baseData;
-        DeltaBaseSeq = baseSeq;
+        internal long BaseSeq = -1;      // a chain member: 0 (the first) or its base's number; -1 for a form
+        internal string? BaseData;       // the base's data, until the delta is made (then let go)
+        internal CometMessage? FullForm;
+        internal CometMessage? DeltaForm;
+        internal volatile bool Made;
+        internal string? Fields;         // a form's fields before data
+        internal CometMessage? Original; // a form's message
     }
 
+    /// <summary>-1: not in a delta chain; 0: the first of its chain (no base); otherwise the base's sequence number.</summary>
+    internal long DeltaBaseSeq => _delta?.BaseSeq ?? -1;
+
+    /// <summary>For a delta form, the fields said before <c>data</c> (<c>"d":1,"b":6</c> or <c>"d":0</c>); null for a plain message.</summary>
+    internal string? DeltaFields => _delta?.Fields;
+
+    /// <summary>For a delta form, the message it is a form of (its named SSE event is the original's: full data).</summary>
+    private CometMessage? DeltaOriginal => _delta?.Original;
+
+    /// <summary>Puts the message in its channel's chain, after the broadcast <paramref name="baseSeq"/> whose data is <paramref name="baseData"/> (0, null: the first). Before the message is published.</summary>
+    internal void JoinChain(long baseSeq, string? baseData) => _delta = new DeltaParts { BaseSeq = baseSeq, BaseData = baseData };
+
     /// <summary>The full data as a JSON string, marked <c>"d":0</c>: the client keeps it as the channel's base.</summary>
-    internal CometMessage FullForm =>
-        Volatile.Read(ref _fullForm) ?? Interlocked.CompareExchange(ref _fullForm, Form(JsonConvert.ToString(DataJson), "\"d\":0"), null) ?? _fullForm!;
+    internal CometMessage FullForm
+    {
+        get
+        {
+            var parts = _delta!;
+            return Volatile.Read(ref parts.FullForm)
+                ?? Interlocked.CompareExchange(ref parts.FullForm, Form(JsonConvert.ToString(DataJson), "\"d\":0"), null) ?? parts.FullForm!;
+        }
+    }
 
     /// <summary>The delta against the base, marked <c>"d":1,"b":base</c>; null when the message has no base or the delta would not be smaller. Made once.</summary>
     internal CometMessage? DeltaForm
     {
         get
         {
-            if (_deltaMade) return _deltaForm;
-            lock (this) // once per message; nothing else locks a message
+            var parts = _delta!;
+            if (parts.Made) return parts.DeltaForm;
+            lock (parts)
             {
-                if (!_deltaMade)
+                if (!parts.Made)
                 {
-                    _deltaForm = MakeDelta();
-                    _deltaBase = null;
-                    _deltaMade = true;
+                    parts.DeltaForm = MakeDelta(parts);
+                    parts.BaseData = null;
+                    parts.Made = true;
                 }
             }
-            return _deltaForm;
+            return parts.DeltaForm;
         }
     }
 
-    private CometMessage? MakeDelta()
+    private CometMessage? MakeDelta(DeltaParts parts)
     {
-        if (_deltaBase is not { } basis || DeltaBaseSeq <= 0) return null;
+        if (parts.BaseData is not { } basis || parts.BaseSeq <= 0) return null;
         var target = Encoding.UTF8.GetBytes(DataJson);
         var delta = FossilDelta.Create(Encoding.UTF8.GetBytes(basis), target);
         // The delta's bytes as the characters U+0000 to U+00FF of a JSON string (Latin-1): lossless, and
         // plain ASCII for the copies and for the literal bytes of ASCII JSON.
         var literal = JsonConvert.ToString(Encoding.Latin1.GetString(delta));
-        var fields = "\"d\":1,\"b\":" + DeltaBaseSeq;
+        var fields = "\"d\":1,\"b\":" + parts.BaseSeq;
         return Encoding.UTF8.GetByteCount(literal) + fields.Length + 1 < target.Length ? Form(literal, fields) : null;
     }
 
     private CometMessage Form(string data, string fields) =>
-        new(Seq, Channel, data, Time, null, Event, From) { DeltaFields = fields, DeltaOriginal = this };
+        new(Seq, Channel, data, Time, null, Event, From) { _delta = new DeltaParts { Fields = fields, Original = this } };
 }
