@@ -9,8 +9,8 @@ namespace Comet4Net.Delivery;
 /// </summary>
 internal sealed class DeltaState
 {
-    private string[] _channels = new string[2];
-    private long[] _seqs = new long[2];
+    private string[] _channels = []; // grown on the first delta channel: a connection that got none holds no array
+    private long[] _seqs = [];
     private int _count;
 
     /// <summary>The state of a connection whose <c>conn</c> (or the revival it was resumed by, on another node) asked for Fossil deltas; null otherwise.</summary>
@@ -69,8 +69,8 @@ internal sealed class DeltaState
     {
         if (_count == _channels.Length)
         {
-            Array.Resize(ref _channels, _count * 2);
-            Array.Resize(ref _seqs, _count * 2);
+            Array.Resize(ref _channels, Math.Max(2, _count * 2));
+            Array.Resize(ref _seqs, Math.Max(2, _count * 2));
         }
         _channels[_count] = channel;
         return _count++;
