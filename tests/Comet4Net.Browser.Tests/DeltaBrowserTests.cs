@@ -42,7 +42,8 @@ public sealed class DeltaBrowserTests
         await using var _ = app;
         await using var proxy = await ChaosProxy.StartAsync(new Uri(app.Urls.First()), seed: style.Length * 17);
         proxy.BlockWebSockets = false;
-        proxy.ChunkCutRate = 0.03;
+        proxy.CutRate = 0.15;
+        proxy.ChunkCutRate = 0.05;
         await using var context = await BrowserFixture.Browser.NewContextAsync();
         var tab = await context.NewPageAsync();
         tab.SetDefaultTimeout(20000);

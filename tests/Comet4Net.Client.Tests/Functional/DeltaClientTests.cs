@@ -114,8 +114,8 @@ public sealed class DeltaClientTests
         await using var server = await StartServerAsync(heartbeat: 500);
         await using var proxy = await ChaosProxy.StartAsync(new Uri(server.BaseUrl), seed: style.Length + 21);
         proxy.BlockWebSockets = false;
-        proxy.CutRate = 0.1;
-        proxy.ChunkCutRate = 0.03;
+        proxy.CutRate = 0.15;
+        proxy.ChunkCutRate = 0.05;
         await using var probe = new Probe(proxy.Url, style, delta: true);
         await probe.Client.StartAsync(TestContext.CancellationToken);
         await SendAsync(server, 1, 200, 10);
