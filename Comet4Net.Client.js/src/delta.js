@@ -39,9 +39,9 @@
 
   /** Fossil's checksum: the sum of the big-endian 32-bit words, the last one zero-padded. */
   function fossilSum(s) {
-    var sum = 0, i = 0, n = s.length;
-    for (; i + 4 <= n; i += 4) sum = (sum + ((s.charCodeAt(i) << 24 >>> 0) + (s.charCodeAt(i + 1) << 16) + (s.charCodeAt(i + 2) << 8) + s.charCodeAt(i + 3))) % 4294967296;
-    for (var shift = 24; i < n; i++, shift -= 8) sum = (sum + (s.charCodeAt(i) << shift >>> 0)) % 4294967296;
+    var sum = 0, i = 0, n = s.length; // >>> 0: arithmetic modulo 2^32
+    for (; i + 4 <= n; i += 4) sum = (sum + (s.charCodeAt(i) << 24 | s.charCodeAt(i + 1) << 16 | s.charCodeAt(i + 2) << 8 | s.charCodeAt(i + 3))) >>> 0;
+    for (var shift = 24; i < n; i++, shift -= 8) sum = (sum + (s.charCodeAt(i) << shift)) >>> 0;
     return sum;
   }
 
@@ -49,8 +49,11 @@
   function utf8(text) { return unescape(encodeURIComponent(text)); }
   function fromUtf8(bytes) { return decodeURIComponent(escape(bytes)); }
 
-  /** JS.Delta.apply(base, delta): the text that delta (a Fossil delta, one character per byte) makes of base. */
-  JS.Delta = { apply: function (base, delta) { return fromUtf8(fossilApply(utf8(base), delta)); } };
+  /**
+   * JS.Delta.apply(base, delta): the text that delta (a Fossil delta, one character per byte) makes of base.
+   * JS.Delta.applyBytes(bytes, delta): the same on UTF-8 byte strings (what the connector keeps as a base).
+   */
+  JS.Delta = { apply: function (base, delta) { return fromUtf8(fossilApply(utf8(base), delta)); }, applyBytes: fossilApply };
 
   /** Whether the page asked for deltas (start's options.delta; kept across restarts when not given). */
   function wantsDelta(options, was) { return options.delta !== undefined ? !!options.delta : !!was; }
@@ -59,18 +62,18 @@
   JS.apply(Connector.prototype, {
     /** A frame marked "d": rebuilds f.data; false (and a resync) when it cannot. */
     _undelta: function (f) {
-      var bases = this._bases || (this._bases = {}), base = bases[f.channel], text, data;
+      var bases = this._bases || (this._bases = {}), base = bases[f.channel], bytes, data;
       try {
-        if (f.d === 0) text = f.data;
+        if (f.d === 0) bytes = utf8(f.data);
         else if (!base || base.seq !== f.b) throw new Error('delta: base ' + f.b + ' not held');
-        else text = JS.Delta.apply(base.text, f.data);
-        data = JSON.parse(text);
+        else bytes = fossilApply(base.bytes, f.data);
+        data = JSON.parse(fromUtf8(bytes));
       } catch (e) {
         delete bases[f.channel];
         this._retry(0); // resume from the position: this message comes again, whole
         return false;
       }
-      bases[f.channel] = { seq: f.seq, text: text };
+      bases[f.channel] = { seq: f.seq, bytes: bytes }; // kept as UTF-8 bytes: the next delta applies to them as they are
       f.data = data;
       return true;
     }

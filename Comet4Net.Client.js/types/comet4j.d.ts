@@ -289,7 +289,7 @@ export interface Comet4NetJS {
   on(el: EventTarget, name: string, fn: (e: Event) => unknown, scope?: unknown): void;
   un(el: EventTarget, name: string, fn: (e: Event) => unknown): void;
   /** The client's Fossil delta apply: the text that `delta` (one character per byte) makes of `base`; throws on a wrong base or a bad delta. */
-  Delta: { apply(base: string, delta: string): string };
+  Delta: { apply(base: string, delta: string): string; applyBytes(bytes: string, delta: string): string };
   AJAX: Ajax;
   Observable: new () => Observable;
   Connector: {
