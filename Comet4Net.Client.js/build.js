@@ -19,7 +19,7 @@ const { minify } = require('terser');
 // Bundle order: each file uses only what the ones before it define (at load time).
 const FILES = ['core.js', 'codes.js', 'http.js', 'jsonp.js',
   'transports/websocket.js', 'transports/stream.js', 'transports/lpool.js', 'transports/sse.js', 'transports/list.js',
-  'connector.js', 'frames.js', 'wake.js', 'token.js', 'engine.js', 'tabs.js',
+  'connector.js', 'frames.js', 'delta.js', 'wake.js', 'token.js', 'engine.js', 'tabs.js',
   'publish.js'];
 
 const HEADER = [

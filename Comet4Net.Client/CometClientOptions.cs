@@ -70,6 +70,9 @@ public sealed class CometClientOptions
     /// <summary>How many times a channel command (sub, unsub, pub, count) is tried when the network fails. Default 5.</summary>
     public int CommandAttempts { get; set; } = 5;
 
+    /// <summary>Ask for Fossil deltas (<c>delta=fossil</c>) on channels the server registered with <c>Delta = true</c>; messages still carry the whole data.</summary>
+    public bool Delta { get; set; }
+
     internal void Validate()
     {
         if (CometTransports.Parse(Transport) is null && !string.Equals(Transport, "auto", StringComparison.OrdinalIgnoreCase) && !string.IsNullOrEmpty(Transport))

@@ -32,7 +32,11 @@ public sealed class CometConnection
         LegacyCursor = new ReadCursor(logPosition, startSeq);
         _dyingSince = now;
         ConnectedAt = engine.Time.GetUtcNow();
+        Delta = DeltaState.For(dialect, request);
     }
+
+    /// <summary>What the client holds of the delta channels, if it asked for deltas; null otherwise.</summary>
+    internal DeltaState? Delta { get; }
 
     /// <summary>The engine that holds the connection.</summary>
     public CometEngine Engine { get; }

@@ -38,6 +38,7 @@ public sealed partial class CometEngine
         History = history;
         Delivery = new LocalDelivery(context.Options, _registry, _users, history, Counters, NodeId);
         Reader = new DeliveryReader(Delivery.Log, Counters);
+        Delivery.Deltas = new DeltaChains(context);
         Sender = new MessageSender(this, Backplane.Log, Delivery, Counters);
         Subscriptions = new Subscriptions(this, Backplane.Presence, history);
         Publishing = new ClientPublishing(this);

@@ -23,6 +23,10 @@ public static class CometProtocol
     public const string CmdRevival = "revival";
     /// <summary>Command: close the connection.</summary>
     public const string CmdDrop = "drop";
+    /// <summary>Query parameter (v2, <c>conn</c> and <c>revival</c>): the delta format the client applies (<see cref="DeltaFossil"/>).</summary>
+    public const string DeltaParameter = "delta";
+    /// <summary>The one delta format: Fossil's.</summary>
+    public const string DeltaFossil = "fossil";
     /// <summary>The data of the frame that ends a request at its timeout (legacy).</summary>
     public const string Dying = "dying";
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark in one command: bench/run.sh [--quick] [--repeat N] [--only kind,kind] [--cluster [--held [--target N] | --costs]] | --client-cost [--repeat N]
+# The benchmark in one command: bench/run.sh [--quick] [--repeat N] [--only kind,kind] [--cluster [--held [--target N] | --costs]] | --client-cost [--repeat N] | --delta
 # Builds the server under test and the load generator (Release), raises the file-descriptor limit,
 # installs rsvg-convert for the PNG chart if it is missing, and runs every scenario on loopback.
 set -euo pipefail

@@ -38,7 +38,7 @@
       if (!this.url) throw new Error('Comet4Net: start needs the URL of the /conn endpoint');
       if (this.fireEvent('beforeConnect', this.url, this) === false) return;
       this.param = param || this.param || '';
-      options = options || {};
+      options = options || {}; this.delta = wantsDelta(options, this.delta); // Fossil deltas asked for (src/delta.js)
       var keys = ['wsOpenTimeout', 'streamProbeTimeout', 'upgradeAfter', 'upgradeMax', 'retryBase', 'retryMax'];
       for (var i = 0; i < keys.length; i++) if (typeof options[keys[i]] === 'number') this[keys[i]] = options[keys[i]];
       this.forceStyle = options.ws || this.forceStyle || '';
@@ -67,7 +67,7 @@
     getId: function () { return this.cId; },
     getState: function () { return this.state; },
 
-    _url: function (params) { return this.url + (this.url.indexOf('?') < 0 ? '?' : '&') + query(params) + extra(this.param); },
+    _url: function (params) { return this.url + (this.url.indexOf('?') < 0 ? '?' : '&') + query(params) + extra(this.param) + deltaParam(this); },
 
     /** Ends what is in flight: the conn request, the transport, the timer. */
     _abort: function () {

@@ -54,6 +54,7 @@
       }
       if (f.seq !== undefined && !f.history) {
         if (f.seq <= this.lastSeq) return; // already dispatched: a re-send after a cut
+        if (f.d !== undefined && !this._undelta(f)) return 'resync'; // a delta frame (src/delta.js)
         this.lastSeq = f.seq;
       }
       this.fireEvent('message', f.channel, f.data, f.time, this, f);

@@ -31,6 +31,8 @@ export interface StartOptions {
    * A refresh the server refuses, or a callback that fails or gives nothing, stops the engine with the reason.
    */
   token?: (done: (token: string) => void) => string | PromiseLike<string> | void;
+  /** Ask for Fossil deltas (`delta=fossil`) on channels the server registered with `Delta = true`: listeners still get the whole data. */
+  delta?: boolean;
 }
 
 /** The fourth argument of `on`/`addListener` for a channel. */
@@ -304,6 +306,8 @@ export interface Comet4NetJS {
   /** A DOM listener, called with `this` = scope (default: the element). */
   on(el: EventTarget, name: string, fn: (e: Event) => unknown, scope?: unknown): void;
   un(el: EventTarget, name: string, fn: (e: Event) => unknown): void;
+  /** The client's Fossil delta apply: the text that `delta` (one character per byte) makes of `base`; throws on a wrong base or a bad delta. */
+  Delta: { apply(base: string, delta: string): string; applyBytes(bytes: string, delta: string): string };
   AJAX: Ajax;
   Observable: new () => Observable;
   Connector: {

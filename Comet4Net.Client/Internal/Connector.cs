@@ -40,6 +40,7 @@ internal sealed class Connector
     private TransportOrder? _order;
     private volatile Session? _session;
     private long _lastSeq;
+    private readonly DeltaBases _deltas = new();
     private string? _kickReason;
     private TimeSpan _moveAfter; // the delay hint of the last move frame
     private CometClientState _state = CometClientState.Idle;
@@ -313,6 +314,7 @@ internal sealed class Connector
         foreach (var (name, value) in query) if (value is not null) Add(name, value);
         if (Options.TokenProvider is { } provider && await provider(cancellationToken).ConfigureAwait(false) is { } token) Add("token", token);
         foreach (var (name, value) in Options.Parameters) Add(name, value);
+        if (Options.Delta) Add("delta", "fossil");
         return new Uri(text.ToString());
     }
 
@@ -384,6 +386,7 @@ internal sealed class Connector
             long? seq = root.TryGetProperty("seq", out var s) && s.ValueKind == JsonValueKind.Number ? s.GetInt64() : null;
             var history = root.TryGetProperty("history", out var h) && h.ValueKind == JsonValueKind.True;
             if (seq is { } n && !history && n <= LastSeq) return FrameKind.Duplicate;
+            if (root.TryGetProperty("d", out _) && !_deltas.TryRebuild(channel, seq, root, ref data)) return FrameKind.Resync;
             message = new CometMessage(seq, channel, Str(root, "event"), data, Num(root, "time"), Str(root, "from"), history);
         }
         catch (JsonException)
@@ -432,7 +435,7 @@ internal sealed class Connector
     /// <summary>What a transport's run ends with after a frame, or null to read on.</summary>
     internal RunResult? After(FrameKind kind, bool opened, int frames) => kind switch
     {
-        FrameKind.Dying or FrameKind.Superseded => new RunResult(RunKind.Ended, opened, frames),
+        FrameKind.Dying or FrameKind.Superseded or FrameKind.Resync => new RunResult(RunKind.Ended, opened, frames),
         FrameKind.Kicked => new RunResult(RunKind.Kicked, opened, frames, Message: _kickReason),
         FrameKind.Reconnect => new RunResult(RunKind.UnknownConnection, opened, frames),
         FrameKind.TokenExpired => new RunResult(RunKind.TokenExpired, opened, frames),

@@ -66,6 +66,8 @@ internal enum FrameKind
     Superseded,
     Move,
     TokenExpired,
+    /// <summary>A delta frame that cannot be rebuilt: revive at once from the position (the server sends it whole).</summary>
+    Resync,
     Other,
     Invalid,
 }

@@ -4,7 +4,7 @@ namespace Comet4Net.Delivery;
 /// One message, stored once whatever the number of receivers. Its frames (legacy, v2, SSE) are
 /// encoded on first use and the same bytes are written to every connection.
 /// </summary>
-public sealed class CometMessage
+public sealed partial class CometMessage
 {
     private byte[]? _legacyFrame;
     private byte[]? _v2Frame;
@@ -111,5 +111,5 @@ public sealed class CometMessage
 
     internal byte[] SseUnnamedFrame => _sseUnnamedFrame ??= FrameEncoder.SseUnnamed(this);
 
-    internal byte[] SseFrame => _sseFrame ??= FrameEncoder.Sse(Seq, Event is null ? Channel : Channel + "." + Event, DataJson);
+    internal byte[] SseFrame => _sseFrame ??= DeltaOriginal?.SseFrame ?? FrameEncoder.Sse(Seq, Event is null ? Channel : Channel + "." + Event, DataJson);
 }

@@ -86,6 +86,7 @@ internal sealed class DeliveryReader(MessageLog log, EngineCounters counters)
         cursor.LogPosition = pos;
         cursor.LastSeq = last;
         if (taken > 0) CometTracing.Delivered(connection, into, start);
+        connection.Delta?.Choose(into, start, gap is not null);
         return gap;
     }
 

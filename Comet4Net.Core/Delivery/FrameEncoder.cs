@@ -20,13 +20,15 @@ internal static class FrameEncoder
     }
 
     /// <summary>The JSON object every frame carries: {"channel":…,"data":…,"time":…}, with seq first in v2.</summary>
-    internal static string FrameJson(long? seq, string channel, string dataJson, long time, string? eventName = null, string? from = null, bool history = false, bool newline = false)
+    internal static string FrameJson(long? seq, string channel, string dataJson, long time, string? eventName = null, string? from = null, bool history = false,
+        string? deltaFields = null, bool newline = false)
     {
         var sb = new StringBuilder(dataJson.Length + channel.Length + 64 + (from?.Length ?? 0) + (eventName?.Length ?? 0));
         sb.Append('{');
         if (seq is { } s) sb.Append("\"seq\":").Append(s).Append(',');
         sb.Append("\"channel\":").Append(JsonConvert.ToString(channel));
         if (eventName is not null) sb.Append(",\"event\":").Append(JsonConvert.ToString(eventName));
+        if (deltaFields is not null) sb.Append(',').Append(deltaFields); // a delta form: "d":0, or "d":1,"b":base
         sb.Append(",\"data\":").Append(dataJson);
         sb.Append(",\"time\":").Append(time);
         if (from is not null) sb.Append(",\"from\":").Append(JsonConvert.ToString(from));
@@ -37,7 +39,7 @@ internal static class FrameEncoder
     }
 
     internal static string FrameJson(long? seq, CometMessage m, bool history = false) =>
-        FrameJson(seq, m.Channel, m.DataJson, m.Time, m.Event, m.From, history);
+        FrameJson(seq, m.Channel, m.DataJson, m.Time, m.Event, m.From, history, m.DeltaFields);
 
     /// <summary>Legacy frame: '&lt;' + encodeURIComponent(json) + '&gt;'.</summary>
     internal static byte[] LegacyFromJson(string json)
@@ -67,7 +69,7 @@ internal static class FrameEncoder
 
     /// <summary>v2 frame: one line of JSON ended by '\n'; history frames say so.</summary>
     internal static byte[] V2(CometMessage m, bool history) =>
-        Encoding.UTF8.GetBytes(FrameJson(m.Seq, m.Channel, m.DataJson, m.Time, m.Event, m.From, history, newline: true));
+        Encoding.UTF8.GetBytes(FrameJson(m.Seq, m.Channel, m.DataJson, m.Time, m.Event, m.From, history, m.DeltaFields, newline: true));
 
     /// <summary>v2 system frame on channel c4j (no seq).</summary>
     internal static byte[] V2System(string dataJson, long time) =>

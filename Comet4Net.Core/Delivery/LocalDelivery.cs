@@ -71,10 +71,14 @@ internal sealed class LocalDelivery(CometOptions options, ConnectionRegistry reg
     /// <summary>The engine's meter (set by the engine), for what the backplane reports.</summary>
     internal CometMetrics? Metrics { get; set; }
 
+    /// <summary>The delta channels' chains (set by the engine): every message is shown to them in order.</summary>
+    internal DeltaChains? Deltas { get; set; }
+
     private void File(CometMessage message)
     {
         if (message.TargetIds is not { } targets)
         {
+            Deltas?.Offer(message);
             if (message.HoleAfter is null) history.Offer(message);
             AppendWithinLimits(Log, message);
             BroadcastSignal.Pulse();

@@ -73,7 +73,11 @@ public readonly struct AttachedRequest
     public long PrivateVersion => Connection.PrivateVersion;
 
     /// <summary>A cursor just after sequence number <paramref name="after"/> (a v2 client's <c>ack</c>).</summary>
-    public ReadCursor CursorAfter(long after) => _engine.CursorAfter(Connection, after);
+    public ReadCursor CursorAfter(long after)
+    {
+        Connection.Delta?.Resume(after); // a delta's base must be one the client confirmed
+        return _engine.CursorAfter(Connection, after);
+    }
 
     /// <summary>Where a legacy connection is: the server keeps its position (it moves by <see cref="Commit"/>).</summary>
     public ReadCursor LegacyCursor => Connection.LegacyCursor;
@@ -91,6 +95,7 @@ public readonly struct AttachedRequest
         var servesAfter = Math.Max(Math.Max(connection.StartSeq, _engine.Delivery.Log.TrimmedThroughSeq), connection.Pending.DroppedThroughSeq);
         if (servesAfter <= ack) return null;
         cursor = _engine.CursorAfter(connection, servesAfter);
+        connection.Delta?.Reset();
         return new DeliveryGap(ack + 1, servesAfter);
     }
 

@@ -38,6 +38,13 @@ public sealed class ChannelOptions
     /// </summary>
     public string? Policy { get; init; }
 
+    /// <summary>
+    /// Clients that ask for deltas (<c>delta=fossil</c>) receive each broadcast of the channel (not its
+    /// events) as a Fossil delta against the previous one, whole when they cannot be known to hold it
+    /// (the first, after a gap, on resume) or when the delta would not be smaller. Listeners always get the whole data.
+    /// </summary>
+    public bool Delta { get; init; }
+
     internal void Validate(string channel)
     {
         if (HistoryCount is < 0 or > 100000)

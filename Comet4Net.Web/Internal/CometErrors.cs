@@ -45,6 +45,8 @@ internal static class CometErrors
         $"Unknown ws '{CometResponses.Sanitize(ws)}': expected stream, lpool, sse, websocket or auto.", $"未知的 ws '{CometResponses.Sanitize(ws)}'。");
     internal static CometError BadRevivalStyle(string ws) => Bad(
         $"Unknown ws '{CometResponses.Sanitize(ws)}': expected stream, lpool, sse or websocket.", $"未知的 ws '{CometResponses.Sanitize(ws)}'。");
+    internal static CometError BadDelta(string delta) => Bad(
+        $"Unknown delta '{CometResponses.Sanitize(delta)}': the one delta format is fossil.", $"未知的 delta '{CometResponses.Sanitize(delta)}'（仅支持 fossil）。");
     internal static readonly CometError BadSub = Bad(
         "'sub' must be channel names (A-Z a-z 0-9 _ . -, at most 64 characters) separated by commas.", "sub 参数格式错误。");
     internal static readonly CometError ChannelName = Bad($"'channel' must be a channel name: {NameRule}", "channel 参数格式错误。");

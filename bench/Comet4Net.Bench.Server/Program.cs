@@ -35,7 +35,7 @@ switch (server)
             o.MaxConnectionsPerClient = 0;
             o.Heartbeat = 15_000;
             o.ConnExpires = 60_000;
-        }, (context, _) => context.RegisterChannel("b"));
+        }, (context, _) => { context.RegisterChannel("b"); DeltaStates.Register(context); });
         if (!string.IsNullOrEmpty(builder.Configuration["Comet:Redis"])) builder.Services.AddRedis(); // the cluster scenario
         break;
     case "signalr":
@@ -52,6 +52,7 @@ switch (server)
 {
     case "comet":
         app.MapComet("/conn");
+        DeltaStates.Map(app); // bench/run.sh --delta
         break;
     case "signalr":
         app.UseWebSockets();

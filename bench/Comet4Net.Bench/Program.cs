@@ -9,6 +9,7 @@ using Comet4Net.Bench;
 //   ... -- --cluster --held [--quick] [--target N]   the most connections held across three nodes (HeldBench)
 //   ... -- --cluster --costs [--quick]   Redis and node costs per connection and per message, appends/s (ClusterCosts)
 //   ... -- --client-cost [--repeat N]   one subscriber's own cost: the raw client beside CometClient (ClientCost)
+//   ... -- --delta   a 2 KB state with one field changing: bytes and CPU per message with and without Fossil deltas (DeltaBench)
 // (bench/run.sh builds the server and runs this.) Writes bench/results/latest.md and chart.svg/png.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -25,6 +26,7 @@ var results = Path.Combine(root, "bench", "results");
 Directory.CreateDirectory(results);
 
 if (args.Contains("--client-cost")) return await ClientCost.RunAsync(serverDll, results, repeat);
+if (args.Contains("--delta")) return await DeltaBench.RunAsync(serverDll, root, results); // Fossil deltas: bytes and CPU per message
 if (cluster && args.Contains("--costs")) return await ClusterCosts.RunAsync(serverDll, results, quick);
 if (cluster && args.Contains("--held"))
     return await HeldBench.RunAsync(root, quick, int.TryParse(args.SkipWhile(a => a != "--target").Skip(1).FirstOrDefault(), out var t) ? t : null);
