@@ -1,4 +1,4 @@
-/* Comet4Net client 2.0.0 src-sha256:e173425ce11e5db7 */
+/* Comet4Net client 2.0.0 src-sha256:917f237cd24d5067 */
 // Built from src/ by build.js: edit the sources, then npm run build.
 var __c4jGlobal = typeof window !== 'undefined' ? window : globalThis;
 // Outside a page (Node, server rendering) nothing fires pagehide: the client gets a host whose
@@ -692,7 +692,10 @@ var __c4jHost = typeof __c4jGlobal.addEventListener === 'function' ? __c4jGlobal
       this._retries = 0; this._drained = false;
       if (f.channel === SYS) {
         var d = f.data || {};
-        if (d.type === 'gap') this.fireEvent('gap', { from: d.from, to: d.to }, this);
+        if (d.type === 'gap') { // lost for good: the position moves past them, so no later answer tells of them again
+          if (+d.to > this.lastSeq) this.lastSeq = +d.to;
+          this.fireEvent('gap', { from: d.from, to: d.to }, this);
+        }
         else if (d.type === 'move') this._retry(Math.max(0, +d.after || 0)); // the node drains: resume (same position) wherever the next request lands
         else if (d.type === 'kicked') this.stop(d.reason || 'kicked', true);
         else if (d.type === 'reconnect') this._reset();

@@ -44,7 +44,10 @@
       this._retries = 0; this._drained = false;
       if (f.channel === SYS) {
         var d = f.data || {};
-        if (d.type === 'gap') this.fireEvent('gap', { from: d.from, to: d.to }, this);
+        if (d.type === 'gap') { // lost for good: the position moves past them, so no later answer tells of them again
+          if (+d.to > this.lastSeq) this.lastSeq = +d.to;
+          this.fireEvent('gap', { from: d.from, to: d.to }, this);
+        }
         else if (d.type === 'move') this._retry(Math.max(0, +d.after || 0)); // the node drains: resume (same position) wherever the next request lands
         else if (d.type === 'kicked') this.stop(d.reason || 'kicked', true);
         else if (d.type === 'reconnect') this._reset();

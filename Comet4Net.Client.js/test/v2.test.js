@@ -53,6 +53,22 @@ for (const file of ['dist/comet4j.js', 'dist/comet4j.min.js']) {
     assert.equal(again.query.ep, 'E1');
   });
 
+  t('a gap moves the position past the lost numbers: the next revival does not hear of it again', () => {
+    const c = connected(null, { epoch: 'E1', resume: 60000 });
+    const gaps = [];
+    c.JS.Engine.on('gap', (info) => gaps.push(info.from + '..' + info.to));
+    const r = c.next();
+    r.progress(line(sys({ type: 'gap', from: 11, to: 14 })));
+    r.respond(200, '');
+    assert.deepEqual(gaps, ['11..14']);
+    const again = c.next();
+    assert.equal(again.query.ack, '14');
+    again.progress(msg(15, 'news', 'after'));
+    again.respond(200, '');
+    assert.deepEqual(c.got, ['after']);
+    assert.equal(c.next().query.ack, '15');
+  });
+
   t('without an epoch in the conn frame no ep is sent', () => {
     const c = connected();
     assert.equal('ep' in c.next().query, false);

@@ -70,6 +70,9 @@ internal sealed class V2Client(HttpClient http, string path = "/conn")
 
     private void Track(JObject frame)
     {
+        // A gap's numbers are lost for good: like the clients, the position moves past them.
+        if ((string?)frame["channel"] == "c4j" && frame["data"] is JObject { } data && (string?)data["type"] == "gap" && data["to"] is { Type: JTokenType.Integer } to)
+            LastSeq = Math.Max(LastSeq, (long)to);
         if (frame["seq"] is { } seq)
         {
             var s = (long)seq;
