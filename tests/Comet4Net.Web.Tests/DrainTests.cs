@@ -10,6 +10,7 @@ namespace Comet4Net.Web.Tests;
 /// DrainTime, and the host stops within its shutdown timeout.
 /// </summary>
 [TestClass]
+[DoNotParallelize] // it measures when each move goes out: tests beside it in this process can hold the pool its timers need
 public sealed class DrainTests
 {
     public TestContext TestContext { get; set; } = null!;
