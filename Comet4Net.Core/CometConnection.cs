@@ -94,7 +94,9 @@ public sealed class CometConnection
     }
 
     /// <summary>Held while the connection moves between users in the index, the backplane and the channel counts.</summary>
-    internal object UserSync { get; } = new();
+    internal object UserSync => Volatile.Read(ref _userSync) ?? Interlocked.CompareExchange(ref _userSync, new object(), null) ?? _userSync;
+
+    private object? _userSync; // made on first use: most connections never move between users
 
     /// <summary>The user the connection is indexed under now (null: none); read and written under <see cref="UserSync"/>.</summary>
     internal string? IndexedUser { get; set; }

@@ -2,7 +2,7 @@ namespace Comet4Net.Connections;
 
 /// <summary>
 /// One request of the host (an HTTP request in Comet4Net.Web) attached to a connection. Ended when
-/// superseded, dropped or past its deadline; the host learns it through <see cref="OnEnd"/>.
+/// superseded, dropped or past its deadline; the host learns it through <see cref="OnEnd(Action)"/>.
 /// </summary>
 /// <remarks>
 /// No token source and no timer per request: an idle held request costs a few fields here, and

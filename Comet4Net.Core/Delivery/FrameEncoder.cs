@@ -21,9 +21,13 @@ internal static class FrameEncoder
 
     /// <summary>The JSON object every frame carries: {"channel":…,"data":…,"time":…}, with seq first in v2.</summary>
     internal static string FrameJson(long? seq, string channel, string dataJson, long time, string? eventName = null, string? from = null, bool history = false,
+        string? deltaFields = null, bool newline = false) =>
+        FrameText.ToStringAndReturn(BuildFrameJson(seq, channel, dataJson, time, eventName, from, history, deltaFields, newline));
+
+    private static StringBuilder BuildFrameJson(long? seq, string channel, string dataJson, long time, string? eventName = null, string? from = null, bool history = false,
         string? deltaFields = null, bool newline = false)
     {
-        var sb = new StringBuilder(dataJson.Length + channel.Length + 64 + (from?.Length ?? 0) + (eventName?.Length ?? 0));
+        var sb = FrameText.Rent(dataJson.Length + channel.Length + 64 + (from?.Length ?? 0) + (eventName?.Length ?? 0) + (deltaFields?.Length ?? 0));
         sb.Append('{');
         if (seq is { } s) sb.Append("\"seq\":").Append(s).Append(',');
         sb.Append("\"channel\":").Append(JsonConvert.ToString(channel));
@@ -35,7 +39,7 @@ internal static class FrameEncoder
         if (history) sb.Append(",\"history\":true");
         sb.Append('}');
         if (newline) sb.Append('\n');
-        return sb.ToString();
+        return sb;
     }
 
     internal static string FrameJson(long? seq, CometMessage m, bool history = false) =>
@@ -69,11 +73,11 @@ internal static class FrameEncoder
 
     /// <summary>v2 frame: one line of JSON ended by '\n'; history frames say so.</summary>
     internal static byte[] V2(CometMessage m, bool history) =>
-        Encoding.UTF8.GetBytes(FrameJson(m.Seq, m.Channel, m.DataJson, m.Time, m.Event, m.From, history, m.DeltaFields, newline: true));
+        FrameText.ToUtf8AndReturn(BuildFrameJson(m.Seq, m.Channel, m.DataJson, m.Time, m.Event, m.From, history, m.DeltaFields, newline: true));
 
     /// <summary>v2 system frame on channel c4j (no seq).</summary>
     internal static byte[] V2System(string dataJson, long time) =>
-        Encoding.UTF8.GetBytes(FrameJson(null, CometProtocol.SystemChannel, dataJson, time, newline: true));
+        FrameText.ToUtf8AndReturn(BuildFrameJson(null, CometProtocol.SystemChannel, dataJson, time, newline: true));
 
     /// <summary>SSE event: id, event and one data line. JSON has no raw newline, so one line is enough.</summary>
     internal static byte[] Sse(long seq, string channel, string dataJson) =>

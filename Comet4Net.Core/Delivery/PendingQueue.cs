@@ -6,16 +6,19 @@ namespace Comet4Net.Delivery;
 /// </summary>
 internal sealed class PendingQueue
 {
-    private readonly List<CometMessage> _items = new();
+    // Most connections never get a message of their own: they share this empty list (never added to)
+    // until their first. The queue locks itself (internal; nothing else locks it).
+    private static readonly List<CometMessage> None = [];
+    private List<CometMessage> _items = None;
     private long _bytes;
     private long _droppedThroughSeq;
 
-    internal int Count { get { lock (_items) return _items.Count; } }
+    internal int Count { get { lock (this) return _items.Count; } }
 
-    internal long Bytes { get { lock (_items) return _bytes; } }
+    internal long Bytes { get { lock (this) return _bytes; } }
 
     /// <summary>Highest sequence number dropped without being delivered.</summary>
-    internal long DroppedThroughSeq { get { lock (_items) return _droppedThroughSeq; } }
+    internal long DroppedThroughSeq { get { lock (this) return _droppedThroughSeq; } }
 
     /// <summary>
     /// Adds a message in sequence order (readers take the queue in order); a message already queued is
@@ -29,7 +32,7 @@ internal sealed class PendingQueue
     internal int Add(CometMessage message, int maxCount, long maxBytes)
     {
         var dropped = 0;
-        lock (_items)
+        lock (this)
         {
             var at = _items.Count;
             if (at > 0 && _items[at - 1].Seq >= message.Seq)
@@ -38,6 +41,7 @@ internal sealed class PendingQueue
                 if (at >= 0) return 0; // already queued
                 at = ~at;
             }
+            if (ReferenceEquals(_items, None)) _items = new List<CometMessage>(4);
             _items.Insert(at, message);
             _bytes += message.Size;
             while (_items.Count > 0 && (_items.Count > maxCount || _bytes > maxBytes))
@@ -67,7 +71,7 @@ internal sealed class PendingQueue
     /// <summary>Records that messages numbered up to <paramref name="seq"/> that were meant for the connection may be lost.</summary>
     internal void MarkDroppedThrough(long seq)
     {
-        lock (_items)
+        lock (this)
         {
             if (seq > _droppedThroughSeq) _droppedThroughSeq = seq;
         }
@@ -76,7 +80,7 @@ internal sealed class PendingQueue
     /// <summary>Forgets messages the client has (sequence number at most <paramref name="seq"/>).</summary>
     internal void RemoveThrough(long seq)
     {
-        lock (_items)
+        lock (this)
         {
             var n = 0;
             while (n < _items.Count && _items[n].Seq <= seq)
@@ -92,7 +96,7 @@ internal sealed class PendingQueue
     internal int TrimOlderThan(long olderThan)
     {
         var dropped = 0;
-        lock (_items)
+        lock (this)
         {
             while (_items.Count > 0 && _items[0].Time < olderThan)
             {
@@ -106,7 +110,7 @@ internal sealed class PendingQueue
     /// <summary>Copies the messages with <paramref name="after"/> &lt; seq &lt;= <paramref name="upTo"/>.</summary>
     internal void CopyRange(long after, long upTo, List<CometMessage> into)
     {
-        lock (_items)
+        lock (this)
         {
             foreach (var m in _items)
             {
@@ -119,9 +123,9 @@ internal sealed class PendingQueue
 
     internal void Clear()
     {
-        lock (_items)
+        lock (this)
         {
-            _items.Clear();
+            if (_items.Count > 0) _items.Clear();
             _bytes = 0;
         }
     }

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text;
 using Newtonsoft.Json;
 
-namespace Comet4Net.Web.Internal;
+namespace Comet4Net.Delivery;
 
 /// <summary>
 /// The JSON of a v2 system frame's data (<c>{"type":…, field: value…}</c>) and of an error body, written
@@ -15,7 +15,7 @@ internal static class SystemJson
 {
     internal static string Object(string firstName, string firstValue, IDictionary<string, object?>? fields)
     {
-        var sb = new StringBuilder(64 + (fields?.Count ?? 0) * 24);
+        var sb = FrameText.Rent(64 + (fields?.Count ?? 0) * 24);
         sb.Append('{');
         Member(sb, firstName, firstValue);
         if (fields is not null)
@@ -27,12 +27,12 @@ internal static class SystemJson
                 Member(sb, name, value);
             }
         }
-        return sb.Append('}').ToString();
+        return FrameText.ToStringAndReturn(sb.Append('}'));
     }
 
     internal static string Object(string firstName, string firstValue, string secondName, string secondValue, IDictionary<string, object?>? fields)
     {
-        var sb = new StringBuilder(96 + (fields?.Count ?? 0) * 24);
+        var sb = FrameText.Rent(96 + (fields?.Count ?? 0) * 24);
         sb.Append('{');
         Member(sb, firstName, firstValue);
         sb.Append(',');
@@ -46,7 +46,7 @@ internal static class SystemJson
                 Member(sb, name, value);
             }
         }
-        return sb.Append('}').ToString();
+        return FrameText.ToStringAndReturn(sb.Append('}'));
     }
 
     private static void Member(StringBuilder sb, string name, object? value)

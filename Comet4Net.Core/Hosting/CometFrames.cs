@@ -26,6 +26,15 @@ public static class CometFrames
     /// <summary>The JSON object a frame carries: {"channel":…,"data":…,"time":…}, with <c>seq</c> first when given.</summary>
     public static string Json(long? seq, string channel, string dataJson, long time) => FrameEncoder.FrameJson(seq, channel, dataJson, time);
 
+    /// <summary>
+    /// The data of a v2 system frame: <c>{"type":…}</c> then <paramref name="fields"/> (strings, numbers,
+    /// booleans, null, lists of strings and nested objects written directly; anything else through Newtonsoft).
+    /// </summary>
+    public static string SystemData(string type, IDictionary<string, object?>? fields = null) => SystemJson.Object("type", type, fields);
+
+    /// <summary>An error body: <c>{"error":code,"message":…}</c> then <paramref name="extra"/>.</summary>
+    public static string ErrorJson(string code, string message, IDictionary<string, object?>? extra = null) => SystemJson.Object("error", code, "message", message, extra);
+
     /// <summary>A legacy frame of <paramref name="json"/>.</summary>
     public static byte[] LegacyFromJson(string json) => FrameEncoder.LegacyFromJson(json);
 

@@ -36,7 +36,7 @@ internal static class CometResponses
         NoCache(response);
         if (retryAfterSeconds > 0) response.Headers.RetryAfter = retryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         response.ContentType = JsonContentType;
-        var bytes = Encoding.UTF8.GetBytes(SystemJson.Object("error", code, "message", message, extra as IDictionary<string, object?>));
+        var bytes = Encoding.UTF8.GetBytes(CometFrames.ErrorJson(code, message, extra as IDictionary<string, object?>));
         response.ContentLength = bytes.Length;
         try
         {
@@ -86,7 +86,7 @@ internal static class CometResponses
     /// <summary>The data of a v2 system frame, as JSON.</summary>
     internal static string SystemData(string type, object? fields = null)
     {
-        return SystemJson.Object("type", type, fields as IDictionary<string, object?>);
+        return CometFrames.SystemData(type, fields as IDictionary<string, object?>);
     }
 
     internal static byte[] V2System(CometEngine engine, string type, object? fields = null) =>

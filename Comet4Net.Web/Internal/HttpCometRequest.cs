@@ -1,5 +1,7 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
 
 namespace Comet4Net.Web.Internal;
 
@@ -11,8 +13,8 @@ namespace Comet4Net.Web.Internal;
 internal sealed class HttpCometRequest : ICometRequest
 {
     // Kept for the connection's life: flat arrays of name/value pairs (a few entries, searched in
-    // order) cost a fraction of dictionaries.
-    private readonly PairDictionary _cookies;
+    // order) cost a fraction of dictionaries. Cookies are read from the copied Cookie header when
+    // asked: Request.Cookies would add a feature (and its parsed collection) to a held request.
     private readonly PairDictionary _headers;
     private readonly ClaimsPrincipal? _user;
 
@@ -21,9 +23,7 @@ internal sealed class HttpCometRequest : ICometRequest
         Method = context.Request.Method;
         Path = KnownStrings.Path(context.Request.PathBase.Add(context.Request.Path).Value ?? "/");
         QueryParameters = parameters.Count == 0 ? PairDictionary.Empty : new PairDictionary(parameters, StringComparison.Ordinal);
-        var cookies = context.Request.Cookies;
-        _cookies = cookies.Count == 0 ? PairDictionary.Empty : new PairDictionary(cookies, StringComparison.Ordinal);
-        _headers = new PairDictionary(context.Request.Headers.Select(h => KeyValuePair.Create(h.Key, h.Value.ToString())), StringComparison.OrdinalIgnoreCase);
+        _headers = CopyHeaders(context.Request.Headers);
         // An anonymous request's principal is made on first use, not kept for every connection.
         _user = ConnectionUser.Keep(context.Features.Get<Microsoft.AspNetCore.Http.Features.Authentication.IHttpAuthenticationFeature>()?.User);
         ClientIp = ClientAddress(context);
@@ -42,10 +42,44 @@ internal sealed class HttpCometRequest : ICometRequest
 
     /// <summary>Lets go of the <c>HttpContext</c> once the <c>conn</c> request is answered.</summary>
     internal void Release() => Volatile.Write(ref _native, null);
+
+    /// <summary>Lets go of <paramref name="context"/> if it is still the one kept (the held SSE answer that was the conn request).</summary>
+    internal void Release(HttpContext context) => Interlocked.CompareExchange(ref _native, null, context);
     public string? Query(string name) => QueryParameters.TryGetValue(name, out var v) ? v : null;
-    public string? Cookie(string name) => _cookies.TryGetValue(name, out var v) ? v : null;
+    public string? Cookie(string name) => CookieIn(Header(HeaderNames.Cookie), name);
 
     public string? Header(string name) => _headers.TryGetValue(name, out var v) ? v : null;
+
+    // CopyTo, not an enumeration: enumerating Kestrel's request headers through the interface leaves a
+    // cached enumerator on its connection for the connection's life. Names and values that every
+    // client sends alike are kept once (KnownStrings.Shared).
+    private static PairDictionary CopyHeaders(IHeaderDictionary headers)
+    {
+        var count = headers.Count;
+        if (count == 0) return PairDictionary.Empty;
+        var copied = new KeyValuePair<string, StringValues>[count];
+        headers.CopyTo(copied, 0);
+        var pairs = new KeyValuePair<string, string>[count];
+        for (var i = 0; i < count; i++) pairs[i] = KeyValuePair.Create(KnownStrings.Shared(copied[i].Key), KnownStrings.Shared(copied[i].Value.ToString()));
+        return new PairDictionary(pairs, StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>
+    /// A cookie's value in a <c>Cookie</c> header as ASP.NET Core's <c>Request.Cookies</c> reads it:
+    /// pairs split on <c>;</c> (and <c>,</c>), names without regard to case, the last of a name given
+    /// twice, the value unescaped (quotes kept), an empty value as none, nothing from a header that does not parse.
+    /// </summary>
+    internal static string? CookieIn(string? header, string name)
+    {
+        if (string.IsNullOrEmpty(header) || !CookieHeaderValue.TryParseList([header], out var cookies)) return null;
+        string? found = null;
+        foreach (var cookie in cookies)
+        {
+            if (!cookie.Name.Equals(name, StringComparison.OrdinalIgnoreCase)) continue;
+            if (cookie.Value.Length > 0) found = Uri.UnescapeDataString(cookie.Value.ToString());
+        }
+        return found;
+    }
 
     /// <summary>The client's address as ASP.NET Core sees it (UseForwardedHeaders rewrites it behind a trusted proxy).</summary>
     internal static string ClientAddress(HttpContext context)

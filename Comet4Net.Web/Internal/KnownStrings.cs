@@ -18,6 +18,13 @@ internal static class KnownStrings
         "stream", "sse", "websocket", "lpool", "auto", "2", "0", "1", "2.0.0", "0.1.7",
     ];
 
+    // Header names and values seen lately, one slot per hash (a newer value takes a slot over): the
+    // headers a connection keeps are mostly the same for every client (User-Agent, Accept, Host,
+    // Origin...), so each connection need not keep its own copy. Bounded: 4,096 references.
+    private const int HeaderSlots = 4096;
+    private const int MaxSharedLength = 1024;
+    private static readonly string?[] SharedHeaders = new string?[HeaderSlots];
+
     [ThreadStatic] private static string? t_path;
     [ThreadStatic] private static IPAddress? t_address;
     [ThreadStatic] private static string? t_addressText;
@@ -33,6 +40,22 @@ internal static class KnownStrings
             }
         }
         return text.ToString();
+    }
+
+    /// <summary>
+    /// <paramref name="text"/>, or an equal string kept a moment ago: for the header names and values
+    /// a connection keeps for its life. Slots are read and written without a lock: a lost race only
+    /// means one more copy.
+    /// </summary>
+    internal static string Shared(string text)
+    {
+        if (text.Length == 0) return string.Empty;
+        if (text.Length > MaxSharedLength) return text;
+        var slot = (int)((uint)string.GetHashCode(text) % HeaderSlots);
+        var kept = Volatile.Read(ref SharedHeaders[slot]);
+        if (kept is not null && string.Equals(kept, text, StringComparison.Ordinal)) return kept;
+        Volatile.Write(ref SharedHeaders[slot], text);
+        return text;
     }
 
     /// <summary>The request path as one string per thread while it stays the same (it is <c>/conn</c> for nearly every request).</summary>

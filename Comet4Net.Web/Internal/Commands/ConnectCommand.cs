@@ -16,34 +16,25 @@ internal sealed class ConnectCommand(CometContext context, FrameWriters writers)
 
     public string Name => CometProtocol.CmdConnect;
 
-    public async Task ExecuteAsync(CommandRequest r)
+    // Not async on the way to an SSE answer: the event stream's delivery loop goes back to the
+    // dispatcher as it is, so a held SSE answer keeps no state machine of this command's (nor the
+    // parsed request). A connect that waits on the backplane takes the async path.
+    public Task ExecuteAsync(CommandRequest r)
     {
         var http = r.Http!;
         CometWorkStyle? requested = null;
         if (r.WorkStyleText is not null)
         {
-            if (r.WorkStyleIsBad)
-            {
-                await r.Reply.ErrorAsync(CometErrors.BadConnectStyle(r.WorkStyleText));
-                return;
-            }
+            if (r.WorkStyleIsBad) return r.Reply.ErrorAsync(CometErrors.BadConnectStyle(r.WorkStyleText));
             if (r.WorkStyle != CometWorkStyle.Auto) requested = r.WorkStyle;
         }
         var dialect = r.ClientIsV2() || requested == CometWorkStyle.Sse ? CometDialect.V2 : CometDialect.Legacy;
-        if (dialect == CometDialect.Legacy && !Options.AllowLegacyClients)
-        {
-            await r.Reply.ErrorAsync(CometErrors.LegacyNotAllowed);
-            return;
-        }
+        if (dialect == CometDialect.Legacy && !Options.AllowLegacyClients) return r.Reply.ErrorAsync(CometErrors.LegacyNotAllowed);
         var style = WorkStyleChooser.Choose(Options, http, dialect, requested, r.Get("wsok") == "1");
         long? resumeAfter = null;
         if (style == CometWorkStyle.Sse)
         {
-            if (r.AckIsBad)
-            {
-                await r.Reply.ErrorAsync(CometErrors.BadAck);
-                return;
-            }
+            if (r.AckIsBad) return r.Reply.ErrorAsync(CometErrors.BadAck);
             if (r.Ack > 0) resumeAfter = r.Ack;
         }
 
@@ -51,50 +42,83 @@ internal sealed class ConnectCommand(CometContext context, FrameWriters writers)
         if (dialect == CometDialect.V2 && r.Get("sub") is { } subText)
         {
             subscribe = ParseChannels(subText);
-            if (subscribe is null)
-            {
-                await r.Reply.ErrorAsync(CometErrors.BadSub);
-                return;
-            }
+            if (subscribe is null) return r.Reply.ErrorAsync(CometErrors.BadSub);
         }
+        // The snapshot lets go of the HttpContext when the conn request is answered: at once for a
+        // short answer, when its delivery loop ends for an SSE one (DeliveryLoop).
         var snapshot = new HttpCometRequest(http, r.Parameters);
         try
         {
             var cv = r.ClientVersion;
-            var result = await Engine.Host.ConnectAsync(snapshot, dialect, style, cv.Length > 32 ? cv[..32] : cv, resumeAfter, subscribe);
-            if (result.Connection is not { } connection)
-            {
-                await r.Reply.OutcomeAsync(result.Outcome, result.Message!, result.ListenerStatus, result.RetryAfter);
-                return;
-            }
-            var request = r;
-            r = null!; // an SSE answer is held: the parsed request is not kept while it is (see AnswerAsync)
-            await AnswerAsync(request, connection, dialect, style, result.RefusedChannels);
+            var connecting = Engine.Host.ConnectAsync(snapshot, dialect, style, cv.Length > 32 ? cv[..32] : cv, resumeAfter, subscribe);
+            return connecting.IsCompletedSuccessfully
+                ? Answer(r, snapshot, connecting.Result, dialect, style)
+                : AnswerLaterAsync(r, snapshot, connecting, dialect, style);
         }
-        finally
+        catch
         {
             snapshot.Release();
+            throw;
         }
     }
 
-    private async Task AnswerAsync(CommandRequest r, CometConnection connection, CometDialect dialect, CometWorkStyle style, IReadOnlyList<string>? refused)
+    private async Task AnswerLaterAsync(CommandRequest r, HttpCometRequest snapshot, ValueTask<ConnectResult> connecting, CometDialect dialect, CometWorkStyle style)
     {
-        var http = r.Http!;
-        CometResponses.NoCache(http.Response);
-        if (dialect == CometDialect.Legacy)
+        ConnectResult result;
+        try
         {
-            var data = JsonConvert.SerializeObject(new Dictionary<string, object?>
-            {
-                ["cId"] = connection.Id,
-                ["channels"] = context.Channels,
-                ["ws"] = connection.WorkStyle,
-                ["timeout"] = Options.Timeout,
-            });
-            var frame = CometFrames.LegacyFromJson(CometFrames.Json(null, CometProtocol.SystemChannel, data, Engine.Host.NowMs));
-            await CometResponses.WriteAsync(http, CometResponses.LegacyContentType, frame);
-            return;
+            result = await connecting;
         }
+        catch
+        {
+            snapshot.Release();
+            throw;
+        }
+        await Answer(r, snapshot, result, dialect, style);
+    }
 
+    private Task Answer(CommandRequest r, HttpCometRequest snapshot, ConnectResult result, CometDialect dialect, CometWorkStyle style)
+    {
+        try
+        {
+            if (result.Connection is not { } connection)
+            {
+                snapshot.Release();
+                return r.Reply.OutcomeAsync(result.Outcome, result.Message!, result.ListenerStatus, result.RetryAfter);
+            }
+            var http = r.Http!;
+            CometResponses.NoCache(http.Response);
+            if (dialect == CometDialect.V2 && style == CometWorkStyle.Sse)
+            {
+                var frames = writers.Sse(r.SseNamedEvents);
+                var preamble = frames.Preamble(ConnectData(connection, result.RefusedChannels));
+                return DeliveryLoop.RunAsync(Engine, connection, http, CometHost.StartOf(connection), new HeldAnswerSink(http, frames, preamble));
+            }
+            snapshot.Release();
+            if (dialect == CometDialect.Legacy)
+            {
+                var data = JsonConvert.SerializeObject(new Dictionary<string, object?>
+                {
+                    ["cId"] = connection.Id,
+                    ["channels"] = context.Channels,
+                    ["ws"] = connection.WorkStyle,
+                    ["timeout"] = Options.Timeout,
+                });
+                var frame = CometFrames.LegacyFromJson(CometFrames.Json(null, CometProtocol.SystemChannel, data, Engine.Host.NowMs));
+                return CometResponses.WriteAsync(http, CometResponses.LegacyContentType, frame);
+            }
+            return CometResponses.WriteAsync(http, CometResponses.V2ContentType, CometFrames.V2System(ConnectData(connection, result.RefusedChannels), Engine.Host.NowMs));
+        }
+        catch
+        {
+            snapshot.Release();
+            throw;
+        }
+    }
+
+    /// <summary>The v2 <c>conn</c> frame's data.</summary>
+    private string ConnectData(CometConnection connection, IReadOnlyList<string>? refused)
+    {
         var fields = new Dictionary<string, object?>(12)
         {
             ["cId"] = connection.Id,
@@ -110,15 +134,7 @@ internal sealed class ConnectCommand(CometContext context, FrameWriters writers)
         };
         if (refused is not null) fields["refused"] = refused; // named in sub= but refused by a subscribe listener
         TokenRefresh.AddExpiry(fields, Engine, connection); // a connection made with a signed token: when it expires
-        var connectData = CometResponses.SystemData("conn", fields);
-        if (style == CometWorkStyle.Sse)
-        {
-            var frames = writers.Sse(r.SseNamedEvents);
-            r = null!; // not kept while the answer is held
-            await DeliveryLoop.RunAsync(Engine, connection, http, CometHost.StartOf(connection), new HeldAnswerSink(http, frames, frames.Preamble(connectData)));
-            return;
-        }
-        await CometResponses.WriteAsync(http, CometResponses.V2ContentType, CometFrames.V2System(connectData, Engine.Host.NowMs));
+        return CometResponses.SystemData("conn", fields);
     }
 
     private static List<string>? ParseChannels(string text)

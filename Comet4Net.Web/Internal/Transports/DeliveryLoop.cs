@@ -57,7 +57,8 @@ internal static class DeliveryLoop
             using var scope = await RequestScope.StartAsync(engine, connection, http, sink.Timed);
             try
             {
-                if (!await SendAsync(engine.Host, sink, sink.OpenAsync(scope), 0, sink.OpenBytes)) return;
+                var openBytes = sink.OpenBytes; // before OpenAsync, which lets go of what it wrote
+                if (!await SendAsync(engine.Host, sink, sink.OpenAsync(scope), 0, openBytes)) return;
                 var cursor = v2 ? scope.Request.CursorAfter(ack) : scope.Request.LegacyCursor;
                 var first = v2 && scope.Request.EpochGap(ack, epoch, ref cursor) is { } epochGap ? sink.Frames.Gap(epochGap) : null;
                 var heartbeat = engine.Host.Options.Heartbeat;
@@ -148,6 +149,11 @@ internal static class DeliveryLoop
         {
             engine.Host.ReportError(connection, e);
             await CometResponses.ErrorAsync(http, engine.Host.Options, CometErrors.InternalError); // nothing if the answer had started
+        }
+        finally
+        {
+            // An SSE conn answer is this loop: its request snapshot lets go of the HttpContext now.
+            (connection.Request as HttpCometRequest)?.Release(http);
         }
     }
 

@@ -68,6 +68,7 @@ internal sealed class HeldAnswerSink(HttpContext http, FrameWriter frames, byte[
         response.ContentType = Frames.ContentType;
         CometResponses.Streaming(response);
         if (preamble is { Length: > 0 }) response.BodyWriter.Write(preamble);
+        preamble = null; // written: not kept while the answer is held
         // The headers go out at once; StartAsync alone would leave them in the pipe.
         return Flush(response.BodyWriter, http);
     }
