@@ -24,14 +24,17 @@ public static class BrowserFixture
             Assert.Fail($"Chromium is not installed at {executable}: run ./test.sh, which installs it (apt-get install chromium).");
         Assertions.SetDefaultExpectTimeout(10000);
         Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
-        Browser = await Playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = executable,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
-        });
+        Browser = await Playwright.Chromium.LaunchAsync(LaunchOptions());
     }
+
+    /// <summary>How the shared Chromium is launched (LifecycleBrowserTests launch their own from it, with more arguments).</summary>
+    internal static BrowserTypeLaunchOptions LaunchOptions(params string[] more) => new()
+    {
+        ExecutablePath = Environment.GetEnvironmentVariable("CHROMIUM_PATH") ?? "/usr/bin/chromium",
+        Headless = true,
+        Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", .. more],
+    };
 
     [AssemblyCleanup]
     public static async Task StopAsync()

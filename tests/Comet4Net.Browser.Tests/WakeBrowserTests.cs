@@ -16,57 +16,6 @@ public sealed class WakeBrowserTests
 {
     public TestContext TestContext { get; set; } = null!;
 
-    /// <summary>Sends "news" 0, 1, 2, … every <c>everyMs</c> until stopped, each numbered before the next; Count: how many went out.</summary>
-    private sealed class Sender
-    {
-        private int _count;
-
-        public Sender(CometEngine engine, int everyMs, CancellationToken stop) => Run = Task.Run(() => LoopAsync(engine, everyMs, stop));
-
-        public int Count => Volatile.Read(ref _count);
-
-        public Task Run { get; }
-
-        private async Task LoopAsync(CometEngine engine, int everyMs, CancellationToken stop)
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                await engine.SendToAllAsync("news", _count);
-                Interlocked.Increment(ref _count);
-                try { await Task.Delay(everyMs, stop); } catch (OperationCanceledException) { }
-            }
-        }
-    }
-
-    /// <summary>Opens chaos.html on <paramref name="style"/> once connected, recording the connector's attempts and wake-ups.</summary>
-    private static async Task<IPage> OpenAsync(IBrowserContext context, string baseUrl, string style)
-    {
-        var tab = await context.NewPageAsync();
-        tab.SetDefaultTimeout(20000);
-        await tab.GotoAsync(baseUrl + "/test/chaos.html?ws=" + style);
-        await tab.WaitForFunctionAsync("() => !!window.cId");
-        await tab.EvaluateAsync(@"() => {
-            window.attempts = 0; window.wakes = []; window.lifecycle = []; window.ticks = 0;
-            setInterval(function () { window.ticks++; }, 50);
-            ['freeze', 'resume', 'visibilitychange'].forEach(function (n) {
-                document.addEventListener(n, function () { window.lifecycle.push(n + ':' + document.visibilityState + ':' + window.ticks + ':' + window.received.length); });
-            });
-            var c = JS.Engine.getConnector();
-            c.on('revival', function () { window.attempts++; });
-            c.on('wake', function (reason) { window.wakes.push(reason); });
-        }");
-        return tab;
-    }
-
-    private async Task AssertReceivedAsync(IPage tab, int messages, int timeoutMs = 20000)
-    {
-        await tab.WaitForFunctionAsync($"() => window.received.length >= {messages}", null, new() { Timeout = timeoutMs });
-        var received = await tab.EvaluateAsync<int[]>("() => window.received");
-        TestContext.WriteLine($"sent {messages}, received {received.Length}, duplicates {received.Length - received.Distinct().Count()}");
-        CollectionAssert.AreEqual(Enumerable.Range(0, messages).ToArray(), received, "every message exactly once, in order");
-        Assert.AreEqual(0, await tab.EvaluateAsync<int>("() => window.gaps.length"), "no gap");
-    }
-
     [TestMethod]
     [Timeout(120000, CooperativeCancellation = true)]
     public async Task Offline_for_30_seconds_then_online_resumes_within_2_seconds_with_every_message_once()
@@ -77,7 +26,7 @@ public sealed class WakeBrowserTests
         await using var proxy = await ChaosProxy.StartAsync(new Uri(app.Urls.First()));
         proxy.Enabled = false; // no random faults: only the outage below
         await using var context = await BrowserFixture.Browser.NewContextAsync();
-        var tab = await OpenAsync(context, proxy.Url, "stream");
+        var tab = await WakePage.OpenAsync(context, proxy.Url, "stream");
         using var stop = new CancellationTokenSource();
         var sender = new Sender(engine, 100, stop.Token);
         await tab.WaitForFunctionAsync("() => window.received.length >= 10");
@@ -107,7 +56,7 @@ public sealed class WakeBrowserTests
         Assert.AreEqual(attemptsOffline, attemptsAfter, "no attempt while the browser says offline");
         Assert.IsLessThan(2000, resumed, "resumed within 2 s of coming back");
         CollectionAssert.Contains(wakes, "online");
-        await AssertReceivedAsync(tab, sender.Count);
+        await WakePage.AssertReceivedAsync(TestContext, tab, sender.Count);
     }
 
     [TestMethod]
@@ -118,7 +67,7 @@ public sealed class WakeBrowserTests
         await using var app = await BrowserFixture.StartCometAsync(o => { o.Timeout = 1000; o.Heartbeat = 500; });
         var engine = app.Services.GetRequiredService<CometEngine>();
         await using var context = await BrowserFixture.Browser.NewContextAsync();
-        var tab = await OpenAsync(context, app.Urls.First(), "stream");
+        var tab = await WakePage.OpenAsync(context, app.Urls.First(), "stream");
         var cdp = await context.NewCDPSessionAsync(tab);
         using var stop = new CancellationTokenSource();
         var sender = new Sender(engine, 50, stop.Token);
@@ -126,7 +75,7 @@ public sealed class WakeBrowserTests
 
         await FreezeAsync(tab, cdp);
         var before = sender.Count;
-        await WaitAsync(() => sender.Count >= before + 60, "60 messages sent while frozen");
+        await WakePage.WaitAsync(TestContext, () => sender.Count >= before + 60, "60 messages sent while frozen");
         var missed = sender.Count;
         var clock = Stopwatch.StartNew();
         await ThawAsync(tab, cdp);
@@ -136,7 +85,7 @@ public sealed class WakeBrowserTests
                               $"lifecycle: {string.Join(",", await tab.EvaluateAsync<string[]>("() => window.lifecycle"))}");
         stop.Cancel();
         await sender.Run;
-        await AssertReceivedAsync(tab, sender.Count);
+        await WakePage.AssertReceivedAsync(TestContext, tab, sender.Count);
         Assert.AreEqual(1, await tab.EvaluateAsync<int>("() => window.starts"), "the same connection, resumed by position");
     }
 
@@ -148,16 +97,16 @@ public sealed class WakeBrowserTests
         await using var app = await BrowserFixture.StartCometAsync(o => { o.Timeout = 1000; o.Heartbeat = 500; o.CacheExpires = 1500; o.CacheFrequency = 100; o.ConnExpires = 1000; o.ConnFrequency = 100; });
         var engine = app.Services.GetRequiredService<CometEngine>();
         await using var context = await BrowserFixture.Browser.NewContextAsync();
-        var tab = await OpenAsync(context, app.Urls.First(), "stream");
+        var tab = await WakePage.OpenAsync(context, app.Urls.First(), "stream");
         var cdp = await context.NewCDPSessionAsync(tab);
         engine.SendToAll("news", 0);
         await tab.WaitForFunctionAsync("() => window.received.length === 1");
         var cId = await tab.EvaluateAsync<string>("() => window.cId");
 
         await FreezeAsync(tab, cdp);
-        await WaitAsync(() => engine.GetConnection(cId) is null, "the frozen page's connection to be dropped");
+        await WakePage.WaitAsync(TestContext, () => engine.GetConnection(cId) is null, "the frozen page's connection to be dropped");
         engine.SendToAll("news", 1); // while it is away: gone from the log before it comes back
-        await WaitAsync(() => engine.GetStatistics().LogMessages == 0, "the history to expire");
+        await WakePage.WaitAsync(TestContext, () => engine.GetStatistics().LogMessages == 0, "the history to expire");
         var clock = Stopwatch.StartNew();
         await ThawAsync(tab, cdp);
         await tab.WaitForFunctionAsync("() => window.gaps.length >= 1", null, new() { PollingInterval = 20 });
@@ -171,9 +120,10 @@ public sealed class WakeBrowserTests
     /// <summary>
     /// Freezes the tab as Chromium freezes a background tab: the freeze event, then no task of the page
     /// runs (timers, network callbacks, events wait in their queues). Chromium's own CDP freeze
-    /// (Page.setWebLifecycleState frozen) does nothing to a visible page, and a headless page is always
-    /// visible (measured: no freeze event, the page's timers kept running); so the debugger holds the
-    /// page's main thread instead. The page's 50 ms interval (OpenAsync) makes the pause take effect at once.
+    /// (Page.setWebLifecycleState frozen) does nothing to a visible page, and a page Playwright opens stays
+    /// visible (its focus emulation counts as a capture; measured: no freeze event, the page's timers kept
+    /// running); so the debugger holds the page's main thread instead. The page's 50 ms interval (OpenAsync)
+    /// makes the pause take effect at once. LifecycleBrowserTests has Chromium freeze a hidden tab for real.
     /// </summary>
     private static async Task FreezeAsync(IPage tab, ICDPSession cdp)
     {
@@ -194,15 +144,5 @@ public sealed class WakeBrowserTests
     {
         await cdp.SendAsync("Debugger.resume");
         await tab.EvaluateAsync("() => document.dispatchEvent(new Event('resume'))");
-    }
-
-    private async Task WaitAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail("Timed out waiting for " + what);
-            await Task.Delay(20, TestContext.CancellationToken);
-        }
     }
 }
