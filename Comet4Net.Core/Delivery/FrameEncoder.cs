@@ -79,6 +79,26 @@ internal static class FrameEncoder
     internal static byte[] V2System(string dataJson, long time) =>
         FrameText.ToUtf8AndReturn(BuildFrameJson(null, CometProtocol.SystemChannel, dataJson, time, newline: true));
 
+    /// <summary>
+    /// A system frame written in one builder, its data (<c>{"type":…, fields…}</c>) included: no string
+    /// of the data nor of the frame on the way (a connect's answer is one of these).
+    /// </summary>
+    internal static byte[] System(SystemFrameForm form, string type, IDictionary<string, object?>? fields, long time, string? prefix = null)
+    {
+        var sb = FrameText.Rent(160 + (fields?.Count ?? 0) * 32 + (prefix?.Length ?? 0));
+        if (prefix is not null) sb.Append(prefix);
+        if (form == SystemFrameForm.SseNamed) sb.Append("event: ").Append(CometProtocol.SystemChannel).Append("\ndata: ");
+        else
+        {
+            if (form == SystemFrameForm.SseUnnamed) sb.Append("data: ");
+            sb.Append("{\"channel\":\"").Append(CometProtocol.SystemChannel).Append("\",\"data\":");
+        }
+        SystemJson.Write(sb, "type", type, fields);
+        if (form != SystemFrameForm.SseNamed) sb.Append(",\"time\":").Append(time).Append('}');
+        sb.Append(form == SystemFrameForm.V2 ? "\n" : "\n\n");
+        return FrameText.ToUtf8AndReturn(sb);
+    }
+
     /// <summary>SSE event: id, event and one data line. JSON has no raw newline, so one line is enough.</summary>
     internal static byte[] Sse(long seq, string channel, string dataJson) =>
         Encoding.UTF8.GetBytes($"id: {seq}\nevent: {channel}\ndata: {dataJson}\n\n");
@@ -94,4 +114,12 @@ internal static class FrameEncoder
     /// <summary>SSE system event (no id).</summary>
     internal static byte[] SseSystem(string dataJson) =>
         Encoding.UTF8.GetBytes($"event: {CometProtocol.SystemChannel}\ndata: {dataJson}\n\n");
+}
+
+/// <summary>How a system frame is framed: a v2 line, a named SSE event (data only), an unnamed SSE event (the whole v2 frame as data).</summary>
+internal enum SystemFrameForm
+{
+    V2,
+    SseNamed,
+    SseUnnamed,
 }

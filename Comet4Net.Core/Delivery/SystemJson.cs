@@ -16,6 +16,13 @@ internal static class SystemJson
     internal static string Object(string firstName, string firstValue, IDictionary<string, object?>? fields)
     {
         var sb = FrameText.Rent(64 + (fields?.Count ?? 0) * 24);
+        Write(sb, firstName, firstValue, fields);
+        return FrameText.ToStringAndReturn(sb);
+    }
+
+    /// <summary>Appends <c>{"firstName":firstValue, fields…}</c> to <paramref name="sb"/>.</summary>
+    internal static void Write(StringBuilder sb, string firstName, string firstValue, IDictionary<string, object?>? fields)
+    {
         sb.Append('{');
         Member(sb, firstName, firstValue);
         if (fields is not null)
@@ -27,7 +34,7 @@ internal static class SystemJson
                 Member(sb, name, value);
             }
         }
-        return FrameText.ToStringAndReturn(sb.Append('}'));
+        sb.Append('}');
     }
 
     internal static string Object(string firstName, string firstValue, string secondName, string secondValue, IDictionary<string, object?>? fields)

@@ -35,6 +35,18 @@ public static class CometFrames
     /// <summary>An error body: <c>{"error":code,"message":…}</c> then <paramref name="extra"/>.</summary>
     public static string ErrorJson(string code, string message, IDictionary<string, object?>? extra = null) => SystemJson.Object("error", code, "message", message, extra);
 
+    /// <summary>A v2 system frame (channel c4j, no seq) whose data is <c>{"type":…}</c> then <paramref name="fields"/> (see <see cref="SystemData"/>).</summary>
+    public static byte[] V2System(string type, IDictionary<string, object?>? fields, long time) =>
+        FrameEncoder.System(SystemFrameForm.V2, type, fields, time);
+
+    /// <summary>A named SSE system event (<c>event: c4j</c>, no id) whose data is <c>{"type":…}</c> then <paramref name="fields"/>; <paramref name="prefix"/> (SSE lines) goes first.</summary>
+    public static byte[] SseSystem(string type, IDictionary<string, object?>? fields, string? prefix = null) =>
+        FrameEncoder.System(SystemFrameForm.SseNamed, type, fields, 0, prefix);
+
+    /// <summary>An unnamed SSE system event: the whole v2 system frame as data (no id); <paramref name="prefix"/> (SSE lines) goes first.</summary>
+    public static byte[] SseUnnamedSystem(string type, IDictionary<string, object?>? fields, long time, string? prefix = null) =>
+        FrameEncoder.System(SystemFrameForm.SseUnnamed, type, fields, time, prefix);
+
     /// <summary>A legacy frame of <paramref name="json"/>.</summary>
     public static byte[] LegacyFromJson(string json) => FrameEncoder.LegacyFromJson(json);
 

@@ -90,13 +90,13 @@ internal static class CometResponses
     }
 
     internal static byte[] V2System(CometEngine engine, string type, object? fields = null) =>
-        CometFrames.V2System(SystemData(type, fields), engine.Host.NowMs);
+        CometFrames.V2System(type, fields as IDictionary<string, object?>, engine.Host.NowMs);
 
     internal static byte[] SseSystem(string type, object? fields = null) =>
-        CometFrames.SseSystem(SystemData(type, fields));
+        CometFrames.SseSystem(type, fields as IDictionary<string, object?>);
 
     internal static byte[] SseUnnamedSystem(string type, object? fields = null) =>
-        CometFrames.SseUnnamedSystem(SystemData(type, fields), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        CometFrames.SseUnnamedSystem(type, fields as IDictionary<string, object?>, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
 
     /// <summary>The fields of a move notice: the client resumes after this many ms (on whatever node it reaches).</summary>
     internal static IDictionary<string, object?> MoveFields(int afterMs) => new Dictionary<string, object?> { ["after"] = afterMs };

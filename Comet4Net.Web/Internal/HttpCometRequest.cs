@@ -12,18 +12,19 @@ namespace Comet4Net.Web.Internal;
 /// </summary>
 internal sealed class HttpCometRequest : ICometRequest
 {
-    // Kept for the connection's life: flat arrays of name/value pairs (a few entries, searched in
-    // order) cost a fraction of dictionaries. Cookies are read from the copied Cookie header when
-    // asked: Request.Cookies would add a feature (and its parsed collection) to a held request.
-    private readonly PairDictionary _headers;
+    // Kept for the connection's life: one array of names and values (the query's parameters, then the
+    // headers; a few entries, searched in order) costs a fraction of dictionaries. Cookies are read
+    // from the copied Cookie header when asked: Request.Cookies would add a feature (and its parsed
+    // collection) to a held request.
+    private readonly string[] _pairs;
+    private readonly int _headersAt;
     private readonly ClaimsPrincipal? _user;
 
     internal HttpCometRequest(HttpContext context, IReadOnlyDictionary<string, string> parameters)
     {
         Method = context.Request.Method;
         Path = KnownStrings.Path(context.Request.PathBase.Add(context.Request.Path).Value ?? "/");
-        QueryParameters = parameters.Count == 0 ? PairDictionary.Empty : new PairDictionary(parameters, StringComparison.Ordinal);
-        _headers = CopyHeaders(context.Request.Headers);
+        _pairs = PairDictionary.Flatten(parameters, StringComparison.Ordinal, CopyHeaders(context.Request.Headers), StringComparison.OrdinalIgnoreCase, out _headersAt);
         // An anonymous request's principal is made on first use, not kept for every connection.
         _user = ConnectionUser.Keep(context.Features.Get<Microsoft.AspNetCore.Http.Features.Authentication.IHttpAuthenticationFeature>()?.User);
         ClientIp = ClientAddress(context);
@@ -34,7 +35,7 @@ internal sealed class HttpCometRequest : ICometRequest
 
     public string Method { get; }
     public string Path { get; }
-    public IReadOnlyDictionary<string, string> QueryParameters { get; }
+    public IReadOnlyDictionary<string, string> QueryParameters => new PairDictionary(_pairs, 0, _headersAt, StringComparison.Ordinal);
     public ClaimsPrincipal User => _user ?? new ClaimsPrincipal(new ClaimsIdentity()); // anonymous: made when asked, never kept
     public string ClientIp { get; }
     /// <summary>The request's <c>HttpContext</c> while the <c>conn</c> request runs; null afterwards (nothing keeps a finished request alive).</summary>
@@ -45,23 +46,23 @@ internal sealed class HttpCometRequest : ICometRequest
 
     /// <summary>Lets go of <paramref name="context"/> if it is still the one kept (the held SSE answer that was the conn request).</summary>
     internal void Release(HttpContext context) => Interlocked.CompareExchange(ref _native, null, context);
-    public string? Query(string name) => QueryParameters.TryGetValue(name, out var v) ? v : null;
+    public string? Query(string name) => PairDictionary.TryFind(_pairs, 0, _headersAt, name, StringComparison.Ordinal, out var v) ? v : null;
     public string? Cookie(string name) => CookieIn(Header(HeaderNames.Cookie), name);
 
-    public string? Header(string name) => _headers.TryGetValue(name, out var v) ? v : null;
+    public string? Header(string name) => PairDictionary.TryFind(_pairs, _headersAt, _pairs.Length, name, StringComparison.OrdinalIgnoreCase, out var v) ? v : null;
 
     // CopyTo, not an enumeration: enumerating Kestrel's request headers through the interface leaves a
     // cached enumerator on its connection for the connection's life. Names and values that every
     // client sends alike are kept once (KnownStrings.Shared).
-    private static PairDictionary CopyHeaders(IHeaderDictionary headers)
+    private static KeyValuePair<string, string>[] CopyHeaders(IHeaderDictionary headers)
     {
         var count = headers.Count;
-        if (count == 0) return PairDictionary.Empty;
+        if (count == 0) return [];
         var copied = new KeyValuePair<string, StringValues>[count];
         headers.CopyTo(copied, 0);
         var pairs = new KeyValuePair<string, string>[count];
         for (var i = 0; i < count; i++) pairs[i] = KeyValuePair.Create(KnownStrings.Shared(copied[i].Key), KnownStrings.Shared(copied[i].Value.ToString()));
-        return new PairDictionary(pairs, StringComparison.OrdinalIgnoreCase);
+        return pairs;
     }
 
     /// <summary>

@@ -51,4 +51,19 @@ public sealed class RequestSnapshotTests
         Assert.AreEqual("conn", snapshot.Query("cmd"));
         Assert.IsNull(snapshot.Header("X-Missing"));
     }
+
+    [TestMethod]
+    public void Query_parameters_and_headers_are_kept_apart_in_one_array()
+    {
+        var context = new DefaultHttpContext();
+        context.Request.Headers["cmd"] = "a header, not the query";
+        var snapshot = new HttpCometRequest(context, new Dictionary<string, string> { ["cmd"] = "conn", ["room"] = "1" });
+        CollectionAssert.AreEqual(new[] { "cmd", "room" }, snapshot.QueryParameters.Keys.ToArray());
+        Assert.AreEqual(2, snapshot.QueryParameters.Count);
+        Assert.AreEqual("1", snapshot.QueryParameters["room"]);
+        Assert.AreEqual("conn", snapshot.Query("cmd"));
+        Assert.IsNull(snapshot.Query("Cmd"), "query names are matched with their case");
+        Assert.AreEqual("a header, not the query", snapshot.Header("CMD"));
+        Assert.IsNull(snapshot.Header("room"));
+    }
 }

@@ -91,7 +91,7 @@ internal sealed class ConnectCommand(CometContext context, FrameWriters writers)
             if (dialect == CometDialect.V2 && style == CometWorkStyle.Sse)
             {
                 var frames = writers.Sse(r.SseNamedEvents);
-                var preamble = frames.Preamble(ConnectData(connection, result.RefusedChannels));
+                var preamble = frames.Preamble(ConnectFields(connection, result.RefusedChannels));
                 return DeliveryLoop.RunAsync(Engine, connection, http, CometHost.StartOf(connection), new HeldAnswerSink(http, frames, preamble));
             }
             snapshot.Release();
@@ -107,7 +107,7 @@ internal sealed class ConnectCommand(CometContext context, FrameWriters writers)
                 var frame = CometFrames.LegacyFromJson(CometFrames.Json(null, CometProtocol.SystemChannel, data, Engine.Host.NowMs));
                 return CometResponses.WriteAsync(http, CometResponses.LegacyContentType, frame);
             }
-            return CometResponses.WriteAsync(http, CometResponses.V2ContentType, CometFrames.V2System(ConnectData(connection, result.RefusedChannels), Engine.Host.NowMs));
+            return CometResponses.WriteAsync(http, CometResponses.V2ContentType, CometFrames.V2System("conn", ConnectFields(connection, result.RefusedChannels), Engine.Host.NowMs));
         }
         catch
         {
@@ -116,25 +116,27 @@ internal sealed class ConnectCommand(CometContext context, FrameWriters writers)
         }
     }
 
-    /// <summary>The v2 <c>conn</c> frame's data.</summary>
-    private string ConnectData(CometConnection connection, IReadOnlyList<string>? refused)
+    // The conn frame's fields, one dictionary per thread: they are written into the frame at once.
+    [ThreadStatic] private static Dictionary<string, object?>? t_fields;
+
+    /// <summary>The v2 <c>conn</c> frame's fields (a per-thread dictionary: valid until the next call on this thread).</summary>
+    private IDictionary<string, object?> ConnectFields(CometConnection connection, IReadOnlyList<string>? refused)
     {
-        var fields = new Dictionary<string, object?>(12)
-        {
-            ["cId"] = connection.Id,
-            ["cs"] = CometHost.SecretOf(connection),
-            ["channels"] = context.Channels,
-            ["ws"] = connection.WorkStyle,
-            ["timeout"] = Options.Timeout,
-            ["heartbeat"] = Options.Heartbeat,
-            ["seq"] = CometHost.StartOf(connection),
-            ["epoch"] = Engine.Backplane.Epoch,
-            ["resume"] = Options.CacheExpires,
-            ["v"] = 2,
-        };
+        var fields = t_fields ??= new Dictionary<string, object?>(16);
+        fields.Clear();
+        fields["cId"] = connection.Id;
+        fields["cs"] = CometHost.SecretOf(connection);
+        fields["channels"] = context.Channels;
+        fields["ws"] = connection.WorkStyle;
+        fields["timeout"] = Options.Timeout;
+        fields["heartbeat"] = Options.Heartbeat;
+        fields["seq"] = CometHost.StartOf(connection);
+        fields["epoch"] = Engine.Backplane.Epoch;
+        fields["resume"] = Options.CacheExpires;
+        fields["v"] = 2;
         if (refused is not null) fields["refused"] = refused; // named in sub= but refused by a subscribe listener
         TokenRefresh.AddExpiry(fields, Engine, connection); // a connection made with a signed token: when it expires
-        return CometResponses.SystemData("conn", fields);
+        return fields;
     }
 
     private static List<string>? ParseChannels(string text)

@@ -107,13 +107,12 @@ internal sealed class SseFrames(CometEngine engine, bool named) : FrameWriter
     internal override byte[]? Move(int afterMs) => System("move", CometResponses.MoveFields(afterMs));
 
     /// <summary>The stream's first bytes: the reconnect delay, and the connect event when the stream is also the connect answer.</summary>
-    internal byte[] Preamble(string? connectData)
+    internal byte[] Preamble(IDictionary<string, object?>? connectFields)
     {
-        var text = $"retry: {engine.Context.Options.SseRetry}\n\n";
-        if (connectData is not null)
-            text += named ? $"event: c4j\ndata: {connectData}\n\n"
-                : $"data: {CometFrames.Json(null, CometProtocol.SystemChannel, connectData, engine.Host.NowMs)}\n\n";
-        return Encoding.UTF8.GetBytes(text);
+        var retry = $"retry: {engine.Context.Options.SseRetry}\n\n";
+        if (connectFields is null) return Encoding.UTF8.GetBytes(retry);
+        return named ? CometFrames.SseSystem("conn", connectFields, retry)
+            : CometFrames.SseUnnamedSystem("conn", connectFields, engine.Host.NowMs, retry);
     }
 
     internal override byte[]? End(EndReason reason, CometConnection connection, bool held) => reason switch
