@@ -123,7 +123,9 @@ public sealed class RedisBackplaneTests
         a.Presence.Join("talker", "y1", "yan");
         b.Presence.Join("talker", "w1", "wes");
         CollectionAssert.AreEquivalent(new[] { "yan", "zoe" }, c.Presence.Users().ToArray(), "every node sees the cluster's users");
-        Assert.AreEqual(new ChannelCount(3, 3), c.Presence.Count("talker", includeEveryChannel: false));
+        // A join goes out without waiting for Redis (fire and forget, on its node's own connection): another
+        // node's read can come first, so node c sees the three members soon, not at once.
+        await Wait.UntilAsync(() => c.Presence.Count("talker", includeEveryChannel: false) == new ChannelCount(3, 3), 10, "node c counts the three members");
 
         a.Dispose(); // node a dies: nobody says its users or members left
         var users = new List<string>();
