@@ -64,56 +64,47 @@ internal sealed class ConnectCommand(CometContext context, FrameWriters writers)
 
     private async Task AnswerLaterAsync(CommandRequest r, HttpCometRequest snapshot, ValueTask<ConnectResult> connecting, CometDialect dialect, CometWorkStyle style)
     {
-        ConnectResult result;
         try
         {
-            result = await connecting;
+            await Answer(r, snapshot, await connecting, dialect, style);
         }
         catch
         {
             snapshot.Release();
             throw;
         }
-        await Answer(r, snapshot, result, dialect, style);
     }
 
+    // Its callers let go of the snapshot if it throws.
     private Task Answer(CommandRequest r, HttpCometRequest snapshot, ConnectResult result, CometDialect dialect, CometWorkStyle style)
     {
-        try
-        {
-            if (result.Connection is not { } connection)
-            {
-                snapshot.Release();
-                return r.Reply.OutcomeAsync(result.Outcome, result.Message!, result.ListenerStatus, result.RetryAfter);
-            }
-            var http = r.Http!;
-            CometResponses.NoCache(http.Response);
-            if (dialect == CometDialect.V2 && style == CometWorkStyle.Sse)
-            {
-                var frames = writers.Sse(r.SseNamedEvents);
-                var preamble = frames.Preamble(ConnectFields(connection, result.RefusedChannels));
-                return DeliveryLoop.RunAsync(Engine, connection, http, CometHost.StartOf(connection), new HeldAnswerSink(http, frames, preamble));
-            }
-            snapshot.Release();
-            if (dialect == CometDialect.Legacy)
-            {
-                var data = JsonConvert.SerializeObject(new Dictionary<string, object?>
-                {
-                    ["cId"] = connection.Id,
-                    ["channels"] = context.Channels,
-                    ["ws"] = connection.WorkStyle,
-                    ["timeout"] = Options.Timeout,
-                });
-                var frame = CometFrames.LegacyFromJson(CometFrames.Json(null, CometProtocol.SystemChannel, data, Engine.Host.NowMs));
-                return CometResponses.WriteAsync(http, CometResponses.LegacyContentType, frame);
-            }
-            return CometResponses.WriteAsync(http, CometResponses.V2ContentType, CometFrames.V2System("conn", ConnectFields(connection, result.RefusedChannels), Engine.Host.NowMs));
-        }
-        catch
+        if (result.Connection is not { } connection)
         {
             snapshot.Release();
-            throw;
+            return r.Reply.OutcomeAsync(result.Outcome, result.Message!, result.ListenerStatus, result.RetryAfter);
         }
+        var http = r.Http!;
+        CometResponses.NoCache(http.Response);
+        if (dialect == CometDialect.V2 && style == CometWorkStyle.Sse)
+        {
+            var frames = writers.Sse(r.SseNamedEvents);
+            var preamble = frames.Preamble(ConnectFields(connection, result.RefusedChannels));
+            return DeliveryLoop.RunAsync(Engine, connection, http, CometHost.StartOf(connection), new HeldAnswerSink(http, frames, preamble));
+        }
+        snapshot.Release();
+        if (dialect == CometDialect.Legacy)
+        {
+            var data = JsonConvert.SerializeObject(new Dictionary<string, object?>
+            {
+                ["cId"] = connection.Id,
+                ["channels"] = context.Channels,
+                ["ws"] = connection.WorkStyle,
+                ["timeout"] = Options.Timeout,
+            });
+            var frame = CometFrames.LegacyFromJson(CometFrames.Json(null, CometProtocol.SystemChannel, data, Engine.Host.NowMs));
+            return CometResponses.WriteAsync(http, CometResponses.LegacyContentType, frame);
+        }
+        return CometResponses.WriteAsync(http, CometResponses.V2ContentType, CometFrames.V2System("conn", ConnectFields(connection, result.RefusedChannels), Engine.Host.NowMs));
     }
 
     // The conn frame's fields, one dictionary per thread: they are written into the frame at once.
