@@ -1,4 +1,4 @@
-/* Comet4Net client 2.0.0 src-sha256:917f237cd24d5067 */
+/* Comet4Net client 2.0.0 src-sha256:d08650293c69d603 */
 /*
  * Comet4Net browser client: the JS.Engine API of Comet4J's comet4j.js, on the v2 dialect (docs/protocol.md):
  * acknowledged, gap-free delivery across reconnects over WebSocket, streaming, Server-Sent Events or long
@@ -508,7 +508,7 @@
     },
 
     _opened: function (d) {
-      this._retries = 0;
+      this._retries = 0; this._spread = 0; this._drained = false;
       this.cId = d.cId; this.cs = d.cs; this.channels = d.channels || []; this.timeout = d.timeout; this.heartbeat = d.heartbeat;
       this.lastSeq = d.seq; this.epoch = d.epoch || ''; this.resume = d.resume > 0 ? d.resume : 0;
       this.refused = d.refused || []; // channels named at connect that the server's subscribe listeners refused
@@ -640,16 +640,24 @@
 
   // What the connector does with a frame, the commands it sends for its connection, its reset and drop.
   JS.apply(Connector.prototype, {
-    /** Exponential backoff with full jitter, never longer than a quarter of the server's resume window. */
+    /**
+     * Exponential backoff with full jitter, never longer than a quarter of the server's resume window. After a
+     * second 503 draining in a row (no other node took the request) the window is at least the node's drain
+     * spread and the wait at least half of it, until a node answers: the node's clients come back to it (or to
+     * its replacement) spread over that time, not together.
+     */
     _backoff: function (n) {
       var cap = this.retryMax;
       if (this.resume > 0) cap = Math.min(cap, Math.max(1000, this.resume / 4));
-      return Math.random() * Math.min(cap, this.retryBase * Math.pow(2, n));
+      var w = Math.min(cap, Math.max(this._spread || 0, this.retryBase * Math.pow(2, n)));
+      return this._spread ? w * (0.5 + 0.5 * Math.random()) : Math.random() * w;
     },
 
-    /** A 503 draining (the node stops): the first one, retry at once (another node answers); more in a row, with backoff. */
+    /** A 503 draining (the node stops): the first one, retry at once (another node answers); more in a row, with the node's spread. */
     _elsewhere: function (status, text) {
-      if (status !== 503 || this._drained || (parse(text) || {}).error !== 'draining') return undefined;
+      var body = status === 503 && parse(text);
+      if (!body || body.error !== 'draining') return undefined;
+      if (this._drained) { this._spread = +body.spread > 0 ? +body.spread : 5000; return undefined; }
       this._drained = true;
       return Math.random() * 250;
     },
@@ -681,7 +689,7 @@
     _frame: function (line) {
       var f = parse(line);
       if (!f) return;
-      this._retries = 0; this._drained = false;
+      this._retries = 0; this._drained = false; this._spread = 0;
       if (f.channel === SYS) {
         var d = f.data || {};
         if (d.type === 'gap') { // lost for good: the position moves past them, so no later answer tells of them again

@@ -118,7 +118,7 @@
     },
 
     _opened: function (d) {
-      this._retries = 0;
+      this._retries = 0; this._spread = 0; this._drained = false;
       this.cId = d.cId; this.cs = d.cs; this.channels = d.channels || []; this.timeout = d.timeout; this.heartbeat = d.heartbeat;
       this.lastSeq = d.seq; this.epoch = d.epoch || ''; this.resume = d.resume > 0 ? d.resume : 0;
       this.refused = d.refused || []; // channels named at connect that the server's subscribe listeners refused

@@ -237,18 +237,31 @@ for (const file of ['dist/comet4j.js', 'dist/comet4j.min.js']) {
     assert.equal(c.conn.workStyle, 'websocket', 'a move is no reason to change work style');
   });
 
-  t('503 draining: retried within 250 ms (another node answers), not after Retry-After; one more in a row is retried too', () => {
+  t('503 draining: retried within 250 ms (another node answers), not after Retry-After; a second in a row waits within the node\'s spread, and so do the failures after it, until a node answers', () => {
     const c = load(file, {});
     c.JS.Engine.on('news', () => {});
     c.JS.Engine.start('/conn', '', { ws: 'lpool' });
     c.next().respond(200, connFrame({ ws: 'lpool' }));
-    const draining = JSON.stringify({ error: 'draining', message: 'go elsewhere' });
+    const draining = JSON.stringify({ error: 'draining', message: 'go elsewhere', spread: 4000 });
     c.next().respond(503, draining, { 'Retry-After': '1' });
     mock.timers.tick(250);
     const second = c.next();
     assert.equal(second.query.cmd, 'revival', 'retried within 250 ms, not after Retry-After');
-    second.respond(503, draining, { 'Retry-After': '1' });
-    mock.timers.tick(1000); // the second in a row: the usual backoff (full jitter, 0.5 s at first)
-    assert.equal(c.next().query.cmd, 'revival', 'the same connection, still resuming');
+    // The second in a row: no other node answers. Back at a moment in [2 s, 4 s], not with the 0.5 s backoff.
+    for (let i = 0; i < 4; i++) {
+      if (i === 0) second.respond(503, draining, { 'Retry-After': '1' });
+      else c.next().fail(); // the node is gone (connection refused): the same window
+      mock.timers.tick(1999);
+      assert.equal(c.pending().length, 0, 'not before half the spread (try ' + i + ')');
+      mock.timers.tick(2001);
+      assert.equal(c.pending().length, 1, 'within the spread (try ' + i + ')');
+      assert.equal(c.pending()[0].query.cmd, 'revival', 'the same connection, still resuming');
+    }
+    // A node answers (the connection is forgotten: a new one): the next failure backs off as usual again.
+    c.next().respond(404, JSON.stringify({ error: 'unknown-cid' }));
+    c.next().respond(200, connFrame({ ws: 'lpool', cId: 'second' }));
+    c.next().fail();
+    mock.timers.tick(500);
+    assert.equal(c.pending().length, 1, 'the usual backoff (full jitter, 0.5 s at first)');
   });
 }

@@ -14,12 +14,17 @@ internal static class Backoff
         return quarter < retryMax ? quarter : retryMax;
     }
 
-    /// <summary>The wait before try <paramref name="failures"/> + 1: uniform in [0, min(cap, base × 2^failures)).</summary>
-    internal static TimeSpan Delay(int failures, TimeSpan retryBase, TimeSpan retryMax, TimeSpan resume, double random)
+    /// <summary>
+    /// The wait before try <paramref name="failures"/> + 1: uniform in [0, min(cap, base × 2^failures)). With a
+    /// <paramref name="spread"/> (a draining node's, when no other node answered), the window is at least the
+    /// spread and the wait at least half the window, so a node's clients come back to it spread over that time.
+    /// </summary>
+    internal static TimeSpan Delay(int failures, TimeSpan retryBase, TimeSpan retryMax, TimeSpan resume, double random, TimeSpan spread = default)
     {
         var cap = Cap(retryMax, resume);
         var exponential = retryBase.TotalMilliseconds * Math.Pow(2, Math.Min(failures, 30));
-        var ceiling = Math.Min(cap.TotalMilliseconds, exponential);
-        return TimeSpan.FromMilliseconds(Math.Clamp(random, 0, 1) * ceiling);
+        var ceiling = Math.Min(cap.TotalMilliseconds, Math.Max(spread.TotalMilliseconds, exponential));
+        random = Math.Clamp(random, 0, 1);
+        return TimeSpan.FromMilliseconds(spread > TimeSpan.Zero ? ceiling * (0.5 + 0.5 * random) : random * ceiling);
     }
 }

@@ -115,6 +115,7 @@ internal sealed class Connector
         var failures = 0;
         var pollOnce = false;
         var drained = false; // a 503 draining answered last: the next one waits its backoff
+        var spread = TimeSpan.Zero; // after a second 503 draining in a row: the node's spread, the backoff's floor until a node answers
         while (true)
         {
             stop.ThrowIfCancellationRequested();
@@ -126,8 +127,7 @@ internal sealed class Connector
                 result = await Guarded(ConnectAsync, stop).ConfigureAwait(false);
                 if (result.Kind == RunKind.Ended)
                 {
-                    failures = 0;
-                    drained = false;
+                    (failures, drained, spread) = (0, false, TimeSpan.Zero);
                     continue;
                 }
                 Log.ConnectFailed(Logger, result.Kind, result.Message);
@@ -140,7 +140,7 @@ internal sealed class Connector
                 var run = _transports[transport.Value];
                 using (var linked = _tokens.Link(stop)) result = await Guarded(_ => run.RunAsync(this, linked.Token), stop).ConfigureAwait(false);
                 if (_tokens.Refused is { } refused) return (CometStopReason.Refused, refused); // a refresh in the background was refused
-                if (result.Frames > 0) (failures, drained) = (0, false);
+                if (result.Frames > 0) (failures, drained, spread) = (0, false, TimeSpan.Zero);
                 switch (result.Kind)
                 {
                     case RunKind.Ended when result.Frames > 0:
@@ -189,7 +189,8 @@ internal sealed class Connector
                     delay = after * (1 + 0.25 * Random.Shared.NextDouble());
                     break;
                 default:
-                    delay = Backoff.Delay(failures++, Options.RetryBase, Options.RetryMax, _session?.Resume ?? TimeSpan.Zero, Random.Shared.NextDouble());
+                    if (result.Kind == RunKind.Draining) spread = result.RetryAfter ?? TimeSpan.FromSeconds(5); // no other node answered
+                    delay = Backoff.Delay(failures++, Options.RetryBase, Options.RetryMax, _session?.Resume ?? TimeSpan.Zero, Random.Shared.NextDouble(), spread);
                     break;
             }
             if (transport is { } t) Log.RunEnded(Logger, t, result.Kind, result.Message, result.Opened, result.Frames, delay.TotalMilliseconds);
@@ -336,7 +337,7 @@ internal sealed class Connector
             204 => new(RunKind.Ended),
             404 when !connecting => new(RunKind.UnknownConnection, Message: message),
             410 => new(RunKind.Kicked, Message: reason ?? message ?? "kicked"),
-            503 when error == "draining" => new(RunKind.Draining, Message: message),
+            503 when error == "draining" => new(RunKind.Draining, RetryAfter: SpreadOf(body), Message: message),
             429 or 503 => new(RunKind.Unavailable, RetryAfter: RetryAfter(response.Headers.RetryAfter), Message: message),
             >= 400 and < 500 => new(RunKind.Refused, Message: message ?? error ?? $"HTTP {status}"),
             _ => new(RunKind.NetworkFailure, Message: $"HTTP {status}"),
@@ -348,6 +349,21 @@ internal sealed class Connector
         if (header?.Delta is { } delta) return delta;
         if (header?.Date is { } date) return date - DateTimeOffset.UtcNow is var d && d > TimeSpan.Zero ? d : TimeSpan.Zero;
         return null;
+    }
+
+    /// <summary>A <c>503 draining</c> answer's <c>spread</c> (ms), if it has one.</summary>
+    internal static TimeSpan? SpreadOf(string body)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(body);
+            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("spread", out var spread)
+                   && spread.TryGetDouble(out var ms) && ms > 0 ? TimeSpan.FromMilliseconds(ms) : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     internal static (string? Error, string? Message, string? Reason) ErrorOf(string body)

@@ -40,7 +40,10 @@ internal enum RunKind
     /// <summary>A <c>move</c> frame (the node drains): resume from the same position after its delay hint (RetryAfter), without backoff.</summary>
     Moved,
 
-    /// <summary><c>503 draining</c> (the node stops): the first in a row, again at once (another node answers); then with backoff.</summary>
+    /// <summary>
+    /// <c>503 draining</c> (the node stops): the first in a row, again at once (another node answers); then with
+    /// backoff no shorter than the node's spread (RetryAfter: the answer's <c>spread</c>), until a node answers.
+    /// </summary>
     Draining,
 
     /// <summary>A <c>token-expired</c> frame: the connection's signed token expired; refresh it (<see cref="TokenRefresher"/>), then revive.</summary>

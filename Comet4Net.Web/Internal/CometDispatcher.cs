@@ -123,7 +123,7 @@ internal sealed partial class CometDispatcher
     private Task Execute(HttpContext http, Dictionary<string, string> parameters, bool jsonp)
     {
         var parsed = CommandRequest.Parse(http, Options, parameters, jsonp);
-        if (DrainService.Refuses(_context.Engine, parsed)) return parsed.Reply.ErrorAsync(CometErrors.Draining, TimeSpan.FromSeconds(1));
+        if (DrainService.Refuses(_context.Engine, parsed)) return parsed.Reply.ErrorAsync(CometErrors.Draining, TimeSpan.FromSeconds(1), DrainService.Spread(Options));
         if (parameters.TryGetValue(CometProtocol.DeltaParameter, out var delta) && delta != CometProtocol.DeltaFossil) return parsed.Reply.ErrorAsync(CometErrors.BadDelta(delta));
         if (parsed.Command is { } name && _commands.TryGetValue(name, out var command)) return command.ExecuteAsync(parsed);
         return parsed.Reply.ErrorAsync(string.IsNullOrEmpty(parsed.Command) ? CometErrors.MissingCommand : CometErrors.UnknownCommand(parsed.Command));

@@ -83,6 +83,13 @@ internal sealed partial class DrainService(CometContext context, HostOptions hos
     }
 
     /// <summary>
+    /// The <c>503 draining</c> answer's <c>spread</c> (ms): a client that gets a second one in a row (no other
+    /// node answered) comes back at a random moment over this window, not with a short backoff, so that the
+    /// node's clients do not all return at once when it (or its replacement) starts.
+    /// </summary>
+    internal static Dictionary<string, object?> Spread(CometOptions options) => new() { ["spread"] = Math.Max(options.DrainTime, 1000) };
+
+    /// <summary>
     /// While draining: true if <paramref name="request"/> must go elsewhere (503 draining): a new
     /// connection, or a v2 revival of a connection this node does not hold or told to move. A legacy
     /// revival is served here (its connection lives only here), as are the other commands.

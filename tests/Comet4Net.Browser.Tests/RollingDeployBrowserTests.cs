@@ -187,10 +187,15 @@ public sealed class RollingDeployBrowserTests
             var peak = perSecond.Count == 0 ? 0 : perSecond.Values.Max();
             var limit = pages.Count / (DrainMs / 1000.0) * 2;
             TestContext.WriteLine($"SIGTERM to exit {exited - stopAt} ms; {pages.Count} pages, {connects.Count} new connections after the restart, peak {peak}/s (limit {limit:0.#}/s); per second: {string.Join(" ", perSecond.OrderBy(p => p.Key).Select(p => $"{p.Key}:{p.Value}"))}");
+            foreach (var r in proxy.ConnRequests.Where(r => r.At >= stopAt))
+                TestContext.WriteLine($"  +{r.At - stopAt} ms {Describe(r.Query)}{(r.At >= restarted ? " (after the restart)" : "")}");
+            TestContext.WriteLine($"exited +{exited - stopAt} ms, restarted +{restarted - stopAt} ms");
             Assert.IsEmpty(failures, "every page is told of the gap (the server forgot its connection) and connects again: " + string.Join("; ", failures));
-            // One node: there is no other node to move to, so what spreads the pages' return is their own jittered
-            // backoff while the node is down; those whose retry fell in the node's start-up come together in its first
-            // second (6 of 12 in one run). Spread means: never (nearly) all at once, and over several seconds.
+            // One node: there is no other node to move to. Each page, told to move at its own moment of the drain, gets
+            // 503 draining twice in a row and from then on waits between half the node's spread (DrainTime) and all of
+            // it, so the pages come back over about that time once the node is back. Before the spread they came back
+            // with their short backoffs: 10 of 12 in the restarted node's first second, in 1 of 3 runs.
+            // Spread means: never (nearly) all at once, and over several seconds.
             Assert.IsLessThanOrEqualTo(pages.Count * 3 / 4, peak, "the pages come back spread out, not all at once");
             Assert.IsGreaterThanOrEqualTo(2, perSecond.Count, "the reconnects span more than one second");
         }

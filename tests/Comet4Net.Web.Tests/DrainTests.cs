@@ -48,8 +48,10 @@ public sealed class DrainTests
         using (var refused = await server.NewClient().GetAsync("/conn?cmd=conn&cv=2.0.0", TestContext.CancellationToken))
         {
             Assert.AreEqual(HttpStatusCode.ServiceUnavailable, refused.StatusCode, "a new connection goes elsewhere");
-            Assert.AreEqual("draining", (string?)JObject.Parse(await refused.Content.ReadAsStringAsync(TestContext.CancellationToken))["error"]);
+            var body = JObject.Parse(await refused.Content.ReadAsStringAsync(TestContext.CancellationToken));
+            Assert.AreEqual("draining", (string?)body["error"]);
             Assert.AreEqual(TimeSpan.FromSeconds(1), refused.Headers.RetryAfter?.Delta);
+            Assert.AreEqual(DrainMs, (int?)body["spread"], "the window a client with nowhere else to go comes back over");
         }
         var answers = await Task.WhenAll(got);
         foreach (var (frames, i) in answers.Select((f, i) => (f, i)))

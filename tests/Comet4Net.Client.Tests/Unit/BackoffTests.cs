@@ -41,4 +41,16 @@ public sealed class BackoffTests
         Assert.AreEqual(TimeSpan.FromSeconds(15), Backoff.Delay(10, Base, Max, resume, 1));
         Assert.AreEqual(TimeSpan.FromSeconds(15), Backoff.Delay(int.MaxValue, Base, Max, resume, 1), "no overflow after many failures");
     }
+
+    [TestMethod]
+    public void After_a_second_503_draining_the_wait_spans_half_the_spread_to_the_spread_and_grows_past_it()
+    {
+        var resume = TimeSpan.FromSeconds(60);
+        var spread = TimeSpan.FromSeconds(4);
+        Assert.AreEqual(TimeSpan.FromSeconds(2), Backoff.Delay(0, Base, Max, resume, 0, spread), "never sooner than half the spread");
+        Assert.AreEqual(TimeSpan.FromSeconds(4), Backoff.Delay(0, Base, Max, resume, 1, spread));
+        Assert.AreEqual(TimeSpan.FromSeconds(4), Backoff.Delay(4, Base, Max, resume, 0, spread), "the doubling passes the spread: half its ceiling");
+        Assert.AreEqual(TimeSpan.FromSeconds(8), Backoff.Delay(4, Base, Max, resume, 1, spread));
+        Assert.AreEqual(TimeSpan.FromSeconds(2), Backoff.Delay(0, Base, Max, TimeSpan.FromSeconds(8), 1, spread), "the resume window's quarter still bounds it");
+    }
 }

@@ -113,6 +113,32 @@ public sealed class ConnectorTests
 
     [TestMethod]
     [Timeout(20_000, CooperativeCancellation = true)]
+    public async Task A_second_503_draining_in_a_row_waits_within_the_nodes_spread_until_a_node_answers()
+    {
+        const string draining = "{\"error\":\"draining\",\"message\":\"go elsewhere\",\"spread\":1000}";
+        var server = new ScriptedServer();
+        server.OnConn(HttpStatusCode.OK, Conn("A"));
+        server.OnRevival(HttpStatusCode.ServiceUnavailable, draining); // the first: again at once (another node may answer)
+        server.OnRevival(HttpStatusCode.ServiceUnavailable, draining); // the second in a row: nowhere else to go
+        server.OnRevivalNetworkFailure(); // the node is gone: still the spread
+        server.OnRevival(HttpStatusCode.OK, Msg(5, 1)); // a node answers
+        server.OnRevivalNetworkFailure(); // a failure after that: the usual backoff (10 ms base here)
+        server.OnRevival(HttpStatusCode.Gone, "{\"error\":\"kicked\",\"message\":\"kicked\"}");
+        var (client, values, _, stopped) = Client(server);
+        await using var _ = client;
+        await client.StartAsync(TestContext.CancellationToken);
+        await stopped.Task.WaitAsync(TimeSpan.FromSeconds(15), TestContext.CancellationToken);
+        CollectionAssert.AreEqual(new[] { 1 }, values);
+        var at = server.Requests.Where(r => r.Cmd == "revival").Select(r => r.At).ToList();
+        Assert.HasCount(6, at);
+        Assert.IsLessThan(TimeSpan.FromMilliseconds(400), at[1] - at[0], "the first 503 draining: again within 250 ms");
+        Assert.IsGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(480), at[2] - at[1], "the second in a row: at least half the spread");
+        Assert.IsGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(480), at[3] - at[2], "a network failure after it: still the spread");
+        Assert.IsLessThan(TimeSpan.FromMilliseconds(400), at[5] - at[4], "once a node answered, the usual backoff again");
+    }
+
+    [TestMethod]
+    [Timeout(20_000, CooperativeCancellation = true)]
     public async Task An_unknown_connection_is_a_gap_and_a_new_connect_naming_the_channels()
     {
         var server = new ScriptedServer();
