@@ -72,6 +72,10 @@ app.MapGet("/bench/gc", () =>
     return $"committed {info.TotalCommittedBytes >> 20} MB, heap {info.HeapSizeBytes >> 20} MB, fragmented {info.FragmentedBytes >> 20} MB, " +
            $"allocated {GC.GetTotalAllocatedBytes() >> 20} MB, gen0/1/2 collections {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}";
 });
+// What the JIT has done so far (methods compiled, at any tier, and the time spent): the bench waits for it to settle
+// after the warm-up, and says how much of it fell in what it measures.
+app.MapGet("/bench/jit", () => FormattableString.Invariant(
+    $"{System.Runtime.JitInfo.GetCompiledMethodCount()} {System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds:F0}"));
 app.MapPost("/bench/broadcast", (int count, int rate) =>
 {
     var services = app.Services; // not the request's: the broadcast outlives the request

@@ -92,14 +92,23 @@ internal static class Scenario
         var meter = new Meter();
         using var stop = new CancellationTokenSource();
 
-        // Warm up: a few subscribers and a few messages, then let them go.
-        await using (var warm = new Crowd(kind, server.Port, meter, 50))
+        // Warm up: a few subscribers and a few messages, then let them go; three rounds a second apart, then until the
+        // JIT is quiet. Tiered compilation counts a method's calls only once no new method was compiled for a while,
+        // then recompiles it (instrumented, then optimized) in the background: with one short round that happened
+        // during the measurements below, its CPU counted per message and its code memory per connection.
+        for (var round = 0; round < 3; round++)
         {
-            await warm.ConnectAsync(stop.Token);
-            await server.BroadcastAsync(200, 0);
-            await WaitAsync(() => meter.Delivered >= 200 * 50, 10);
+            meter.Reset();
+            await using (var warm = new Crowd(kind, server.Port, meter, 200))
+            {
+                await warm.ConnectAsync(stop.Token);
+                await server.BroadcastAsync(200, 0);
+                await WaitAsync(() => meter.Delivered >= 200 * 200, 10);
+            }
+            await Task.Delay(1000);
         }
-        await Task.Delay(500);
+        await server.JitQuietAsync();
+        var jit0 = await server.JitAsync();
         GC.Collect();
         var allocs = Environment.GetEnvironmentVariable("BENCH_ALLOC") == "1"; // the server counts allocation samples by type (BenchAllocations)
         if (allocs) using (var http = new HttpClient()) await http.GetStringAsync($"http://127.0.0.1:{server.Port}/bench/allocs?reset=true");
@@ -113,6 +122,7 @@ internal static class Scenario
         await Task.Delay(quick ? 1000 : 2000);
         var idle = (server.Memory().Rss - before) / (double)Math.Max(1, crowd.ReadyCount);
         var subscribers = crowd.ReadyCount;
+        var jit1 = await server.JitAsync();
         if (Environment.GetEnvironmentVariable("BENCH_GCDUMP") is { Length: > 0 } dumpDir)
         {
             // A heap dump of the idle server (dotnet-gcdump on PATH), then this run stops: the dump's full collection would skew the rest.
@@ -152,13 +162,15 @@ internal static class Scenario
         var burstSeconds = Math.Max(1e-3, (meter.LastReceive - start) / 1e7);
         var burstDelivered = meter.Delivered / burstSeconds;
         var cpu = server.CpuSeconds() - cpu0;
+        var jit2 = await server.JitAsync();
         var messages = expected + burstExpected;
         var peak = server.Memory().Peak / 1048576.0;
         // What the held connections keep once the burst is delivered: buffers sized for it that stay.
         await Task.Delay(quick ? 1000 : 2000);
         var afterBurst = (server.Memory().Rss - before) / (double)Math.Max(1, subscribers);
         Console.WriteLine($"   {kind} N={n}: connect {connectPerSecond:F0}/s, idle {idle / 1024:F1} KB/conn, fixed {fixedDelivered:F0}/s p50 {p50:F1} p99 {p99:F1} max {max:F1} ms, " +
-                          $"burst {burstDelivered:F0}/s, after it {afterBurst / 1024:F1} KB/conn, cpu {cpu * 1e6 / messages:F2} µs/msg, peak {peak:F0} MB, lost {lost:P2}");
+                          $"burst {burstDelivered:F0}/s, after it {afterBurst / 1024:F1} KB/conn, cpu {cpu * 1e6 / messages:F2} µs/msg, peak {peak:F0} MB, lost {lost:P2}, " +
+                          $"JIT while connecting {jit1.Methods - jit0.Methods} methods {jit1.Ms - jit0.Ms:F0} ms, while sending {jit2.Methods - jit1.Methods} methods {jit2.Ms - jit1.Ms:F0} ms");
         stop.Cancel();
         return new Result(kind, n, connectPerSecond, idle, rate, fixedDelivered, p50, p99, max, burstDelivered, cpu * 1e6 / messages, peak, lost, afterBurst);
     }

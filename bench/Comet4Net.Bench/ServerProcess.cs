@@ -100,6 +100,32 @@ internal sealed class ServerProcess : IAsyncDisposable
         (await http.PostAsync($"/bench/broadcast?count={count}&rate={rate}", null)).EnsureSuccessStatusCode();
     }
 
+    /// <summary>Methods the server's JIT has compiled so far (every tier) and the time it took (ms).</summary>
+    internal async Task<(long Methods, double Ms)> JitAsync()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Port}") };
+        var parts = (await http.GetStringAsync("/bench/jit")).Split(' ');
+        return (long.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture), double.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>
+    /// Waits until the server's JIT is quiet (no method compiled for a second, at most 20 s): tiered compilation
+    /// recompiles hot methods in the background a while after they start being called, and that one-off work
+    /// (its CPU and its code memory) must not land in a measurement of connections or messages.
+    /// </summary>
+    internal async Task JitQuietAsync()
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var last = await JitAsync();
+        while (clock.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            await Task.Delay(1000);
+            var now = await JitAsync();
+            if (now.Methods == last.Methods) return;
+            last = now;
+        }
+    }
+
     /// <summary>Ends the process at once (the last resort when the bench itself is being stopped).</summary>
     internal void Kill()
     {
