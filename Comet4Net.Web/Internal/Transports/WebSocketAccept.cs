@@ -1,6 +1,8 @@
+using System.IO.Pipelines;
 using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.Timeouts;
@@ -9,11 +11,12 @@ namespace Comet4Net.Web.Internal.Transports;
 
 /// <summary>
 /// Accepts a websocket revival (a request that <c>IsWebSocketRequest</c> already checked). An HTTP/1.1
-/// upgrade is answered here, so the socket's stream is known: <see cref="WebSocketReader"/> then waits
-/// for the client's bytes with a zero-byte read of it while the socket is idle, instead of a pending
-/// receive (the socket's and Kestrel's read states, about 700 bytes per socket), and rents its buffer
-/// only when a message arrives. HTTP/2's extended CONNECT goes through ASP.NET Core's middleware
-/// (added for HTTP/2 requests only), and its reader keeps a receive pending.
+/// upgrade is answered here, so the connection's input below the socket is known: <see cref="WebSocketReader"/>
+/// then waits for the client's bytes by reading that pipe (consuming nothing) while the socket is idle,
+/// instead of a pending receive (the socket's and Kestrel's read states, about 700 bytes per socket) or
+/// a zero-byte read of the upgraded stream (Kestrel's two read state machines, 440 bytes), and rents
+/// its buffer only when a message arrives. HTTP/2's extended CONNECT goes through ASP.NET Core's
+/// middleware (added for HTTP/2 requests only), and its reader keeps a receive pending.
 /// </summary>
 internal static class WebSocketAccept
 {
@@ -44,8 +47,12 @@ internal static class WebSocketAccept
         return false;
     }
 
-    /// <summary>The socket, and the stream below it when this accept upgraded the request itself (null otherwise).</summary>
-    internal static async ValueTask<(WebSocket Socket, Stream? Transport)> AcceptAsync(HttpContext http)
+    /// <summary>
+    /// The socket, and the connection's input pipe below it when this accept upgraded the request itself
+    /// (null otherwise). The upgraded stream reads that pipe and keeps nothing of its own between reads,
+    /// so a read of the pipe that consumes nothing leaves the socket's next receive as it was.
+    /// </summary>
+    internal static async ValueTask<(WebSocket Socket, PipeReader? Input)> AcceptAsync(HttpContext http)
     {
         // No keep-alive pings of the socket's own (a timer per socket): the v2 heartbeats keep it alive.
         if (http.Features.Get<IHttpWebSocketFeature>() is { } feature)
@@ -58,7 +65,8 @@ internal static class WebSocketAccept
         headers.SecWebSocketAccept = AcceptKey(key);
         var stream = await upgrade.UpgradeAsync(); // 101 Switching Protocols
         http.Features.Get<IHttpRequestTimeoutFeature>()?.DisableTimeout();
-        return (WebSocket.CreateFromStream(stream, new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = TimeSpan.Zero }), stream);
+        var input = http.Features.Get<IConnectionTransportFeature>()?.Transport.Input; // Kestrel's connection (TLS included): what the stream reads
+        return (WebSocket.CreateFromStream(stream, new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = TimeSpan.Zero }), input);
     }
 
     /// <summary>RFC 6455 §4.2.2: base64 of the SHA-1 of the client's key and the protocol's GUID.</summary>

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using System.Net.WebSockets;
 using System.Text;
 using Comet4Net.Web.Internal.Commands;
@@ -18,19 +19,19 @@ internal static class WebSocketReader
     /// <summary>
     /// ManagedWebSocket reads a frame's header into a 14-byte buffer, which after a frame whose payload
     /// is shorter may already hold the start of the next one: after such a message the next is
-    /// received at once, never waited for with a zero-byte read of the stream (it may never come).
+    /// received at once, never waited for with a read of the input (it may never come).
     /// </summary>
     private const int ShortFrame = 14;
 
     /// <summary>Starts reading the client's messages (once the socket is open).</summary>
     internal static void Start(WebSocketSink sink) => _ = RunAsync(sink, resumed: false);
 
-    /// <summary>Bytes arrived for an idle socket (its zero-byte read completed): read what came.</summary>
+    /// <summary>Bytes arrived for an idle socket (its read of the input completed): read what came.</summary>
     internal static void Resume(WebSocketSink sink) => _ = RunAsync(sink, resumed: true);
 
     /// <summary>
-    /// Receives and runs the client's messages. While the socket is idle (and its stream is known) no
-    /// call of this runs: a zero-byte read of the stream is pending, and <see cref="Resume"/> runs when
+    /// Receives and runs the client's messages. While the socket is idle (and the connection's input is
+    /// known) no call of this runs: a read of the input is pending, and <see cref="Resume"/> runs when
     /// bytes arrive. The receive buffer is rented for those messages only.
     /// </summary>
     private static async Task RunAsync(WebSocketSink sink, bool resumed)
@@ -42,20 +43,20 @@ internal static class WebSocketReader
         var ended = true;
         try
         {
-            if (resumed) sink.TakePeek().GetAwaiter().GetResult(); // throws if the read failed (the connection went away)
+            if (resumed) Unread(sink.Input!, sink.TakePeek()); // throws if the read failed (the connection went away)
             var waitForBytes = !resumed;
             while (socket.State == WebSocketState.Open)
             {
-                if (waitForBytes && sink.Transport is { } transport)
+                if (waitForBytes && sink.Input is { } input)
                 {
-                    var peek = transport.ReadAsync(Memory<byte>.Empty);
+                    var peek = input.ReadAsync();
                     if (!peek.IsCompleted)
                     {
                         ended = false;
                         sink.Park(peek);
                         return;
                     }
-                    peek.GetAwaiter().GetResult();
+                    Unread(input, peek);
                 }
                 buffer ??= ArrayPool<byte>.Shared.Rent(64); // an ack fits; grows (up to MaxQueryLength) only for a longer command
                 var count = 0;
@@ -121,6 +122,17 @@ internal static class WebSocketReader
                 sink.ReaderEnded();
             }
         }
+    }
+
+    /// <summary>
+    /// A completed read of the connection's input, given back whole (nothing consumed or examined), so the
+    /// socket's receive reads the same bytes at once. A read that was cancelled or found the input ended
+    /// is given back too: the receive then waits for bytes itself, or sees the end.
+    /// </summary>
+    private static void Unread(PipeReader input, ValueTask<ReadResult> peek)
+    {
+        var result = peek.GetAwaiter().GetResult();
+        input.AdvanceTo(result.Buffer.Start);
     }
 
     private static JObject? Parse(ReadOnlySpan<byte> text)

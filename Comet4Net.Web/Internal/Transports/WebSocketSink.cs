@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using System.Net.WebSockets;
 using Comet4Net.Delivery;
 using Comet4Net.Web.Internal.Commands;
@@ -20,7 +21,7 @@ internal sealed class WebSocketSink(CometEngine engine, CometConnection connecti
 
     private WebSocket? _socket;
     private RequestScope? _scope;
-    private ValueTask<int> _peek;     // the idle socket's zero-byte read
+    private ValueTask<ReadResult> _peek; // the idle socket's read of the connection's input
     private Action? _onReadable;      // made when the socket first goes idle, reused
     private TaskCompletionSource? _readerDone; // made only when the loop ends before the reader
     private bool _readerEnded;
@@ -35,8 +36,8 @@ internal sealed class WebSocketSink(CometEngine engine, CometConnection connecti
 
     internal WebSocket Socket => _socket!;
 
-    /// <summary>The stream below the socket, if this server upgraded the request (see <see cref="WebSocketAccept"/>).</summary>
-    internal Stream? Transport { get; private set; }
+    /// <summary>The connection's input below the socket, if this server upgraded the request (see <see cref="WebSocketAccept"/>).</summary>
+    internal PipeReader? Input { get; private set; }
 
     internal RequestScope Scope => _scope!;
     internal CometEngine Engine => engine;
@@ -45,21 +46,21 @@ internal sealed class WebSocketSink(CometEngine engine, CometConnection connecti
 
     internal override async ValueTask<bool> OpenAsync(RequestScope scope)
     {
-        (_socket, Transport) = await WebSocketAccept.AcceptAsync(http);
+        (_socket, Input) = await WebSocketAccept.AcceptAsync(http);
         _scope = scope;
         WebSocketReader.Start(this);
         return true;
     }
 
     /// <summary>The reader waits for bytes: <see cref="WebSocketReader.Resume"/> runs when they come.</summary>
-    internal void Park(ValueTask<int> peek)
+    internal void Park(ValueTask<ReadResult> peek)
     {
         _peek = peek;
         peek.GetAwaiter().UnsafeOnCompleted(_onReadable ??= () => WebSocketReader.Resume(this));
     }
 
-    /// <summary>The completed zero-byte read, once.</summary>
-    internal ValueTask<int> TakePeek()
+    /// <summary>The completed read of the input, once.</summary>
+    internal ValueTask<ReadResult> TakePeek()
     {
         var peek = _peek;
         _peek = default;
@@ -131,7 +132,7 @@ internal sealed class WebSocketSink(CometEngine engine, CometConnection connecti
     internal override void Abort()
     {
         _socket?.Abort();
-        http.Abort(); // the socket's stream is Kestrel's: its pending read ends with the connection
+        http.Abort(); // the socket's stream is Kestrel's: a pending read of its input ends with the connection
     }
 
     internal override bool HoldsDeliveries => _commandRunning;
