@@ -213,13 +213,19 @@ public sealed class CometConnection
     /// <summary>The request attached now, if any.</summary>
     internal Attachment? CurrentAttachment => Volatile.Read(ref _attachment);
 
-    /// <summary>Marks the connection dropped and ends its request. Returns false if it already was.</summary>
-    internal bool MarkDropped(Events.DropReason reason, string? message)
+    /// <summary>
+    /// Marks the connection dropped and ends its request. Returns false if it already was, or if
+    /// <paramref name="onlyIfDying"/> and a request is attached now (checked under the lock Attach takes).
+    /// </summary>
+    internal bool MarkDropped(Events.DropReason reason, string? message, bool onlyIfDying = false)
     {
         Attachment? att;
         lock (_sync)
         {
-            if (Volatile.Read(ref _state) == (int)ConnectionState.Dropped) return false;
+            var state = Volatile.Read(ref _state);
+            if (state == (int)ConnectionState.Dropped) return false;
+            // An expiry decided on a dying connection: a request that attached since (a revival on this node) keeps it.
+            if (onlyIfDying && state != (int)ConnectionState.Dying) return false;
             DropReason = reason;
             DropMessage = message;
             Volatile.Write(ref _state, (int)ConnectionState.Dropped);

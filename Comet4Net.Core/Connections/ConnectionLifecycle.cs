@@ -164,10 +164,13 @@ internal sealed class ConnectionLifecycle
         return true;
     }
 
-    /// <summary>Removes a connection: its request ends, its slot is freed, the drop, unsubscribe and removed events fire.</summary>
-    internal void Remove(CometConnection connection, DropReason reason, string? message = null)
+    /// <summary>
+    /// Removes a connection: its request ends, its slot is freed, the drop, unsubscribe and removed events fire.
+    /// <paramref name="onlyIfDying"/>: not if a request attached since the caller saw it dying. False if not removed.
+    /// </summary>
+    internal bool Remove(CometConnection connection, DropReason reason, string? message = null, bool onlyIfDying = false)
     {
-        if (!connection.MarkDropped(reason, message)) return;
+        if (!connection.MarkDropped(reason, message, onlyIfDying)) return false;
         // The store is written before this node lets go of the connection: once GetConnection here
         // says null, no node reads it as live (a kick confirmed here is a kick everywhere).
         // Away too long, or this node stopping: Comet4J's drop, but the client may still resume
@@ -186,6 +189,7 @@ internal sealed class ConnectionLifecycle
         engine.Subscriptions.Unregister(connection, reason);
         Users.SyncUser(connection);
         engine.Bus.Fire(new RemovedEvent(engine, connection, reason));
+        return true;
     }
 
 
@@ -216,13 +220,14 @@ internal sealed class ConnectionLifecycle
             if (connection.State != ConnectionState.Dying || engine.Elapsed(connection.DyingSince) <= limit) continue;
             var elsewhere = HandOver.HeldElsewhere(connection);
             if (elsewhere is null) continue; // the store does not answer: decide at a later tick, not by guessing
+            // The store was asked without a lock: a revival may have attached a request here meanwhile, and keeps the connection.
             if (elsewhere == true)
             {
-                HandOver.LetGo(connection);
+                HandOver.LetGo(connection, onlyIfDying: true);
                 continue;
             }
             if (!engine.Bus.Fire(new BeforeRemoveEvent(engine, connection))) continue;
-            Remove(connection, DropReason.Expired);
+            if (!Remove(connection, DropReason.Expired, onlyIfDying: true)) continue;
             counters.AddExpired();
             removed++;
         }

@@ -104,10 +104,11 @@ internal sealed class HandOver(CometEngine engine, ConnectionRegistry registry, 
     /// <summary>
     /// A connection whose client is now served by another node (the session names another holder):
     /// this node lets its copy go without Comet4J's events, which the holder raises when the client really leaves.
+    /// <paramref name="onlyIfDying"/>: not if a request attached to the copy since the caller saw it dying.
     /// </summary>
-    internal void LetGo(CometConnection connection)
+    internal void LetGo(CometConnection connection, bool onlyIfDying = false)
     {
-        if (!connection.MarkDropped(DropReason.Expired, null)) return;
+        if (!connection.MarkDropped(DropReason.Expired, null, onlyIfDying)) return;
         if (registry.Remove(connection)) admission.Release(connection.ClientIp);
         engine.Subscriptions.Unregister(connection, DropReason.Expired, quiet: true);
         users.SyncUser(connection, quiet: true);

@@ -24,10 +24,12 @@ internal sealed class DeliveryReader(MessageLog log, EngineCounters counters)
     /// <summary>
     /// Takes up to <paramref name="max"/> messages after <paramref name="cursor"/> for
     /// <paramref name="connection"/>, in sequence order, broadcasts and private messages merged,
-    /// and moves the cursor past them. Returns the gap found first, if any.
+    /// and moves the cursor past them. Returns the gap found first, if any. A dropped connection gets
+    /// nothing (see the end).
     /// </summary>
     internal DeliveryGap? Collect(CometConnection connection, ref ReadCursor cursor, List<CometMessage> into, int max)
     {
+        var from = cursor;
         var visible = log.LastSeq;
         var basis = Math.Max(cursor.LastSeq, connection.StartSeq);
         DeliveryGap? gap = null;
@@ -82,6 +84,16 @@ internal sealed class DeliveryReader(MessageLog log, EngineCounters counters)
                 last = m!.Seq;
             }
             taken++;
+        }
+        if (connection.State == ConnectionState.Dropped)
+        {
+            // Dropped meanwhile (or before a request attached to it): the drop cleared its private queue, and
+            // broadcasts read past the private messages it held would move the client's position beyond them.
+            // Nothing goes out: the request ends, and the client's next one resumes its session, refilled from the log.
+            // (The drop marks the state before it clears the queue, so a read that saw the queue cleared sees the state.)
+            into.RemoveRange(start, into.Count - start);
+            cursor = from;
+            return null;
         }
         cursor.LogPosition = pos;
         cursor.LastSeq = last;
