@@ -14,6 +14,7 @@ namespace Comet4Net.Browser.Tests;
 /// get every number exactly once, in order, with no gap event.
 /// </summary>
 [TestClass]
+[DoNotParallelize] // three nodes, nginx, Redis and outages of 20 s: alone (see MSTestSettings.cs)
 public sealed class ResilienceBrowserTests
 {
     private static readonly string[] Styles = ["lpool", "stream", "sse", "websocket"];
@@ -67,7 +68,7 @@ public sealed class ResilienceBrowserTests
             var missing = Enumerable.Range(0, messages).Except(received).Count();
             TestContext.WriteLine($"{what}, {page.Style}: sent {messages}, received {received.Length}, missing {missing}, duplicates {duplicates}, reordered {reordered}, gaps {gaps}");
             if (!received.SequenceEqual(Enumerable.Range(0, messages)) || gaps != 0)
-                TestContext.WriteLine("  details " + page.Style + " " + page.CId + " gaps=" + await page.Tab.EvaluateAsync<string>("() => JSON.stringify(window.gaps)") + " missing=" + string.Join(",", Enumerable.Range(0, messages).Except(received)) + " seqs=" + await page.Tab.EvaluateAsync<string>("() => JSON.stringify(window.seqs)"));
+                TestContext.WriteLine("  details " + page.Style + " " + page.CId + " gaps=" + await page.Tab.EvaluateAsync<string>("() => JSON.stringify(window.gaps)") + " missing=" + string.Join(",", Enumerable.Range(0, messages).Except(received)) + " seqs=" + await page.Tab.EvaluateAsync<string>("() => JSON.stringify(window.seqs)") + " revivals=" + await page.Tab.EvaluateAsync<string>("() => JSON.stringify(window.revivals)"));
             if (!received.SequenceEqual(Enumerable.Range(0, messages)) || gaps != 0)
                 failures.Add($"{page.Style} page {page.CId}: received {received.Length}, missing {missing}, duplicates {duplicates}, reordered {reordered}, gaps {gaps}");
         }

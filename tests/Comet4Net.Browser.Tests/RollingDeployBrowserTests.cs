@@ -13,7 +13,7 @@ namespace Comet4Net.Browser.Tests;
 /// all at once (reconnects per second below twice the clients ÷ the drain time).
 /// </summary>
 [TestClass]
-[DoNotParallelize]
+[DoNotParallelize] // three chat processes on Redis, restarted one by one: alone (see MSTestSettings.cs)
 public sealed class RollingDeployBrowserTests
 {
     private static readonly string[] Styles = ["websocket", "stream", "sse", "lpool"];
