@@ -14,6 +14,7 @@ namespace Comet4Net.Browser.Tests;
 /// on the bundled client (src/wake.js wakes it up).
 /// </summary>
 [TestClass]
+[DoNotParallelize] // asserts bounds of seconds (a wake-up within 2 s, every message within 15 s): alone, see MSTestSettings.cs
 public sealed class LifecycleBrowserTests
 {
     public TestContext TestContext { get; set; } = null!;

@@ -1,4 +1,7 @@
 // Browser tests share one Chromium (a context per page) and run two classes at a time: most of their time is
-// waiting (outages, token lifetimes, offline spells), not work. The classes that run three nodes, nginx or
-// Redis (ResilienceBrowserTests, RollingDeployBrowserTests) are [DoNotParallelize]: they run alone, after the others.
+// waiting (token lifetimes, cut and resumed answers), not work. [DoNotParallelize] classes run alone, after
+// the others: those with three nodes, nginx or Redis (ResilienceBrowserTests, RollingDeployBrowserTests) and
+// those that assert a bound of seconds (LifecycleBrowserTests, WakeBrowserTests, TransportBrowserTests), which
+// a neighbouring test's load must not decide (a back-forward-cache page took 2.7 s instead of under 2 beside
+// another class and two CPU burners).
 [assembly: Parallelize(Workers = 2, Scope = ExecutionScope.ClassLevel)]

@@ -11,6 +11,7 @@ namespace Comet4Net.Browser.Tests;
 /// with <c>getConnector().workStyle</c> and the transport event which transport they are on.
 /// </summary>
 [TestClass]
+[DoNotParallelize] // asserts bounds of seconds (a wake-up within 2 s, every message within 15 s): alone, see MSTestSettings.cs
 public sealed class TransportBrowserTests
 {
     public TestContext TestContext { get; set; } = null!;

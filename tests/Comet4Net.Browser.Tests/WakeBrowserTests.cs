@@ -12,6 +12,7 @@ namespace Comet4Net.Browser.Tests;
 /// test/chaos.html on the bundled client, behind the chaos proxy (no random faults: only its outage).
 /// </summary>
 [TestClass]
+[DoNotParallelize] // asserts bounds of seconds (a wake-up within 2 s, every message within 15 s): alone, see MSTestSettings.cs
 public sealed class WakeBrowserTests
 {
     public TestContext TestContext { get; set; } = null!;
