@@ -175,7 +175,10 @@ public sealed class ClientTests
         await using var server = await CometTestServer.StartAsync(o => { o.Heartbeat = 1000; o.Timeout = 3000; });
         await using var probe = new Probe(server.BaseUrl, style, "news");
         var messages = new List<CometMessage>();
-        var reading = Task.Run(async () => { await foreach (var m in probe.Client.ReadAllAsync(TestContext.CancellationToken)) messages.Add(m); });
+        // The call makes the buffer (the first iteration would be too late: beside busy CPUs the Task.Run below may
+        // start after the first message came, and ReadAllAsync buffers from its call on).
+        var all = probe.Client.ReadAllAsync(TestContext.CancellationToken);
+        var reading = Task.Run(async () => { await foreach (var m in all) messages.Add(m); });
         await probe.Client.StartAsync(TestContext.CancellationToken);
         Send(server, 1, 1);
         await Wait.UntilAsync(() => probe.Received.Count == 1, 10, "the first message");
