@@ -9,8 +9,10 @@ public sealed partial class CometEngine
     private IdempotencyWindow? _once;
 
     /// <summary>This node's idempotency keys (made on first use: an application that sends no key pays nothing).</summary>
-    internal IdempotencyWindow Once => LazyInitializer.EnsureInitialized(ref _once,
-        () => new IdempotencyWindow(() => NowMs, Options.IdempotencyWindow, Options.MaxIdempotencyKeys));
+    internal IdempotencyWindow Once => Volatile.Read(ref _once) ?? MakeOnce();
+
+    private IdempotencyWindow MakeOnce() =>
+        Interlocked.CompareExchange(ref _once, new IdempotencyWindow(() => NowMs, Options.IdempotencyWindow, Options.MaxIdempotencyKeys), null) ?? _once!;
 
     /// <summary>
     /// <see cref="SendToAll(string, string?, object?)"/> with an idempotency key: a second send with the same

@@ -61,6 +61,31 @@ public sealed class DeliveryTests
     }
 
     [TestMethod]
+    public void Reading_broadcasts_for_a_connection_that_named_no_channel_allocates_nothing()
+    {
+        // Such a connection is asked, for every message, whether it may receive the channel (private
+        // channels, policies, subscribe listeners): that check runs once per message and connection.
+        var engine = new CometContext().Engine;
+        var c = TestSupport.Connect(engine);
+        Assert.IsNull(c.Subscriptions, "the connection named no channel");
+        for (var i = 0; i < 50; i++) engine.SendToAll("n", i);
+        var batch = new List<Comet4Net.Delivery.CometMessage>(64);
+        Read(); // once first: the connection's per-channel answers are made at its first message
+        Assert.HasCount(50, batch);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 100; i++) Read();
+        Assert.AreEqual(0, GC.GetAllocatedBytesForCurrentThread() - before, "bytes allocated by 100 reads of 50 broadcasts");
+        Assert.HasCount(50, batch);
+
+        void Read()
+        {
+            var cursor = engine.CursorAfter(c, 0);
+            batch.Clear();
+            engine.Collect(c, ref cursor, batch, 100);
+        }
+    }
+
+    [TestMethod]
     public void A_cursor_moves_past_what_it_took_and_respects_the_batch_size()
     {
         var engine = new CometContext().Engine;
