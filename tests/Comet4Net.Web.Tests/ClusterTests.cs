@@ -307,7 +307,7 @@ public sealed class ClusterTests
 
         var frames = new List<JObject>();
         var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (received.Count < 11 && DateTime.UtcNow < deadline)
+        while (!received.Contains(13) && DateTime.UtcNow < deadline)
         {
             var (status, more) = await client.PollAsync();
             if (status != HttpStatusCode.OK)
@@ -319,11 +319,19 @@ public sealed class ClusterTests
             received.AddRange(Numbers(more));
         }
         var story = $"received {string.Join(",", received)}; frames {string.Join(" | ", frames)}";
-        CollectionAssert.AreEqual(new[] { 0, 1, 2, 6, 7, 8, 9, 10, 11, 12, 13 }, received.ToArray(), "the three oldest waiting sends are gone, the rest arrive in order; " + story);
+        // The node dropped its three oldest waiting sends (3, 4, 5). The first of them may still arrive:
+        // its first try went to the Redis client just as Redis died, and the client's own backlog sends it
+        // when Redis is back (a fresh-clone CI saw 3 arrive, numbered before the hole). Dropped means
+        // "may be lost", so that is allowed; what is not: a dropped send silently missing without a gap,
+        // any repeat, anything out of order, or anything that waited behind them missing.
+        var dropped = received.Where(n => n is >= 3 and <= 5).ToList();
+        CollectionAssert.AreEqual(new[] { 0, 1, 2 }.Concat(dropped).Concat([6, 7, 8, 9, 10, 11, 12, 13]).ToArray(), received.ToArray(),
+            "everything that did not wait past the bound arrives, once and in order; " + story);
+        Assert.IsLessThan(3, dropped.Count, "at least one of the three oldest waiting sends is gone; " + story);
         var gaps = frames.Where(f => (string?)f["channel"] == "c4j" && (string?)f["data"]?["type"] == "gap").ToList();
         Assert.HasCount(1, gaps, "told once that messages may be lost; " + story);
-        var firstAfter = frames.FindIndex(f => (string?)f["channel"] == "news");
-        Assert.IsLessThan(firstAfter, frames.IndexOf(gaps[0]), "the gap comes before the messages that waited behind the lost ones; " + story);
+        var firstBehind = frames.FindIndex(f => (string?)f["channel"] == "news" && (int?)f["data"] == 6);
+        Assert.IsLessThan(firstBehind, frames.IndexOf(gaps[0]), "the gap comes before the messages that waited behind the lost ones; " + story);
     }
 
     [TestMethod]
