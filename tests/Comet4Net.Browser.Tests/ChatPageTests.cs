@@ -1,7 +1,4 @@
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Playwright;
-using Comet4Net.Events;
-using Comet4Net.Listeners;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Comet4Net.Browser.Tests;
@@ -32,40 +29,18 @@ public sealed class ChatPageTests
         var url = app.Urls.First() + "/";
         await using var annContext = await BrowserFixture.Browser.NewContextAsync();
         await using var bobContext = await BrowserFixture.Browser.NewContextAsync();
-        // What the server did, printed if a step fails: every drop (when, whose, why), and Bob's console.
-        var t0 = System.Diagnostics.Stopwatch.StartNew();
-        var trail = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        var engine = app.Services.GetRequiredService<CometContext>().Engine;
-        engine.AddDropListener(new Trail(trail, t0));
+        // What the server did, printed if a step fails: connects, revivals, drops (when, whose, why), Bob's console.
+        using var trail = new ServerTrail(app.Services.GetRequiredService<CometEngine>());
         var ann = await JoinAsync(annContext, url, "Ann");
         var bob = await JoinAsync(bobContext, url, "Bob");
-        bob.Console += (_, m) => trail.Enqueue($"{t0.ElapsedMilliseconds} ms bob console {m.Type}: {m.Text}");
-        trail.Enqueue($"{t0.ElapsedMilliseconds} ms joined: ann {await ConnectionIdAsync(ann)}, bob {await ConnectionIdAsync(bob)}");
-        try
-        {
-            await TalkAsync(app, url, ann, bob, shown, trail, t0);
-        }
-        catch
-        {
-            Console.WriteLine($"{t0.ElapsedMilliseconds} ms failed; connections on the server: {string.Join(", ", engine.Connections)}");
-            Console.WriteLine(string.Join("\n", trail));
-            throw;
-        }
+        trail.Watch(bob, "bob");
+        trail.Add($"joined: ann {await ConnectionIdAsync(ann)}, bob {await ConnectionIdAsync(bob)}");
+        await trail.RunAsync(() => TalkAsync(url, ann, bob, shown, trail));
     }
 
     private static Task<string> ConnectionIdAsync(IPage page) => page.EvaluateAsync<string>("() => JS.Engine.getId()");
 
-    private sealed class Trail(System.Collections.Concurrent.ConcurrentQueue<string> trail, System.Diagnostics.Stopwatch t0) : DropListener
-    {
-        public override bool HandleEvent(DropEvent e)
-        {
-            trail.Enqueue($"{t0.ElapsedMilliseconds} ms drop {e.Connection} {e.Reason}");
-            return true;
-        }
-    }
-
-    private static async Task TalkAsync(WebApplication app, string url, IPage ann, IPage bob, string shown,
-        System.Collections.Concurrent.ConcurrentQueue<string> trail, System.Diagnostics.Stopwatch t0)
+    private static async Task TalkAsync(string url, IPage ann, IPage bob, string shown, ServerTrail trail)
     {
         await Assertions.Expect(ann.Locator("#workStyle")).ToHaveTextAsync(shown);
 
@@ -99,7 +74,7 @@ public sealed class ChatPageTests
         // A private message reaches Bob (all his pages) and not Cid, who joins late and sees the history first.
         await using var cidContext = await BrowserFixture.Browser.NewContextAsync();
         var cid = await JoinAsync(cidContext, url, "Cid");
-        trail.Enqueue($"{t0.ElapsedMilliseconds} ms cid joined: {await ConnectionIdAsync(cid)}");
+        trail.Add($"cid joined: {await ConnectionIdAsync(cid)}");
         await Assertions.Expect(cid.Locator("#log .msg.history .text")).ToHaveTextAsync(["hello Bob <b>bold?</b> 你好", "reply 1", "reply 2", "reply 3", "reply 4", "reply 5"]);
         await Assertions.Expect(ann.Locator("#users li", new() { HasText = "Cid" })).ToHaveCountAsync(1);
         await ann.FillAsync("#input", "/msg Bob just between us");
@@ -116,9 +91,9 @@ public sealed class ChatPageTests
         await Assertions.Expect(bob.Locator("#connectorCount")).ToHaveTextAsync("2", new() { Timeout = 12000 });
 
         // Ann closes her page: Bob sees her leave.
-        trail.Enqueue($"{t0.ElapsedMilliseconds} ms ann closes");
+        trail.Add("ann closes");
         await ann.CloseAsync(new() { RunBeforeUnload = true });
-        trail.Enqueue($"{t0.ElapsedMilliseconds} ms ann closed");
+        trail.Add("ann closed");
         await Assertions.Expect(bob.Locator("#log .sys").Last).ToContainTextAsync("Ann left");
         await Assertions.Expect(bob.Locator("#users li", new() { HasText = "Ann" })).ToHaveCountAsync(0);
         await Assertions.Expect(bob.Locator("#users li")).ToHaveCountAsync(1);

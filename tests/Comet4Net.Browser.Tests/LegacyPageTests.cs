@@ -23,28 +23,8 @@ public sealed class LegacyPageTests
         });
         var url = app.Urls.First();
         // What the server did, printed if a step fails: connects, revivals that found a dying connection, drops.
-        var t0 = System.Diagnostics.Stopwatch.StartNew();
-        var trail = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        var server = app.Services.GetRequiredService<CometEngine>();
-        var connects = server.On<Events.ConnectEvent>(e => trail.Enqueue($"{t0.ElapsedMilliseconds} ms connect {e.Connection}"));
-        var revivals = server.On<Events.RevivalEvent>(e => trail.Enqueue($"{t0.ElapsedMilliseconds} ms revival {e.Connection}"));
-        var drops = server.On<Events.DropEvent>(e => trail.Enqueue($"{t0.ElapsedMilliseconds} ms drop {e.Connection} {e.Reason}"));
-        try
-        {
-            await ShareAsync(app, url, workStyle);
-        }
-        catch
-        {
-            Console.WriteLine($"{t0.ElapsedMilliseconds} ms failed; connections on the server: {string.Join(", ", server.Connections)}");
-            Console.WriteLine(string.Join("\n", trail));
-            throw;
-        }
-        finally
-        {
-            server.Off(connects);
-            server.Off(revivals);
-            server.Off(drops);
-        }
+        using var trail = new ServerTrail(app.Services.GetRequiredService<CometEngine>());
+        await trail.RunAsync(() => ShareAsync(app, url, workStyle));
     }
 
     private async Task ShareAsync(WebApplication app, string url, string workStyle)
